@@ -1,0 +1,68 @@
+"""The ``cekura-analytics`` command line: each command is a thin wrapper over the public
+function of the same name, prints a one-line error on failure and exits non-zero."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import CekuraError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Turn toolkit errors into one red line and exit status 1 (no traceback wall)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CekuraError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.secho("interrupted: data committed so far is kept; rerun to resume", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_dir_option(func: F) -> F:
+    """``--data-dir D``: where the parquet tables live."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=True,
+        help="Directory holding the extracted parquet tables.",
+    )(func)
+
+
+def api_options(func: F) -> F:
+    """``--base-url``; the key comes from CEKURA_API_KEY or .env, never from argv."""
+    return click.option(
+        "--base-url",
+        envvar="CEKURA_BASE_URL",
+        default=None,
+        help="API base URL (default: $CEKURA_BASE_URL or https://api.cekura.ai).",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cekura-analytics")
+def cli() -> None:
+    """Pull Cekura test data into parquet, find where your agent fails, improve its prompt."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+# Command modules register themselves on `cli`; importing them here keeps `cli` the single
+# entry point while each concern keeps its commands next to its CLI-facing wrapper code.

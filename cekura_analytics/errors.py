@@ -1,0 +1,113 @@
+"""The exception hierarchy of cekura-analytics.
+
+Every error the toolkit raises on purpose derives from :class:`CekuraError` and carries a
+one-line message that says what went wrong and what to do. The CLI prints that line (no
+traceback); Python callers can catch by class. Messages never contain the API key.
+
+    CekuraError
+    ├── ConfigError          bad settings or input files: missing key, bad URL, rules, prompt file
+    ├── ApiError             an error status from the API (``.status``, ``.method``, ``.path``)
+    │   ├── AuthError        401/403: the key is missing, wrong or lacks access
+    │   ├── NotFoundError    404: unknown endpoint or id
+    │   ├── BadRequestError  400/422: request rejected (``.fields``: DRF-style details)
+    │   ├── RateLimitedError 429 that retries could not get past
+    │   └── ServerError      5xx that retries could not get past
+    ├── ConnectError         host unreachable, DNS failure, or timeout
+    ├── ResponseError        the body is not what the contract says (truncated or invalid JSON)
+    ├── StoreError           the data directory is unusable (corrupt state, unreadable parquet)
+    ├── DataError            the data cannot answer the question (empty data dir, unknown column)
+    └── JobError             an improve job could not be launched or tracked
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CekuraError(Exception):
+    """Base class: a one-line, user-facing message."""
+
+
+class ConfigError(CekuraError):
+    """Settings or an input file are missing or malformed."""
+
+
+class ApiError(CekuraError):
+    """The API answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str = "GET",
+        path: str = "",
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.path = path
+        self.body = body
+
+
+class AuthError(ApiError):
+    """401/403: the API key is missing, wrong, or lacks access."""
+
+
+class NotFoundError(ApiError):
+    """404: the endpoint or object does not exist."""
+
+
+class BadRequestError(ApiError):
+    """400/422: the API rejected the request body or parameters."""
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """DRF-style ``{"field": ["message"]}`` details, when the API sent them."""
+        return self.body if isinstance(self.body, dict) else {}
+
+
+class RateLimitedError(ApiError):
+    """429 persisted after the retry budget was spent."""
+
+
+class ServerError(ApiError):
+    """5xx persisted after the retry budget was spent."""
+
+
+class ConnectError(CekuraError):
+    """The host could not be reached (refused, DNS, TLS, timeout)."""
+
+
+class ResponseError(CekuraError):
+    """The response body is not valid JSON or not shaped as the contract says."""
+
+
+class StoreError(CekuraError):
+    """The data directory or its state file is unusable."""
+
+
+class DataError(CekuraError):
+    """The extracted data cannot answer the question asked."""
+
+
+class JobError(CekuraError):
+    """An improve job could not be launched, tracked or collected."""
+
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "BadRequestError",
+    "CekuraError",
+    "ConfigError",
+    "ConnectError",
+    "DataError",
+    "JobError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ResponseError",
+    "ServerError",
+    "StoreError",
+]

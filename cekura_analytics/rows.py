@@ -1,0 +1,339 @@
+"""API objects → rows of the parquet tables (:mod:`cekura_analytics.tables`).
+
+Pure functions, no I/O. Values the contract leaves untyped are normalised here once:
+``agent_version`` to a string label, ``"MM:SS"`` durations to seconds, counts sent as
+strings to integers, free-form objects to JSON text. Fields the contract does not know
+land in ``extra_json`` so schema drift never loses data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from . import models as m
+from .tables import SCHEMAS
+
+
+def to_json(value: Any) -> str | None:
+    """JSON text for a free-form value (None stays None, empty containers too)."""
+    if value is None or value == {} or value == []:
+        return None
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def label(value: Any) -> str | None:
+    """A readable label for a value of unknown shape (e.g. ``agent_version``)."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict):
+        for key in ("version", "name", "label", "id"):
+            if value.get(key) is not None:
+                return str(value[key])
+    return to_json(value)
+
+
+def to_int(value: Any) -> int | None:
+    """An integer from an int, a numeric string, or a list (its length); else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, list):
+        return len(value)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def to_bool(value: Any) -> bool | None:
+    """A boolean from a bool or a ``"true"``/``"false"`` string."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in ("true", "1", "yes") else False if text in ("false", "0", "no") else None
+
+
+def to_str(value: Any) -> str | None:
+    """Text as is; other values as JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return to_json(value) if isinstance(value, dict | list) else str(value)
+
+
+def duration_seconds(text: Any) -> int | None:
+    """Seconds from ``"MM:SS"`` or ``"HH:MM:SS"``; None when absent or malformed."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        parts = [int(p) for p in text.strip().split(":")]
+    except ValueError:
+        return None
+    total = 0
+    for p in parts:
+        total = total * 60 + p
+    return total
+
+
+def str_list(value: Any) -> list[str]:
+    """A list of strings from a list (of strings or objects with ``name``) or one string."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v.get("name", v.get("id"))) if isinstance(v, dict) else str(v) for v in value]
+    return [str(value)]
+
+
+def int_list(value: Any) -> list[int]:
+    """A list of ints from a list of ints or of objects with ``id``."""
+    if not isinstance(value, list):
+        return []
+    out = []
+    for v in value:
+        i = to_int(v.get("id") if isinstance(v, dict) else v)
+        if i is not None:
+            out.append(i)
+    return out
+
+
+def _extra(obj: m.ApiModel) -> str | None:
+    return to_json(obj.model_extra or None)
+
+
+def run_row(run: m.Run) -> dict[str, Any]:
+    """One ``runs`` row."""
+    eo = run.expected_outcome
+    return {
+        "run_id": run.id,
+        "result_id": run.result_id,
+        "result_name": to_str(run.result_name),
+        "scenario_id": run.scenario,
+        "scenario_name": to_str(run.scenario_name),
+        "scenario_type": to_str(run.scenario_type),
+        "personality_id": run.personality,
+        "personality_name": to_str(run.personality_name),
+        "agent_id": run.agent,
+        "agent_name": to_str(run.agent_name),
+        "agent_version": label(run.agent_version),
+        "status": run.status,
+        "success": run.success,
+        "evaluation_status": run.evaluation_status,
+        "is_reviewed": run.is_reviewed,
+        "error_message": run.error_message or None,
+        "duration": to_str(run.duration),
+        "duration_s": duration_seconds(run.duration),
+        "timestamp": run.timestamp,
+        "executed_at": run.executed_at,
+        "run_as_text": run.run_as_text,
+        "run_type": to_str(run.run_type),
+        "provider_call_id": to_str(run.provider_call_id),
+        "trace_id": run.trace_id,
+        "expected_outcome_prompt": to_str(run.expected_outcome_prompt),
+        "expected_outcome_score": (
+            float(eo["score"])
+            if isinstance(eo, dict) and isinstance(eo.get("score"), int | float)
+            else None
+        ),
+        "expected_outcome_json": to_json(eo),
+        "scenario_instructions": run.scenario_instructions,
+        "transcript": to_str(run.transcript),
+        "voice_recording_url": to_str(run.voice_recording_url),
+        "feedback": run.feedback,
+        "n_metrics": None,  # filled by run_rows once the metric rows are known
+        "critical_categories_json": to_json(
+            [c.model_dump(exclude_none=True) for c in run.critical_categories or []]
+        ),
+        "metadata_json": to_json(run.metadata),
+        "extra_json": _extra(run),
+    }
+
+
+def metric_rows(run: m.Run) -> list[dict[str, Any]]:
+    """``run_metrics`` rows: one per metric the evaluation or the rubric scored."""
+    rubric = {r.metric_id: r for r in m.rubric_entries(run) if r.metric_id is not None}
+    rows: dict[int, dict[str, Any]] = {}
+    evaluated = run.evaluation.metrics if run.evaluation and run.evaluation.metrics else []
+    for res in evaluated:
+        if res.id is None or res.id in rows:
+            continue
+        r = rubric.get(res.id)
+        explanation = res.explanation
+        rows[res.id] = {
+            "run_id": run.id,
+            "metric_id": res.id,
+            "metric_name": res.name,
+            "metric_type": res.type,
+            "score": res.score,
+            "value": to_str(res.value),
+            "enum": to_str(res.enum),
+            "explanation": "\n".join(explanation) if isinstance(explanation, list) else None,
+            "rubric_passed": r.passed if r else None,
+            "rubric_conditions": r.conditions if r else None,
+            "rubric_value": to_str(r.value) if r else None,
+            "extra_json": to_json({**(res.extra or {}), **(res.model_extra or {})} or None),
+        }
+    for mid, r in rubric.items():
+        if mid in rows:
+            continue
+        rows[mid] = {
+            "run_id": run.id,
+            "metric_id": mid,
+            "metric_name": r.metric_name,
+            "metric_type": None,
+            "score": None,
+            "value": None,
+            "enum": None,
+            "explanation": "\n".join(r.explanation) if isinstance(r.explanation, list) else None,
+            "rubric_passed": r.passed,
+            "rubric_conditions": r.conditions,
+            "rubric_value": to_str(r.value),
+            "extra_json": _extra(r),
+        }
+    return list(rows.values())
+
+
+def run_frames(runs: Iterable[m.Run]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``runs`` and ``run_metrics`` frames for a batch of full runs."""
+    run_list: list[dict[str, Any]] = []
+    metric_list: list[dict[str, Any]] = []
+    for run in runs:
+        row = run_row(run)
+        mrows = metric_rows(run)
+        row["n_metrics"] = len(mrows)
+        run_list.append(row)
+        metric_list.extend(mrows)
+    return frame("runs", run_list), frame("run_metrics", metric_list)
+
+
+def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """A frame with exactly the table's schema, whatever keys the rows have."""
+    schema = SCHEMAS[table]
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    cols = {name: [r.get(name) for r in rows] for name in schema}
+    return pl.DataFrame(cols, schema=schema, strict=False)
+
+
+def scenario_row(s: m.ScenarioList) -> dict[str, Any]:
+    """One ``scenarios`` row."""
+    return {
+        "scenario_id": s.id,
+        "name": s.name,
+        "agent_id": s.agent,
+        "agent_name": to_str(s.agent_name),
+        "personality_id": s.personality,
+        "personality_name": to_str(s.personality_name),
+        "scenario_language": s.scenario_language,
+        "scenario_type": s.scenario_type,
+        "tags": str_list(s.tags),
+        "folder_path": s.folder_path,
+        "instructions": to_str(s.instructions),
+        "expected_outcome_prompt": to_str(s.expected_outcome_prompt),
+        "first_message": s.first_message,
+        "metric_ids": int_list(s.metrics),
+        "metric_names": str_list(s.metric_names),
+        "test_profile_id": s.test_profile,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "extra_json": _extra(s),
+    }
+
+
+def personality_row(p: m.Personality) -> dict[str, Any]:
+    """One ``personalities`` row (``gender`` is sent though the contract omits it)."""
+    extra = dict(p.model_extra or {})
+    gender = extra.pop("gender", None)
+    return {
+        "personality_id": p.id,
+        "name": p.name,
+        "language": p.language,
+        "accent": p.accent,
+        "gender": to_str(gender),
+        "background_noise": to_str(p.background_noise),
+        "voice_model": to_str(p.voice_model),
+        "voice_id": to_str(p.voice_id),
+        "interruption_level": to_str(p.interruption_level),
+        "speed": to_str(p.speed),
+        "provider": p.provider,
+        "prompt": p.prompt,
+        "extra_json": to_json(extra or None),
+    }
+
+
+def metric_def_row(x: m.Metric) -> dict[str, Any]:
+    """One ``metrics`` row."""
+    return {
+        "metric_id": x.id,
+        "name": x.name,
+        "slug": x.slug,
+        "description": x.description,
+        "type": x.type,
+        "eval_type": x.eval_type,
+        "enum_values": str_list(x.enum_values),
+        "agent_ids": [a for a in x.agents or [] if a is not None],
+        "project_id": x.project,
+        "display_order": x.display_order,
+        "extra_json": _extra(x),
+    }
+
+
+def result_row(r: m.Result) -> dict[str, Any]:
+    """One ``results`` row."""
+    return {
+        "result_id": r.id,
+        "name": r.name,
+        "agent_id": r.agent,
+        "agent_name": to_str(r.agent_name),
+        "agent_version": label(r.agent_version),
+        "status": r.status,
+        "success_rate": r.success_rate,
+        "run_as_text": r.run_as_text,
+        "is_cronjob": to_bool(r.is_cronjob),
+        "run_type": to_str(r.run_type),
+        "total_runs_count": to_int(r.total_runs_count),
+        "completed_runs_count": to_int(r.completed_runs_count),
+        "success_runs_count": to_int(r.success_runs_count),
+        "failed_runs_count": to_int(r.failed_runs_count),
+        "met_expected_outcome_count": to_int(r.met_expected_outcome_count),
+        "total_expected_outcome_count": to_int(r.total_expected_outcome_count),
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "extra_json": _extra(r),
+    }
+
+
+def agent_row(a: m.Agent) -> dict[str, Any]:
+    """One ``agents`` row."""
+    return {
+        "agent_id": a.id,
+        "agent_name": a.agent_name,
+        "project_id": a.project,
+        "description": a.description,
+        "language": a.language,
+        "inbound": a.inbound,
+        "assistant_provider": a.assistant_provider,
+        "transcript_provider": a.transcript_provider,
+        "llm_model": a.llm_model,
+        "llm_system_prompt": a.llm_system_prompt,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "extra_json": _extra(a),
+    }
+
+
+def newest(value: datetime | None, other: datetime | None) -> datetime | None:
+    """The later of two optional datetimes."""
+    if value is None or other is None:
+        return value or other
+    return max(value, other)

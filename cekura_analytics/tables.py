@@ -1,0 +1,193 @@
+"""The parquet tables the extractor writes: names, grain and column types (a contract).
+
+Layout: ``<data_dir>/<table>/part-<seq>.parquet`` plus ``<data_dir>/_state.json``.
+Readers glob ``<data_dir>/<table>/*.parquet``; files in progress are hidden
+(``.<name>.tmp``) until renamed, so a glob never sees a half-written file.
+All timestamps are UTC. ``*_json`` columns hold the API value as JSON text when the
+contract gives it no fixed shape; ``extra_json`` keeps fields the contract does not know.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+#: one row per run (newest extraction of each run wins)
+RUNS = {
+    "run_id": pl.Int64,
+    "result_id": pl.Int64,
+    "result_name": pl.String,
+    "scenario_id": pl.Int64,
+    "scenario_name": pl.String,
+    "scenario_type": pl.String,
+    "personality_id": pl.Int64,
+    "personality_name": pl.String,
+    "agent_id": pl.Int64,
+    "agent_name": pl.String,
+    "agent_version": pl.String,
+    "status": pl.String,
+    "success": pl.Boolean,
+    "evaluation_status": pl.String,
+    "is_reviewed": pl.Boolean,
+    "error_message": pl.String,
+    "duration": pl.String,
+    "duration_s": pl.Int64,
+    "timestamp": UTC_TS,
+    "executed_at": UTC_TS,
+    "run_as_text": pl.Boolean,
+    "run_type": pl.String,
+    "provider_call_id": pl.String,
+    "trace_id": pl.String,
+    "expected_outcome_prompt": pl.String,
+    "expected_outcome_score": pl.Float64,
+    "expected_outcome_json": pl.String,
+    "scenario_instructions": pl.String,
+    "transcript": pl.String,
+    "voice_recording_url": pl.String,
+    "feedback": pl.String,
+    "n_metrics": pl.Int64,
+    "critical_categories_json": pl.String,
+    "metadata_json": pl.String,
+    "extra_json": pl.String,
+}
+
+#: one row per run × evaluated metric (from ``evaluation.metrics`` and ``rubric``)
+RUN_METRICS = {
+    "run_id": pl.Int64,
+    "metric_id": pl.Int64,
+    "metric_name": pl.String,
+    "metric_type": pl.String,
+    "score": pl.Float64,
+    "value": pl.String,
+    "enum": pl.String,
+    "explanation": pl.String,
+    "rubric_passed": pl.Boolean,
+    "rubric_conditions": pl.String,
+    "rubric_value": pl.String,
+    "extra_json": pl.String,
+}
+
+#: one row per scenario (evaluator)
+SCENARIOS = {
+    "scenario_id": pl.Int64,
+    "name": pl.String,
+    "agent_id": pl.Int64,
+    "agent_name": pl.String,
+    "personality_id": pl.Int64,
+    "personality_name": pl.String,
+    "scenario_language": pl.String,
+    "scenario_type": pl.String,
+    "tags": pl.List(pl.String),
+    "folder_path": pl.String,
+    "instructions": pl.String,
+    "expected_outcome_prompt": pl.String,
+    "first_message": pl.String,
+    "metric_ids": pl.List(pl.Int64),
+    "metric_names": pl.List(pl.String),
+    "test_profile_id": pl.Int64,
+    "created_at": UTC_TS,
+    "updated_at": UTC_TS,
+    "extra_json": pl.String,
+}
+
+#: one row per personality (simulated caller)
+PERSONALITIES = {
+    "personality_id": pl.Int64,
+    "name": pl.String,
+    "language": pl.String,
+    "accent": pl.String,
+    "gender": pl.String,
+    "background_noise": pl.String,
+    "voice_model": pl.String,
+    "voice_id": pl.String,
+    "interruption_level": pl.String,
+    "speed": pl.String,
+    "provider": pl.String,
+    "prompt": pl.String,
+    "extra_json": pl.String,
+}
+
+#: one row per metric definition
+METRICS = {
+    "metric_id": pl.Int64,
+    "name": pl.String,
+    "slug": pl.String,
+    "description": pl.String,
+    "type": pl.String,
+    "eval_type": pl.String,
+    "enum_values": pl.List(pl.String),
+    "agent_ids": pl.List(pl.Int64),
+    "project_id": pl.Int64,
+    "display_order": pl.Int64,
+    "extra_json": pl.String,
+}
+
+#: one row per result (a batch of runs started together)
+RESULTS = {
+    "result_id": pl.Int64,
+    "name": pl.String,
+    "agent_id": pl.Int64,
+    "agent_name": pl.String,
+    "agent_version": pl.String,
+    "status": pl.String,
+    "success_rate": pl.Float64,
+    "run_as_text": pl.Boolean,
+    "is_cronjob": pl.Boolean,
+    "run_type": pl.String,
+    "total_runs_count": pl.Int64,
+    "completed_runs_count": pl.Int64,
+    "success_runs_count": pl.Int64,
+    "failed_runs_count": pl.Int64,
+    "met_expected_outcome_count": pl.Int64,
+    "total_expected_outcome_count": pl.Int64,
+    "created_at": UTC_TS,
+    "updated_at": UTC_TS,
+    "extra_json": pl.String,
+}
+
+#: one row per agent under test (no secrets: the API never returns write-only keys)
+AGENTS = {
+    "agent_id": pl.Int64,
+    "agent_name": pl.String,
+    "project_id": pl.Int64,
+    "description": pl.String,
+    "language": pl.String,
+    "inbound": pl.Boolean,
+    "assistant_provider": pl.String,
+    "transcript_provider": pl.String,
+    "llm_model": pl.String,
+    "llm_system_prompt": pl.String,
+    "created_at": UTC_TS,
+    "updated_at": UTC_TS,
+    "extra_json": pl.String,
+}
+
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "runs": RUNS,  # type: ignore[dict-item]
+    "run_metrics": RUN_METRICS,  # type: ignore[dict-item]
+    "scenarios": SCENARIOS,  # type: ignore[dict-item]
+    "personalities": PERSONALITIES,  # type: ignore[dict-item]
+    "metrics": METRICS,  # type: ignore[dict-item]
+    "results": RESULTS,  # type: ignore[dict-item]
+    "agents": AGENTS,  # type: ignore[dict-item]
+}
+
+#: the primary key of each table (dedupe key)
+KEYS: dict[str, tuple[str, ...]] = {
+    "runs": ("run_id",),
+    "run_metrics": ("run_id", "metric_id"),
+    "scenarios": ("scenario_id",),
+    "personalities": ("personality_id",),
+    "metrics": ("metric_id",),
+    "results": ("result_id",),
+    "agents": ("agent_id",),
+}
+
+#: run statuses after which a run no longer changes by itself
+TERMINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled"})
+
+
+def empty_frame(table: str) -> pl.DataFrame:
+    """A zero-row frame with the table's schema."""
+    return pl.DataFrame(schema=SCHEMAS[table])
