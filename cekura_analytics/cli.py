@@ -66,3 +66,44 @@ def main() -> None:
 
 # Command modules register themselves on `cli`; importing them here keeps `cli` the single
 # entry point while each concern keeps its commands next to its CLI-facing wrapper code.
+
+
+# --- extract ---
+@cli.command("extract")
+@api_options
+@data_dir_option
+@click.option("--since", default=None, help="Only runs at or after this ISO date/time (UTC).")
+@click.option("--full", is_flag=True, help="Re-fetch the whole window, ignoring the watermark.")
+@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@click.option("--project-id", type=int, default=None, help="Only runs of this project.")
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def extract_cmd(
+    base_url: str | None,
+    data_dir: Path,
+    since: str | None,
+    full: bool,
+    agent_id: int | None,
+    project_id: int | None,
+    concurrency: int,
+    quiet: bool,
+) -> None:
+    """Sync runs, evaluations, transcripts and reference tables into parquet under DATA_DIR.
+
+    Incremental and resumable: rerun it at any time; the API key comes from
+    CEKURA_API_KEY or a .env file.
+    """
+    from .extract import extract
+
+    summary = extract(
+        data_dir,
+        base_url=base_url,
+        since=since,
+        full=full,
+        agent_id=agent_id,
+        project_id=project_id,
+        concurrency=concurrency,
+        quiet=quiet,
+    )
+    click.echo(str(summary))

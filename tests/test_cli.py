@@ -1,0 +1,65 @@
+"""The command line: every command has help; errors are one line, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cekura_analytics.cli import cli
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((*prefix, name))
+        if isinstance(cmd, click.Group):
+            out += all_commands(cmd, (*prefix, name))
+    return out
+
+
+@pytest.mark.parametrize("path", all_commands(cli), ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    cmd: Any = cli
+    for part in path:
+        cmd = cmd.commands[part]
+    assert cmd.help and len(cmd.help.strip()) > 20
+    assert "Usage:" in result.output
+
+
+def test_extract_cli_prints_summary(mock_server: Any, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["extract", "--base-url", mock_server.base_url, "--data-dir", str(tmp_path), "--quiet"],
+        env={"CEKURA_API_KEY": "test-key"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "runs" in result.output and "rows" in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"CEKURA_API_KEY": "bad"}, "401"),
+        ({"CEKURA_API_KEY": ""}, "CEKURA_API_KEY"),
+    ],
+    ids=["wrong-key", "no-key"],
+)
+def test_extract_cli_errors_are_one_line(
+    mock_server: Any, tmp_path: Path, env: dict[str, str], words: str, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    result = CliRunner().invoke(
+        cli,
+        ["extract", "--base-url", mock_server.base_url, "--data-dir", str(tmp_path / "d")],
+        env=env,
+    )
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
+    assert "Traceback" not in result.output

@@ -1,0 +1,291 @@
+"""The extractor against the real mock server over HTTP: counts, incrementality, faults, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import requests
+
+from cekura_analytics import extract
+from cekura_analytics.errors import AuthError, ResponseError
+from cekura_analytics.store import Store
+from cekura_analytics.tables import KEYS, SCHEMAS
+
+KEY = "test-key"
+RUN_TABLES_AND_REFS = list(SCHEMAS)
+
+
+def api_count(srv: Any, path: str, **params: Any) -> int:
+    """The API's own count for a list endpoint (paginated or plain array)."""
+    r = requests.get(
+        f"{srv.base_url}/test_framework/v1/{path}",
+        params={**params, "page_size": 1},
+        headers={"X-CEKURA-API-KEY": KEY},
+        timeout=10,
+    )
+    r.raise_for_status()
+    body = r.json()
+    return len(body) if isinstance(body, list) else int(body["count"])
+
+
+def tables(data_dir: Path) -> dict[str, pl.DataFrame]:
+    """Every table, committed files only, sorted by its key (for equality checks)."""
+    store = Store(data_dir)
+    return {t: store.read(t).sort(list(KEYS[t])) for t in SCHEMAS}
+
+
+def control(srv: Any, action: str, **params: Any) -> None:
+    """Drive the mock's control endpoints (``/_mock/...``)."""
+    requests.post(f"{srv.base_url}/_mock/{action}", params=params, timeout=10).raise_for_status()
+
+
+def runs_requests(stats: dict[str, Any]) -> int:
+    return sum(n for p, n in stats["paths"].items() if p.startswith("/test_framework/v1/runs/"))
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CEKURA_API_KEY", KEY)
+
+
+def test_extract_matches_api_counts(mock_server: Any, tmp_path: Path, key_env: None) -> None:
+    summary = extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    got = tables(tmp_path)
+    assert got["runs"].height == api_count(mock_server, "runs/")
+    assert got["runs"]["run_id"].n_unique() == got["runs"].height
+    for table, path in [
+        ("scenarios", "scenarios/"),
+        ("results", "results/"),
+        ("agents", "aiagents/"),
+        ("metrics", "metrics/"),
+        ("personalities", "personalities/"),
+    ]:
+        assert got[table].height == api_count(mock_server, path), table
+    # run_metrics: exactly the evaluated metrics of each run, as the detail endpoint gives them
+    sample = got["runs"].sample(5, seed=1)["run_id"].to_list()
+    for run_id in sample:
+        detail = requests.get(
+            f"{mock_server.base_url}/test_framework/v1/runs/{run_id}/",
+            headers={"X-CEKURA-API-KEY": KEY},
+            timeout=10,
+        ).json()
+        want = {x["id"] for x in (detail.get("evaluation") or {}).get("metrics", [])}
+        have = set(got["run_metrics"].filter(pl.col("run_id") == run_id)["metric_id"].to_list())
+        assert want <= have
+    assert summary.rows["runs"] == got["runs"].height
+    assert got["runs"]["timestamp"].dtype == pl.Datetime("us", "UTC")
+    assert got["runs"]["transcript"].str.contains(r"^\[\d\d:\d\d\] ").any()
+
+
+def test_rerun_changes_nothing_and_asks_little(
+    mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    control(mock_server, "runs/complete")  # nothing new and nothing unfinished left
+    extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    before = tables(tmp_path)
+    state_before = json.loads((tmp_path / "_state.json").read_text())
+    control(mock_server, "stats/reset")
+    summary = extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    after = tables(tmp_path)
+    for t in SCHEMAS:
+        assert before[t].equals(after[t]), t
+    assert runs_requests(mock_server.stats()) <= 3
+    assert summary.runs_fetched == 0
+    state_after = json.loads((tmp_path / "_state.json").read_text())
+    assert state_after["scopes"]["all"]["watermark"] >= state_before["scopes"]["all"]["watermark"]
+
+
+def test_incremental_sync_picks_up_new_and_finished_runs(
+    mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    first = tables(tmp_path)["runs"]
+    unfinished = first.filter(
+        ~pl.col("status").is_in(["completed", "failed", "timeout", "cancelled"])
+    )
+    control(mock_server, "runs/add", n=7)
+    control(mock_server, "runs/complete")
+    summary = extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    runs = tables(tmp_path)["runs"]
+    assert runs.height == first.height + 7 == api_count(mock_server, "runs/")
+    assert runs["run_id"].n_unique() == runs.height
+    if unfinished.height:
+        refreshed = runs.filter(pl.col("run_id").is_in(unfinished["run_id"].implode()))
+        assert set(refreshed["status"].to_list()) <= {"completed", "failed", "timeout", "cancelled"}
+        assert summary.pending_left == 0
+
+
+def test_filters_scope_the_sync(mock_server: Any, tmp_path: Path, key_env: None) -> None:
+    agent_id = int(
+        requests.get(
+            f"{mock_server.base_url}/test_framework/v1/aiagents/",
+            headers={"X-CEKURA-API-KEY": KEY},
+            timeout=5,
+        ).json()["results"][0]["id"]
+    )
+    extract(tmp_path, base_url=mock_server.base_url, agent_id=agent_id, quiet=True)
+    runs = tables(tmp_path)["runs"]
+    assert runs.height == api_count(mock_server, "runs/", agent_id=agent_id)
+    assert runs["agent_id"].unique().to_list() == [agent_id]
+
+
+def test_since_bounds_the_window(mock_server: Any, tmp_path: Path, key_env: None) -> None:
+    all_runs = api_count(mock_server, "runs/")
+    since = "2000-01-01"
+    extract(tmp_path / "a", base_url=mock_server.base_url, since=since, quiet=True)
+    assert tables(tmp_path / "a")["runs"].height == all_runs
+    runs = tables(tmp_path / "a")["runs"]
+    cut = runs["timestamp"].sort()[runs.height // 2]
+    extract(tmp_path / "b", base_url=mock_server.base_url, since=cut.isoformat(), quiet=True)
+    b = tables(tmp_path / "b")["runs"]
+    assert b.height == runs.filter(pl.col("timestamp") >= cut).height
+    assert b["timestamp"].min() >= cut
+
+
+def test_wrong_key_is_one_clear_error_and_writes_nothing(
+    mock_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CEKURA_API_KEY", "wrong-key")
+    with pytest.raises(AuthError) as err:
+        extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    assert "401" in str(err.value) and "\n" not in str(err.value)
+    assert "wrong-key" not in str(err.value)
+    assert not list(tmp_path.glob("*/*.parquet"))
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"fail_rate": 0.15},
+        {"rate_limit_rps": 40},
+        {"truncate_rate": 0.1},
+        {"extra_fields": True},
+    ],
+    ids=["500s", "429s", "truncated-some", "schema-drift"],
+)
+def test_faults_do_not_change_the_data(
+    make_mock_server: Any, tmp_path: Path, key_env: None, faults: dict[str, Any]
+) -> None:
+    with make_mock_server(runs=400, seed=3) as clean:
+        extract(tmp_path / "clean", base_url=clean.base_url, quiet=True)
+    with make_mock_server(runs=400, seed=3, **faults) as faulty:
+        extract(tmp_path / "faulty", base_url=faulty.base_url, quiet=True, concurrency=4)
+        stats = faulty.stats()
+    a, b = tables(tmp_path / "clean"), tables(tmp_path / "faulty")
+    for t in SCHEMAS:
+        cols = [c for c in SCHEMAS[t] if c != "extra_json"]
+        assert a[t].select(cols).equals(b[t].select(cols)), t
+    if faults.get("extra_fields"):
+        assert b["runs"]["extra_json"].drop_nulls().len() == b["runs"].height
+    else:
+        assert stats["total"] > 0
+
+
+def test_truncated_bodies_fail_cleanly_and_keep_committed_data(
+    make_mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    with make_mock_server(runs=1200, seed=5) as srv:
+        extract(tmp_path, base_url=srv.base_url, quiet=True)
+        before = tables(tmp_path)
+        control(srv, "runs/add", n=30)
+        srv.config.truncate_rate = 1.0
+        srv.config.fault_paths = ["/test_framework/v1/runs/bulk/"]
+        with pytest.raises(ResponseError) as err:
+            extract(tmp_path, base_url=srv.base_url, quiet=True)
+        assert "not valid JSON" in str(err.value)
+        assert not list(tmp_path.glob("*/.*.tmp"))
+        after = tables(tmp_path)
+        for t in SCHEMAS:
+            assert before[t].equals(after[t]), t
+        srv.config.truncate_rate = 0.0
+        extract(tmp_path, base_url=srv.base_url, quiet=True)
+        assert tables(tmp_path)["runs"].height == before["runs"].height + 30
+
+
+def test_page_drift_loses_and_duplicates_nothing(
+    make_mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    with make_mock_server(runs=1500, seed=2, arrivals_per_list=5) as srv:
+        extract(tmp_path, base_url=srv.base_url, quiet=True)
+        runs = tables(tmp_path)["runs"]
+        assert runs["run_id"].n_unique() == runs.height
+        assert runs.height >= 1500
+        srv.config.arrivals_per_list = 0
+        extract(tmp_path, base_url=srv.base_url, quiet=True)
+        runs = tables(tmp_path)["runs"]
+        assert runs["run_id"].n_unique() == runs.height == api_count(srv, "runs/")
+
+
+def test_key_never_written(
+    mock_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CEKURA_API_KEY", KEY)
+    extract(tmp_path, base_url=mock_server.base_url, quiet=True)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+def _run_cli(base_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CEKURA_API_KEY": KEY}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cekura_analytics",
+            "extract",
+            "--base-url",
+            base_url,
+            "--data-dir",
+            str(data_dir),
+            "--quiet",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _pages_done(data_dir: Path) -> int:
+    try:
+        state = json.loads((data_dir / "_state.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
+    return len((state.get("in_progress") or {}).get("pages_done", []))
+
+
+def test_kill_9_then_rerun_equals_clean_run(
+    make_mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    with make_mock_server(runs=20000, seed=9, latency_ms=40) as srv:
+        extract(tmp_path / "clean", base_url=srv.base_url, quiet=True)
+        crashed = tmp_path / "crashed"
+        # Kill at several moments: mid-page, right after a commit, later on.
+        for wait_pages, extra_delay in [(1, 0.0), (3, 0.13), (5, 0.05)]:
+            proc = _run_cli(srv.base_url, crashed)
+            deadline = time.monotonic() + 60
+            while _pages_done(crashed) < wait_pages and proc.poll() is None:
+                assert time.monotonic() < deadline, "extract made no progress"
+                time.sleep(0.01)
+            time.sleep(extra_delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        committed = _pages_done(crashed)
+        summary = extract(crashed, base_url=srv.base_url, quiet=True)
+        assert summary.resumed
+        assert summary.runs_fetched < 20000  # resumed from the last commit, not from zero
+        assert committed >= 1
+    a, b = tables(tmp_path / "clean"), tables(crashed)
+    for t in SCHEMAS:
+        assert a[t].equals(b[t]), t
+    assert not list(crashed.glob("*/.*.tmp"))
