@@ -107,3 +107,182 @@ def extract_cmd(
         quiet=quiet,
     )
     click.echo(str(summary))
+
+
+# --- improve commands ---
+def _parse_ids(value: str | None, option: str) -> list[int] | None:
+    """``"1, 2,3"`` → ``[1, 2, 3]``; a one-line error for anything else."""
+    if value is None:
+        return None
+    try:
+        ids = [int(v) for v in value.replace(" ", "").split(",") if v]
+    except ValueError:
+        msg = f"{value!r}: expected comma-separated integers"
+        raise click.BadParameter(msg, param_hint=option) from None
+    if not ids:
+        raise click.BadParameter("no ids given", param_hint=option)
+    return ids
+
+
+def _retry_options(func: F) -> F:
+    """``--retry-failed`` / ``--retry-uncertain`` / ``--concurrency`` of the launch commands."""
+    func = click.option(
+        "--concurrency", type=int, default=4, show_default=True, help="POSTs in flight."
+    )(func)
+    func = click.option(
+        "--retry-uncertain",
+        is_flag=True,
+        help="Also relaunch jobs left 'uncertain' by an interrupted launch (check the Cekura "
+        "dashboard first: the interrupted request may have created the job).",
+    )(func)
+    flag = click.option("--retry-failed", is_flag=True, help="Also relaunch jobs that failed.")
+    return flag(func)
+
+
+@cli.group("improve")
+def improve_group() -> None:
+    """Improve-prompt and improve-instructions jobs: launch once, collect, show the diffs.
+
+    Every job is recorded in DATA_DIR/improve_jobs/ before it is sent, so rerunning a
+    command never launches a job twice; see `improve launch --help` for the statuses.
+    """
+
+
+@improve_group.command("launch")
+@api_options
+@data_dir_option
+@click.option("--run-ids", default=None, help="Comma-separated run ids, e.g. 101,102.")
+@click.option("--outliers", type=int, default=None, help="The top N runs of outlier_runs.")
+@click.option(
+    "--prompt-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Text file holding the agent's current prompt.",
+)
+@_retry_options
+@friendly_errors
+def improve_launch_cmd(
+    base_url: str | None,
+    data_dir: Path,
+    run_ids: str | None,
+    outliers: int | None,
+    prompt_file: Path,
+    retry_failed: bool,
+    retry_uncertain: bool,
+    concurrency: int,
+) -> None:
+    """Launch one improve-prompt job per run (runs/improve_prompt_bg/).
+
+    Jobs the ledger already holds are not sent again (statuses: queued, in_progress,
+    completed, no_change, failed, uncertain). 'uncertain' means an earlier launch was cut
+    off after its request may have reached Cekura: it is only relaunched with
+    --retry-uncertain. The API key comes from CEKURA_API_KEY or a .env file.
+    """
+    from .errors import ConfigError
+    from .improve import launch_improve_prompt, read_prompt
+    from .ledger import summarize
+
+    read_prompt(prompt_file)  # a missing or empty file fails before anything else
+    if (run_ids is None) == (outliers is None):
+        raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
+    ids = _parse_ids(run_ids, "--run-ids")
+    if ids is None:
+        from .outliers import outlier_runs
+
+        ids = [int(r) for r in outlier_runs(data_dir, limit=outliers or 0)["run_id"]]
+    df = launch_improve_prompt(
+        data_dir,
+        ids,
+        prompt_file,
+        concurrency=concurrency,
+        retry_failed=retry_failed,
+        retry_uncertain=retry_uncertain,
+        base_url=base_url,
+    )
+    click.echo(summarize(df))
+
+
+@improve_group.command("instructions")
+@api_options
+@data_dir_option
+@click.option("--scenario-ids", required=True, help="Comma-separated scenario ids.")
+@click.option(
+    "--extra-instructions", required=True, help="What the improved instructions should change."
+)
+@_retry_options
+@friendly_errors
+def improve_instructions_cmd(
+    base_url: str | None,
+    data_dir: Path,
+    scenario_ids: str,
+    extra_instructions: str,
+    retry_failed: bool,
+    retry_uncertain: bool,
+    concurrency: int,
+) -> None:
+    """Launch one improve-instructions job per extracted scenario (scenarios/improve_instructions/).
+
+    The scenario's current instructions and agent come from DATA_DIR (run extract first);
+    the ledger rules of `improve launch` apply. Collect with `improve collect`.
+    """
+    from .improve import improve_instructions
+    from .ledger import summarize
+
+    df = improve_instructions(
+        data_dir,
+        _parse_ids(scenario_ids, "--scenario-ids") or [],
+        extra_instructions,
+        concurrency=concurrency,
+        retry_failed=retry_failed,
+        retry_uncertain=retry_uncertain,
+        base_url=base_url,
+    )
+    click.echo(summarize(df))
+
+
+@improve_group.command("collect")
+@api_options
+@data_dir_option
+@click.option("--timeout", type=float, default=600, show_default=True, help="Give up after S s.")
+@click.option("--poll", type=float, default=2.0, show_default=True, help="First poll interval.")
+@click.option("--job-id", "job_ids", multiple=True, help="Only this job (repeatable).")
+@click.option("--concurrency", type=int, default=4, show_default=True, help="GETs in flight.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def improve_collect_cmd(
+    base_url: str | None,
+    data_dir: Path,
+    timeout: float,
+    poll: float,
+    job_ids: tuple[str, ...],
+    concurrency: int,
+    quiet: bool,
+) -> None:
+    """Poll every open job until it finishes or --timeout passes; answers are saved as they come.
+
+    Jobs still running at the timeout stay open: run collect again later. Safe to interrupt.
+    """
+    from .improve import collect
+    from .ledger import summarize
+
+    df = collect(
+        data_dir,
+        timeout=timeout,
+        poll=poll,
+        job_ids=list(job_ids) or None,
+        concurrency=concurrency,
+        quiet=quiet,
+        base_url=base_url,
+    )
+    click.echo(summarize(df) if df.height else "no open improve jobs to collect")
+
+
+@improve_group.command("show")
+@data_dir_option
+@click.option("--job-id", default=None, help="Only this job (any status).")
+@friendly_errors
+def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
+    """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
+    from .improve import show
+
+    click.echo(str(show(data_dir, job_id=job_id)))

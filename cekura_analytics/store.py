@@ -308,11 +308,14 @@ class Store:
         """Committed part files of a table."""
         return sorted(self.root / table / f for f in self.listed_files().get(table, ()))
 
-    def read(self, table: str) -> pl.DataFrame:
-        """A whole table as committed (zero rows with the schema when empty)."""
+    def read(self, table: str, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+        """A whole table as committed (zero rows with the schema when empty).
+
+        ``schema`` is for tables outside ``SCHEMAS`` (e.g. the improve-job ledger).
+        """
         files = self.files(table)
         if not files:
-            return pl.DataFrame(schema=SCHEMAS[table])
+            return pl.DataFrame(schema=schema or SCHEMAS[table])
         return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
 
     def row_counts(self) -> dict[str, int]:

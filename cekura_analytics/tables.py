@@ -191,3 +191,30 @@ TERMINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled"})
 def empty_frame(table: str) -> pl.DataFrame:
     """A zero-row frame with the table's schema."""
     return pl.DataFrame(schema=SCHEMAS[table])
+
+
+#: the improve-job ledger ``<data_dir>/improve_jobs/`` (one row per job; written by
+#: :mod:`cekura_analytics.ledger`, not by the extractor, so it is kept out of ``SCHEMAS``)
+IMPROVE_JOBS: dict[str, pl.DataType] = {
+    "job_id": pl.String(),  # "<kind>:<run or scenario id>:<sha256[:16] of the input>"
+    "kind": pl.String(),  # "prompt" (runs/improve_prompt_bg) | "instructions" (scenarios)
+    "run_id": pl.Int64(),  # the run the prompt job learns from (null for instructions)
+    "scenario_id": pl.Int64(),  # the run's scenario, or the scenario being improved
+    "agent_id": pl.Int64(),
+    "prompt_sha256": pl.String(),  # sha256 of the submitted text (prompt or instructions)
+    "prompt": pl.String(),  # the submitted text: the diff's left side
+    "extra_instructions": pl.String(),  # instructions jobs only
+    "progress_id": pl.String(),
+    "project_id": pl.Int64(),  # returned by scenarios/improve_instructions
+    "status": pl.String(),  # see cekura_analytics.ledger for the state machine
+    "created_at": UTC_TS,  # the intent was recorded (before the POST)
+    "launched_at": UTC_TS,  # the POST answered with a progress_id
+    "finished_at": UTC_TS,
+    "last_polled_at": UTC_TS,
+    "attempts": pl.Int64(),  # POSTs sent for this job_id (relaunches included)
+    "polls": pl.Int64(),  # progress GETs answered for the current progress_id
+    "improved_prompt": pl.String(),  # improved prompt, or improved instructions
+    "summary_of_changes": pl.String(),
+    "error": pl.String(),  # why the job failed (API error text or HTTP error)
+    "message": pl.String(),  # what the toolkit wants the user to know / do next
+}
