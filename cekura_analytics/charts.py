@@ -81,7 +81,11 @@ def _need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
-    return df
+    # DuckDB sums arrive as Decimal, which JSON (the chart spec) cannot carry: plain numbers.
+    casts = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown", "n_a", "n_b")}
+    casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
+    casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
+    return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
 
 
 def _rates(data: Source, by: tuple[str, ...], since: Any = None, agent_id: Any = None) -> Any:
@@ -262,6 +266,32 @@ def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
     return query(data_dir, sql, {"agent_id": agent_id})
 
 
+def _version_label(versions: pl.DataFrame) -> pl.Expr:
+    """The version, prefixed by its agent when several agents share the chart."""
+    label = pl.col("agent_version").cast(pl.String)
+    if "agent_id" in versions.columns and versions["agent_id"].n_unique() > 1:
+        return pl.lit("agent ") + pl.col("agent_id").cast(pl.String) + ": " + label
+    return label
+
+
+def _version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.DataFrame:
+    """One row per version change inside the plotted period and per metric panel (facets
+    need one dataset); an agent's first version is where its data starts, not a change."""
+    cols = {"day": pl.Date, "agent_version": pl.String, "metric_name": pl.String}
+    if versions is None or versions.is_empty():
+        return pl.DataFrame(schema=cols)
+    by = ["agent_id"] if "agent_id" in versions.columns else []
+    first = pl.col("day") == (pl.col("day").min().over(by) if by else pl.col("day").min())
+    lo, hi = rates["day"].min(), rates["day"].max()
+    return (
+        versions.with_columns(pl.col("day").cast(pl.Date))
+        .filter(~first, pl.col("day") > lo, pl.col("day") <= hi)
+        .select("day", agent_version=_version_label(versions))
+        .join(rates.select("metric_name").unique(), how="cross")
+        .with_columns(kind=pl.lit("version"))
+    )
+
+
 def trend(
     data: Source,
     *,
@@ -290,17 +320,8 @@ def trend(
     df = df.select(
         pl.col("day").cast(pl.Date), "metric_name", *RATE_COLUMNS, "rate_label", "interval"
     ).with_columns(kind=pl.lit("rate"), agent_version=pl.lit(None, pl.String))
-    if versions is not None and not versions.is_empty():
-        # Facets need one dataset, so every version rule is repeated for every metric panel;
-        # only the changes inside the plotted period are drawn.
-        lo, hi = df["day"].min(), df["day"].max()
-        rules = (
-            versions.select(pl.col("day").cast(pl.Date), pl.col("agent_version").cast(pl.String))
-            .filter(pl.col("day") > lo, pl.col("day") <= hi)
-            .join(df.select("metric_name").unique(), how="cross")
-            .with_columns(kind=pl.lit("version"))
-        )
-        df = pl.concat([df, rules], how="diagonal_relaxed")
+    rules = _version_rules(versions, df)
+    df = pl.concat([df, rules], how="diagonal_relaxed")
     x = alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
     y_scale = alt.Scale(domain=[0, 1])
     rate = alt.Chart().transform_filter("datum.kind === 'rate'")
@@ -331,8 +352,10 @@ def trend(
     label = vers.mark_text(
         align="left", baseline="top", dx=3, dy=2, fontSize=9, color="#d62728"
     ).encode(x=x, y=alt.value(0), text="agent_version:N")
+    # Labels only while they stay legible; the rule's tooltip always names the version.
+    layers = [band, line, dots, rule] + ([label] if 0 < rules["day"].n_unique() <= 6 else [])
     chart = (
-        alt.layer(band, line, dots, rule, label, data=df)
+        alt.layer(*layers, data=df)
         .properties(width=300, height=140)
         .facet(facet=alt.Facet("metric_name:N", title=None), columns=columns)
         .properties(

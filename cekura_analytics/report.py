@@ -1,0 +1,446 @@
+"""One self-contained report of an extracted data dir: HTML (offline) or Markdown + PNGs.
+
+The HTML file carries the Vega, Vega-Lite and Vega-Embed JavaScript inline (from
+vl-convert), so it opens anywhere without a network. Text from the API (names, reasons,
+transcripts, prompts) is untrusted: the template autoescapes, chart specs are embedded as
+JSON with ``<``, ``>`` and ``&`` escaped, and a Content-Security-Policy lets only the
+report's own nonce-tagged scripts run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+from markupsafe import Markup
+
+from . import __version__
+from . import charts as ch
+from .errors import ConfigError, DataError
+
+FORMATS = ("html", "md")
+EXCERPT_CHARS = 1200
+
+
+@functools.lru_cache(maxsize=1)
+def vega_javascript() -> str:
+    """Vega + Vega-Lite + Vega-Embed as one script (≈0.9 MB), matching altair's Vega-Lite.
+
+    vl-convert needs seconds to bundle it, so the result is kept in the user's cache dir,
+    keyed by the vl-convert and Vega-Lite versions.
+    """
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    vl_version = vl_version_for_vl_convert()
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cached = cache_root / "cekura-analytics" / f"vega-{vlc.__version__}-vl{vl_version}.js"
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle: Any = vlc.javascript_bundle  # its stub wrongly makes `snippet` mandatory
+    js: str = bundle(vl_version=vl_version)
+    # Inside <script>, only "</script" (any case) could end the element early.
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+        tmp.write_text(js, encoding="utf-8")
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only home only costs the bundling time next run
+    return js
+
+
+def json_script(value: Any) -> Markup:
+    """JSON safe inside ``<script>``: ``<``, ``>``, ``&`` and ``'`` become ``\\u00XX``."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+    for ch_, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(ch_, esc)
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+class _Raw(str):
+    """Markdown the code built itself (fences, image links): not escaped again."""
+
+
+def md_escape(value: Any) -> str:
+    """One line of inert Markdown: HTML entities, Markdown punctuation escaped."""
+    if isinstance(value, _Raw):
+        return str(value)
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"[\\`*_\[\]|~#!]", lambda m: "\\" + m.group(0), text)
+    return " ".join(text.split())  # a newline could end a table row or list item
+
+
+def _fenced(text: str, lang: str = "") -> _Raw:
+    """A code block whose fence is longer than any backtick run inside ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return _Raw(f"{fence}{lang}\n{text}\n{fence}")
+
+
+def _markdown(ctx: dict[str, Any], pngs: dict[str, Path], base: Path) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cekura_analytics", "templates"),
+        autoescape=False,  # Markdown, not HTML: `finalize` escapes every value instead
+        finalize=md_escape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    images = {}
+    for key, png in pngs.items():
+        rel = Path(os.path.relpath(png.resolve(), base.resolve())).as_posix()
+        title = next(c["title"] for c in ctx["charts"] if c["key"] == key)
+        images[key] = _Raw(f"![{md_escape(title)}](<{rel}>)")
+    tpl = env.get_template("report.md.j2")
+    return tpl.render(**ctx, images=images, fenced=_fenced)
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cekura_analytics", "templates"),
+        autoescape=True,  # always, whatever the template's file name
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["json_script"] = json_script
+    return env
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def _interval(lo: float | None, hi: float | None) -> str:
+    return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
+
+
+def _freshness(data_dir: Path) -> tuple[str, str]:
+    """When the last sync finished, and the newest run watermark, from ``_state.json``."""
+    try:
+        state = json.loads((data_dir / "_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unknown", ""
+    finished = (state.get("last_sync") or {}).get("finished_at") or "unknown"
+    scopes = (state.get("scopes") or {}).values()
+    marks = [str(s["watermark"]) for s in scopes if isinstance(s, dict) and s.get("watermark")]
+    return str(finished)[:19].replace("T", " "), (f"runs up to {max(marks)[:19]}" if marks else "")
+
+
+def _scope_sql(prefix: str = "") -> str:
+    return (
+        f" ($since is null or {prefix}timestamp >= cast($since as timestamptz))"
+        f" and ($agent_id is null or {prefix}agent_id = $agent_id)"
+    )
+
+
+def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str, str]]:
+    from .views import fetch
+
+    runs = fetch(
+        con,
+        "select count(*) as n, min(timestamp) as t0, max(timestamp) as t1,"
+        " count_if(success) as ok, count(success) as judged"
+        f" from run_details where {_scope_sql()}",
+        params,
+    ).row(0, named=True)
+    m = fetch(
+        con,
+        "select count(distinct metric_id) as metrics, count(passed) as n, count_if(passed) as k,"
+        " count(*) - count(passed) as unknown, wilson_low(count_if(passed), count(passed)) as lo,"
+        " wilson_high(count_if(passed), count(passed)) as hi"
+        f" from metric_results where {_scope_sql()}",
+        params,
+    ).row(0, named=True)
+    if not runs["n"]:
+        raise DataError("no runs in scope: widen --since or check --agent-id")
+    rate = m["k"] / m["n"] if m["n"] else None
+    fresh, mark = _freshness(data_dir)
+    period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
+    success = runs["ok"] / runs["judged"] if runs["judged"] else None
+    return [
+        {"label": "runs", "value": f"{runs['n']:,}", "note": f"run success {_pct(success)}"},
+        {"label": "metrics evaluated", "value": f"{m['metrics']:,}", "note": ""},
+        {
+            "label": "overall metric pass rate",
+            "value": _pct(rate),
+            "note": f"95 % {_interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
+        },
+        {"label": "period covered (UTC)", "value": period, "note": ""},
+        {"label": "data freshness: last sync (UTC)", "value": fresh, "note": mark},
+    ]
+
+
+def _latest_versions(con: Any, params: dict[str, Any]) -> tuple[str, str] | None:
+    """The two most recently introduced agent versions in scope (older, newer)."""
+    from .views import fetch
+
+    df = fetch(
+        con,
+        "select agent_version, min(timestamp) as first from run_details"
+        f" where agent_version is not null and {_scope_sql()} group by 1 order by first",
+        params,
+    )
+    if df.height < 2:
+        return None
+    a, b = df["agent_version"].to_list()[-2:]
+    return str(a), str(b)
+
+
+def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict[str, str]]:
+    rows = []
+    for col, label in (("personality_name", "personality"), ("scenario_language", "language")):
+        df = frames.get(col)
+        if df is None:
+            continue
+        for r in df.filter(pl.col("n_evaluated") >= min_n).iter_rows(named=True):
+            rows.append((r["ci_high"], r, f"{label}: {r[col]}"))
+    rows.sort(key=lambda t: (t[0], t[1]["pass_rate"]))
+    return [
+        {
+            "metric": str(r["metric_name"]),
+            "where": where,
+            "rate": _pct(r["pass_rate"]),
+            "interval": _interval(r["ci_low"], r["ci_high"]),
+            "n": f"{r['n_evaluated']:,}",
+        }
+        for _, r, where in rows[:limit]
+    ]
+
+
+def _outliers(con: Any, data_dir: Path, params: dict[str, Any], limit: int) -> pl.DataFrame:
+    """Top outlier runs in scope, joined to their scenario, personality and transcript."""
+    from .outliers import outlier_runs
+    from .views import fetch
+
+    top = outlier_runs(data_dir, limit=max(200, limit))
+    if top.is_empty():
+        return top
+    details = fetch(
+        con,
+        "select d.run_id, d.scenario_name, d.personality_name, d.agent_version, d.timestamp,"
+        " r.transcript from run_details d left join stg_runs r using (run_id)"
+        f" where list_contains($ids, d.run_id) and {_scope_sql('d.')}",
+        {**params, "ids": [int(x) for x in top["run_id"]]},
+    )
+    return top.join(details, on="run_id", how="inner").head(limit)
+
+
+def _excerpt(text: str | None) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + "\n…"
+
+
+def _diff_class(line: str) -> str:
+    if line.startswith("@@"):
+        return "hunk"
+    return {"+": "add", "-": "del"}.get(line[:1], "")
+
+
+def _suggestions(data_dir: Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
+    """Finished improve jobs that produced a new text, with a line diff current → suggested."""
+    from .ledger import COMPLETED, read_ledger
+
+    jobs = read_ledger(data_dir).filter(
+        (pl.col("status") == COMPLETED) & pl.col("improved_prompt").is_not_null()
+    )
+    if agent_id is not None:
+        jobs = jobs.filter(pl.col("agent_id") == int(agent_id))
+    out = []
+    for j in jobs.sort("finished_at", descending=True).head(limit).iter_rows(named=True):
+        old, new = (j["prompt"] or "").splitlines(), (j["improved_prompt"] or "").splitlines()
+        diff = list(difflib.unified_diff(old, new, "current", "suggested", lineterm="", n=2))
+        target = f"run {j['run_id']}" if j["run_id"] is not None else f"scenario {j['scenario_id']}"
+        out.append(
+            {
+                "kind": "prompt" if j["kind"] == "prompt" else "instructions",
+                "target": target,
+                "finished": ""
+                if j["finished_at"] is None
+                else f"{j['finished_at']:%Y-%m-%d %H:%M}",
+                "summary": j["summary_of_changes"] or "",
+                "diff": [{"cls": _diff_class(ln), "text": ln + "\n"} for ln in diff[2:]],
+                "diff_text": "\n".join(diff),
+            }
+        )
+    return out
+
+
+def _chart(key: str, title: str, make: Callable[[], Any]) -> dict[str, Any]:
+    """One chart entry; a chart the data cannot feed becomes a note, not a failed report."""
+    try:
+        return {"key": key, "title": title, "chart": make(), "note": ""}
+    except DataError as exc:
+        return {"key": key, "title": title, "chart": None, "note": str(exc)}
+
+
+def _collect(
+    data_dir: Path, since: Any, agent_id: Any, rules: Any, limits: tuple[int, int, int], min_n: int
+) -> dict[str, Any]:
+    """Everything the templates show, as plain values and altair charts."""
+    from .views import compare_versions, connect, fetch, pass_rates
+
+    n_worst, n_outliers, n_jobs = limits
+    params = {"since": None if since is None else str(since), "agent_id": agent_id}
+    rates = functools.partial(pass_rates, data_dir, since=since, agent_id=agent_id)
+    con = connect(data_dir, rules)
+    try:
+        headline = _headline(con, data_dir, params)
+        versions = _latest_versions(con, params)
+        changes = fetch(
+            con,
+            "select agent_id, agent_version, min(day) as day from run_details"
+            f" where agent_version is not null and {_scope_sql()} group by 1, 2",
+            params,
+        )
+        durations = fetch(
+            con,
+            "select duration_s, success from run_details"
+            f" where duration_s is not null and {_scope_sql()}",
+            params,
+        )
+        outliers = _outliers(con, data_dir, params, n_outliers)
+    finally:
+        con.close()
+    by_pers, by_lang = rates(by=("metric", "personality")), rates(by=("metric", "language"))
+    daily = rates(by=("day", "metric"))
+    days = daily["day"].cast(pl.Date)
+    span = 0 if daily.is_empty() else (days.max() - days.min()).days
+    freq = "day" if span <= 45 else "week"
+    charts = [
+        _chart(
+            "by_metric",
+            "Pass rate per metric",
+            lambda: ch.pass_rate_by_metric(rates(by=("metric",))),
+        ),
+        _chart(
+            "metric_personality",
+            "Metric × personality",
+            lambda: ch.metric_personality_heatmap(by_pers, min_n=min_n),
+        ),
+        _chart(
+            "metric_language",
+            "Metric × language",
+            lambda: ch.metric_language_heatmap(by_lang, min_n=min_n),
+        ),
+        _chart("trend", "Trend", lambda: ch.trend(daily, freq=freq, versions=changes)),
+    ]
+    if versions is not None:
+        a, b = versions
+        cmp = lambda: ch.version_comparison(compare_versions(data_dir, a=a, b=b), a=a, b=b)  # noqa: E731
+        charts.append(_chart("versions", f"Agent version {a} → {b}", cmp))
+    charts.append(_chart("durations", "Run duration", lambda: ch.duration_distribution(durations)))
+    charts.append(_chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)))
+    rows = []
+    for r in outliers.iter_rows(named=True):
+        rows.append(
+            {
+                "run_id": r["run_id"],
+                "score": f"{r['outlier_score']:.2f}",
+                "scenario": r["scenario_name"] or "scenario ?",
+                "personality": r["personality_name"] or "personality ?",
+                "version": r["agent_version"] or "",
+                "when": "" if r["timestamp"] is None else f"{r['timestamp']:%Y-%m-%d %H:%M} UTC",
+                "reasons": list(r["reasons"] or []),
+                "failed": list(r.get("failed_metrics") or []),
+                "excerpt": _excerpt(r["transcript"]),
+            }
+        )
+    scope = ", ".join(
+        s for s in (f"since {since}" if since else "", f"agent {agent_id}" if agent_id else "") if s
+    )
+    return {
+        "title": "Cekura analytics report",
+        "scope": scope or "all runs",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "headline": headline,
+        "charts": charts,
+        "worst": _worst(
+            {"personality_name": by_pers, "scenario_language": by_lang}, min_n, n_worst
+        ),
+        "min_n": min_n,
+        "outliers": rows,
+        "suggestions": _suggestions(data_dir, agent_id, n_jobs),
+        "data_dir_name": data_dir.name,
+        "version": __version__,
+    }
+
+
+def _save_pngs(charts: list[dict[str, Any]], png_dir: Path) -> dict[str, Path]:
+    png_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        c["key"]: ch.save_chart(c["chart"], png_dir / f"{c['key']}.png")
+        for c in charts
+        if c["chart"] is not None
+    }
+
+
+def build_report(
+    data_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    since: str | None = None,
+    agent_id: int | None = None,
+    png_dir: str | Path | None = None,
+    fmt: str = "html",
+    rules: str | Path | None = None,
+    min_n: int = 10,
+    worst: int = 10,
+    outliers: int = 10,
+    jobs: int = 10,
+) -> Path:
+    """Write the report of ``data_dir`` to ``out`` (default ``<data_dir>/report.<fmt>``).
+
+    ``fmt="html"``: one self-contained file; ``png_dir`` also gets each chart as PNG.
+    ``fmt="md"``: Markdown with PNG charts in ``png_dir`` (default ``<out stem>_charts/``).
+    Returns the path written.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown report format {fmt!r}: use html or md")
+    data_dir = Path(data_dir)
+    out = Path(out) if out is not None else data_dir / f"report.{fmt}"
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory: give a file name such as report.{fmt}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ctx = _collect(data_dir, since, agent_id, rules, (worst, outliers, jobs), min_n)
+    if fmt == "md":
+        pngs = _save_pngs(
+            ctx["charts"], Path(png_dir) if png_dir else out.with_name(f"{out.stem}_charts")
+        )
+        text = _markdown(ctx, pngs, out.parent)
+    else:
+        if png_dir is not None:
+            _save_pngs(ctx["charts"], Path(png_dir))
+        for c in ctx["charts"]:
+            # test_charts validates every chart against the schema; skip the 1 s re-check here
+            c["spec"] = None if c["chart"] is None else c["chart"].to_dict(validate=False)
+        text = (
+            _env()
+            .get_template("report.html.j2")
+            .render(**ctx, nonce=secrets.token_urlsafe(16), vega_js=Markup(vega_javascript()))
+        )
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)  # readers never see a half-written report
+    return out
+
+
+def demo_report(data_dir: str | Path) -> Path:
+    """What ``make demo`` calls: ``<data_dir>/report.html``; returns its path."""
+    return build_report(data_dir, Path(data_dir) / "report.html")
+
+
+__all__ = ["FORMATS", "build_report", "demo_report", "json_script", "vega_javascript"]
