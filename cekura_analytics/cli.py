@@ -109,6 +109,25 @@ def extract_cmd(
     click.echo(str(summary))
 
 
+# --- demo ---
+@cli.command("demo")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/demo"),
+    show_default=True,
+    help="Where the demo writes its parquet tables and report.",
+)
+@click.option("--runs", type=int, default=20_000, show_default=True, help="Runs in the mock.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the mock data.")
+@friendly_errors
+def demo_cmd(data_dir: Path, runs: int, seed: int) -> None:
+    """Run everything end to end against an embedded mock Cekura (no API key needed)."""
+    from .demo import demo
+
+    demo(data_dir, runs=runs, seed=seed)
+
+
 # --- improve commands ---
 def _parse_ids(value: str | None, option: str) -> list[int] | None:
     """``"1, 2,3"`` → ``[1, 2, 3]``; a one-line error for anything else."""
@@ -286,3 +305,94 @@ def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
     from .improve import show
 
     click.echo(str(show(data_dir, job_id=job_id)))
+
+
+# --- mock-server ---
+@cli.command("mock-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 = any free).")
+@click.option("--runs", default=20_000, show_default=True, type=int, help="Synthetic runs.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Data and fault seed.")
+@click.option("--api-key", default="test-key", show_default=True, help="Key the mock accepts.")
+@click.option("--latency-ms", default=0.0, type=float, help="Added latency per API request.")
+@click.option("--fail-rate", default=0.0, type=float, help="Share of random 500 answers.")
+@click.option("--rate-limit-rps", default=0.0, type=float, help="Requests/s before 429 (0=off).")
+@click.option("--truncate-rate", default=0.0, type=float, help="Share of bodies cut in half.")
+@click.option("--extra-fields", is_flag=True, help="Add unknown fields to every object.")
+@click.option("--arrivals-per-list", default=0, type=int, help="New runs per runs/ list call.")
+def mock_server_cmd(
+    host: str,
+    port: int,
+    runs: int,
+    seed: int,
+    api_key: str,
+    latency_ms: float,
+    fail_rate: float,
+    rate_limit_rps: float,
+    truncate_rate: float,
+    extra_fields: bool,
+    arrivals_per_list: int,
+) -> None:
+    """Serve a local mock of the Cekura API with seeded synthetic data (foreground)."""
+    from .mock.faults import MockConfig
+    from .mock.server import serve_forever
+
+    config = MockConfig(
+        api_key=api_key, seed=seed, runs=runs, latency_ms=latency_ms, fail_rate=fail_rate,
+        rate_limit_rps=rate_limit_rps, truncate_rate=truncate_rate, extra_fields=extra_fields,
+        arrivals_per_list=arrivals_per_list,
+    )  # fmt: skip
+    serve_forever(config, host=host, port=port, announce=click.echo)
+
+
+# --- report ---
+@cli.command("report")
+@data_dir_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: DATA_DIR/report.html, or report.md with --format md).",
+)
+@click.option("--since", default=None, help="Only runs at or after this ISO date/time (UTC).")
+@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@click.option(
+    "--png-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write every chart as PNG here (md default: <OUT stem>_charts/ next to OUT).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained file that opens offline; md: Markdown + PNG charts.",
+)
+@click.option(
+    "--rules",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Pass-rule TOML file (default: DATA_DIR/cekura-analytics.toml if present).",
+)
+@friendly_errors
+def report_cmd(
+    data_dir: Path,
+    out: Path | None,
+    since: str | None,
+    agent_id: int | None,
+    png_dir: Path | None,
+    fmt: str,
+    rules: Path | None,
+) -> None:
+    """Write a report: headline numbers, charts, worst cells, outlier runs, suggestions.
+
+    The HTML file carries its chart JavaScript inline: share it, open it on a plane.
+    """
+    from .report import build_report
+
+    path = build_report(
+        data_dir, out, since=since, agent_id=agent_id, png_dir=png_dir, fmt=fmt, rules=rules
+    )
+    click.echo(f"wrote {path}")

@@ -221,8 +221,12 @@ def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema = SCHEMAS[table]
     if not rows:
         return pl.DataFrame(schema=schema)
-    cols = {name: [r.get(name) for r in rows] for name in schema}
-    return pl.DataFrame(cols, schema=schema, strict=False)
+    try:
+        return pl.from_dicts(rows, schema=schema)
+    except (pl.exceptions.ComputeError, TypeError, ValueError):
+        # A value of an unexpected type: the slower column path casts what it can.
+        cols = {name: [r.get(name) for r in rows] for name in schema}
+        return pl.DataFrame(cols, schema=schema, strict=False)
 
 
 def scenario_row(s: m.ScenarioList) -> dict[str, Any]:

@@ -33,6 +33,10 @@ OBJECTS = {
 REF_CLASS = {schema: cls for cls, schema in OBJECTS.items()}
 
 
+# Declared otherwise, sent differently, as the contract's own descriptions say.
+WIRE_ANY: set[tuple[str, str]] = set()
+
+
 def py_type(prop: dict) -> str:
     if "$ref" in prop:
         return REF_CLASS.get(prop["$ref"].rsplit("/", 1)[1], "Any")
@@ -64,7 +68,8 @@ def py_type(prop: dict) -> str:
     if t == "array":
         return f"list[{py_type(prop.get('items', {}))}]"
     if t == "object":
-        return "dict[str, Any]"
+        # Read-only objects are computed too: Result.scenarios is documented as a list.
+        return "Any" if prop.get("readOnly") else "dict[str, Any]"
     return "Any"
 
 
@@ -98,7 +103,7 @@ def main(path: str) -> None:
             if prop.get("writeOnly"):
                 continue
             field = name + "_" if keyword.iskeyword(name) else name
-            typ = py_type(prop)
+            typ = "Any" if (schema_name, name) in WIRE_ANY else py_type(prop)  # noqa
             hint = "Any" if typ == "Any" else f"{typ} | None"
             alias = f' = Field(default=None, alias="{name}")' if field != name else " = None"
             out.append(f"    {field}: {hint}{alias}")
