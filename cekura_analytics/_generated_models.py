@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ApiModel(BaseModel):
-    """Base of every API object: unknown fields are kept (``model_extra``), never fatal."""
+    """Base of every API object: unknown fields are kept in ``model_extra``."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
 

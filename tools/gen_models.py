@@ -1,6 +1,7 @@
 """Generate the field lists of ``cekura_analytics/_generated_models.py`` from the OpenAPI subset.
 
-Run: python tools/gen_models.py ../shared/cekura-api/openapi-subset.json > cekura_analytics/_generated_models.py
+Run: python tools/gen_models.py ../shared/cekura-api/openapi-subset.json \
+         > cekura_analytics/_generated_models.py
 The README's "looser than the service" rules are applied here, once: read-only plain-string
 fields without a format are computed values of unknown type (Any); every field is optional
 and nullable; write-only fields are never returned, so they are left out.
@@ -46,7 +47,7 @@ def py_type(prop: dict) -> str:
         if target == "ExpectedOutcome":
             return "Any"
         return REF_CLASS.get(target, "Any")
-    if "oneOf" in prop or "anyOf" in prop or not prop.get("type") and "enum" not in prop:
+    if "oneOf" in prop or "anyOf" in prop or (not prop.get("type") and "enum" not in prop):
         return "Any"
     t = prop.get("type")
     if isinstance(t, list):
@@ -74,7 +75,8 @@ def py_type(prop: dict) -> str:
 
 
 def main(path: str) -> None:
-    spec = json.load(open(path))
+    with open(path) as fh:
+        spec = json.load(fh)
     schemas = spec["components"]["schemas"]
     out = [
         '"""Field lists generated from openapi-subset.json by tools/gen_models.py: do not edit."""',
@@ -88,7 +90,7 @@ def main(path: str) -> None:
         "",
         "",
         "class ApiModel(BaseModel):",
-        '    """Base of every API object: unknown fields are kept (``model_extra``), never fatal."""',
+        '    """Base of every API object: unknown fields are kept in ``model_extra``."""',
         "",
         '    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)',
         "",
@@ -103,7 +105,7 @@ def main(path: str) -> None:
             if prop.get("writeOnly"):
                 continue
             field = name + "_" if keyword.iskeyword(name) else name
-            typ = "Any" if (schema_name, name) in WIRE_ANY else py_type(prop)  # noqa
+            typ = "Any" if (schema_name, name) in WIRE_ANY else py_type(prop)
             hint = "Any" if typ == "Any" else f"{typ} | None"
             alias = f' = Field(default=None, alias="{name}")' if field != name else " = None"
             out.append(f"    {field}: {hint}{alias}")
