@@ -82,7 +82,8 @@ def _need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
     if missing:
         raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
     # DuckDB sums arrive as Decimal, which JSON (the chart spec) cannot carry: plain numbers.
-    casts = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown", "n_a", "n_b")}
+    casts: dict[str, Any] = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown")}
+    casts |= {c: pl.Int64 for c in ("n_a", "n_b")}
     casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
     casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
@@ -531,7 +532,7 @@ def outlier_table(data: Source, *, limit: int = 20) -> alt.HConcatChart:
     if isinstance(data, pl.DataFrame):
         df = data
     else:
-        from .views import outlier_runs
+        from .outliers import outlier_runs
 
         df = outlier_runs(data, limit=limit)
     df = _need(df, ("run_id", "outlier_score", "reasons"), "outliers").head(limit)

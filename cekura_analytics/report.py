@@ -17,6 +17,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def vega_javascript() -> str:
 
     vl_version = vl_version_for_vl_convert()
     cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    cached = cache_root / "cekura-analytics" / f"vega-{vlc.__version__}-vl{vl_version}.js"
+    tag = f"vega-{metadata.version('vl-convert-python')}-vl{vl_version}.js"
+    cached = cache_root / "cekura-analytics" / tag
     try:
         return cached.read_text(encoding="utf-8")
     except OSError:
