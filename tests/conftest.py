@@ -1,0 +1,36 @@
+"""Shared fixtures: the mock Cekura API on 127.0.0.1 (see cekura_analytics.mock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cekura_analytics.mock import MockServer
+
+MOCK_KEY = "test-key"
+
+
+@pytest.fixture
+def mock_server() -> Iterator[MockServer]:
+    """A fresh small mock (600 runs, seed 0, key ``test-key``) for one test."""
+    with MockServer(runs=600, seed=0, api_key=MOCK_KEY) as srv:
+        yield srv
+
+
+@pytest.fixture
+def make_mock_server() -> Iterator[Callable[..., MockServer]]:
+    """Factory: ``make_mock_server(runs=..., fail_rate=..., ...)`` -> a started server."""
+    started: list[MockServer] = []
+
+    def factory(**kwargs: Any) -> MockServer:
+        kwargs.setdefault("runs", 600)
+        kwargs.setdefault("api_key", MOCK_KEY)
+        srv = MockServer(**kwargs).start()
+        started.append(srv)
+        return srv
+
+    yield factory
+    for srv in started:
+        srv.stop()
