@@ -27,7 +27,6 @@ from .config import load_settings
 from .errors import (
     ApiError,
     AuthError,
-    BadRequestError,
     CekuraError,
     ConfigError,
     ConnectError,
@@ -250,13 +249,9 @@ def _send(
             actions[s.job_id] = f"not sent ({type(got).__name__})"
             abort.append(got)
         elif isinstance(got, ApiError) and got.status is not None and got.status < 500:
-            fields = f" {got.fields}" if isinstance(got, BadRequestError) and got.fields else ""
-            row.update(
-                status=lg.FAILED,
-                error=f"{got}{fields}",
-                message=lg.FAILED_MESSAGE,
-                finished_at=lg.now(),
-            )
+            # rejected (400 carries DRF field errors in the message): nothing was created
+            row.update(status=lg.FAILED, error=str(got), message=lg.FAILED_MESSAGE)
+            row["finished_at"] = lg.now()
         else:  # 5xx, timeout, bad answer: the job may exist
             row.update(status=lg.UNCERTAIN, error=str(got), message=lg.UNCERTAIN_MESSAGE)
         ledger.commit()
