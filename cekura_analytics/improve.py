@@ -382,17 +382,22 @@ def demo_improve(data_dir: str | Path, base_url: str, api_key: str) -> str:
 
     prompt = read_prompt(SAMPLE_PROMPT)
     top = outlier_runs(data_dir, limit=5)
+    if top.is_empty():
+        return "no outlier runs, so no improve-prompt jobs were launched"
     run_ids = [int(r) for r in top["run_id"]]
     kw: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
     launch_improve_prompt(data_dir, run_ids, prompt, **kw)
     collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
-    jobs = lg.read_ledger(data_dir).filter(
-        pl.col("run_id").is_in(run_ids) & (pl.col("prompt_sha256") == lg.sha256_text(prompt))
-    )
-    lines = [f"improve-prompt jobs for the top {len(run_ids)} outlier runs:"]
+    sha = lg.sha256_text(prompt)
+    jobs = {r["run_id"]: r for r in lg.read_ledger(data_dir).iter_rows(named=True)
+            if r["prompt_sha256"] == sha}  # fmt: skip
+    lines = [f"improve-prompt jobs for the top {len(run_ids)} outlier runs ({SAMPLE_PROMPT.name}):"]
     for t in top.iter_rows(named=True):
-        job = jobs.filter(pl.col("run_id") == t["run_id"]).row(0, named=True)
-        lines.append(f"- run {t['run_id']}: {job['status']}  (failed: {t['failed_metrics']})")
-        note = job["summary_of_changes"] or job["message"] or job["error"] or ""
+        job, failed = jobs[t["run_id"]], t.get("failed_metrics")
+        if isinstance(failed, list):
+            failed = ", ".join(map(str, failed))
+        lines.append(f"- run {t['run_id']}: {job['status']}; failed metrics: {failed or 'none'}")
+        note = job["summary_of_changes"] or job["error"] or job["message"] or ""
         lines += [f"    {ln}" for ln in note.splitlines()]
+    lines.append(f"diffs: cekura-analytics improve show --data-dir {data_dir}")
     return "\n".join(lines)
