@@ -22,7 +22,7 @@ import requests
 from cekura_analytics.mock import MockConfig, MockData, MockServer
 from cekura_analytics.mock import catalog as C
 from cekura_analytics.mock.data import hash_ids, hash_one
-from cekura_analytics.mock.render import run_full, run_list_item
+from cekura_analytics.mock.render import run_full, run_list_item, run_list_item_json
 
 KEY = "test-key"
 V1 = "/test_framework/v1"
@@ -403,6 +403,7 @@ def test_list_item_is_a_projection_of_the_full_run() -> None:
     data = MockData(0, 600, NOW)
     for row in data.rows([2, 50, 599]):
         full, item = run_full(data, row), run_list_item(data, row)
+        assert json.loads(run_list_item_json(data, row)) == item
         for key in ("provider_call_id", "duration", "status", "success", "critical_categories",
                     "expected_outcome", "timestamp", "agent_version"):  # fmt: skip
             assert item[key] == full[key], key
@@ -600,3 +601,158 @@ def test_cli_serves_in_the_foreground(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- phase 2: improve jobs
+PROMPT = "You are Ava, the receptionist of Brightsmile Dental.\n"
+
+
+def post(srv: MockServer, path: str, body: Any, key: str | None = KEY) -> requests.Response:
+    """POST JSON to an API path."""
+    headers = {"X-CEKURA-API-KEY": key} if key is not None else {}
+    return requests.post(f"{srv.base_url}{V1}/{path}", json=body, headers=headers, timeout=10)
+
+
+def poll(srv: MockServer, kind: str, progress_id: str) -> dict[str, Any]:
+    path = (
+        "runs/improve_prompt_progress/" if kind == "prompt" else "scenarios/instructions-progress/"
+    )
+    r = get(srv, path, progress_id=progress_id)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    assert set(body) == {"status", "output", "error"}
+    return body
+
+
+def launch_prompt(srv: MockServer, run_ids: list[int], prompt: str = PROMPT) -> str:
+    r = post(srv, "runs/improve_prompt_bg/", {"prompt": prompt, "run_ids": run_ids})
+    assert r.status_code == 200, r.text
+    progress_id: str = r.json()["progress_id"]
+    return progress_id
+
+
+def failed_metric_names(run: dict[str, Any]) -> list[str]:
+    """Metric names a full run failed, judged from scores and the catalogue's rules."""
+    out = []
+    for m in run["evaluation"]["metrics"]:
+        rule = C.METRICS[C.METRIC_BY_ID[m["id"]]]
+        if m["type"] == "enum":
+            passed = m["value"] in rule.pass_values
+        elif m["type"] == "binary":
+            passed = m["score"] == 1
+        else:
+            passed = (
+                (m["score"] >= rule.threshold)
+                if rule.op == "gte"
+                else (m["score"] <= rule.threshold)
+            )
+        if not passed:
+            out.append((rule.id, m["name"]))
+    return [name for _, name in sorted(out)]
+
+
+def test_improve_prompt_job_lifecycle_and_output(make_mock_server: Any) -> None:
+    srv = make_mock_server(job_polls_to_finish=3, job_hash_failures=False)
+    runs = ok(srv, "runs/", success="false", status="completed", page_size=5)["results"]
+    run = ok(srv, f"runs/{runs[0]['id']}/")
+    pid = launch_prompt(srv, [run["id"]])
+    assert re.fullmatch(r"[0-9a-f-]{36}", pid)
+    assert [poll(srv, "prompt", pid)["status"] for _ in range(2)] == ["queued", "in_progress"]
+    done = poll(srv, "prompt", pid)
+    assert done["status"] == "completed" and done["error"] is None
+    names = failed_metric_names(run)
+    assert names
+    improved = done["output"]["improved_prompt"]
+    assert improved.startswith(PROMPT.rstrip()) and improved.count("\n- ") == len(names)
+    assert all(n in done["output"]["summary_of_changes"] for n in names)
+    assert poll(srv, "prompt", pid) == done  # terminal answers do not change
+    assert srv.stats()["paths"][f"{V1}/runs/improve_prompt_progress/"] == 4
+
+
+def test_improve_instructions_job(make_mock_server: Any) -> None:
+    srv = make_mock_server(job_polls_to_finish=1, job_hash_failures=False)
+    body = {"agent": 101, "extra_instructions": "Interrupt twice.", "current_instructions": "Be"}
+    r = post(srv, "scenarios/improve_instructions/", body)
+    assert r.status_code == 200
+    spec_path = f"{V1}/scenarios/improve_instructions/"
+    assert not list(validator(spec_path, "post").iter_errors(r.json()))
+    assert r.json()["project_id"] == 7
+    done = poll(srv, "instructions", r.json()["progress_id"])
+    assert done["status"] == "completed"
+    assert done["output"]["instructions"] == "Be\n\nAdditionally: Interrupt twice."
+    # a prompt progress id is not an instructions progress id
+    r = get(srv, "runs/improve_prompt_progress/", progress_id=r.json()["progress_id"])
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "errors"),
+    [
+        ("runs/improve_prompt_bg/", {"run_ids": [1]}, {"prompt": ["This field is required."]}),
+        ("runs/improve_prompt_bg/", {}, {"prompt": ["This field is required."],
+                                         "run_ids": ["This field is required."]}),
+        ("runs/improve_prompt_bg/", {"prompt": "p", "run_ids": [987654]},
+         {"run_ids": ['Invalid pk "987654" - object does not exist.']}),
+        ("runs/improve_prompt_bg/", {"prompt": "p", "run_ids": []},
+         {"run_ids": ["This list may not be empty."]}),
+        ("runs/improve_prompt_bg/", {"prompt": " ", "run_ids": [1]},
+         {"prompt": ["This field may not be blank."]}),
+        ("scenarios/improve_instructions/", {"extra_instructions": "x"},
+         {"agent": ["This field is required."]}),
+        ("scenarios/improve_instructions/", {"agent": 101},
+         {"extra_instructions": ["This field is required."]}),
+        ("scenarios/improve_instructions/", {"agent": 5, "extra_instructions": "x"},
+         {"agent": ['Invalid pk "5" - object does not exist.']}),
+    ],
+)  # fmt: skip
+def test_job_launch_validation(
+    ro: MockServer, path: str, body: dict[str, Any], errors: dict[str, Any]
+) -> None:
+    r = post(ro, path, body)
+    assert r.status_code == 400 and r.json() == errors
+
+
+def test_progress_errors_and_auth(ro: MockServer) -> None:
+    r = get(ro, "runs/improve_prompt_progress/", progress_id="nope")
+    assert r.status_code == 404 and r.json() == {"detail": "Not found."}
+    r = get(ro, "scenarios/instructions-progress/")
+    assert r.status_code == 400 and "progress_id" in r.json()
+    unauthenticated = post(ro, "runs/improve_prompt_bg/", {"prompt": "p", "run_ids": [1]}, key=None)
+    assert unauthenticated.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("knob", "status", "has_output", "has_error"),
+    [("job_fail_rate", "failed", False, True), ("job_stuck_rate", "in_progress", False, False),
+     ("job_empty_rate", "completed", False, False)],
+)  # fmt: skip
+def test_job_fates(
+    make_mock_server: Any, knob: str, status: str, has_output: bool, has_error: bool
+) -> None:
+    srv = make_mock_server(job_polls_to_finish=2, job_hash_failures=False, **{knob: 1.0})
+    pid = launch_prompt(srv, [5])
+    answers = [poll(srv, "prompt", pid) for _ in range(6)]
+    assert answers[-1]["status"] == status
+    assert (answers[-1]["output"] is not None) == has_output
+    assert (answers[-1]["error"] is not None) == has_error
+
+
+def test_deterministic_share_of_jobs_fails(make_mock_server: Any) -> None:
+    srv = make_mock_server(job_polls_to_finish=1)
+    prompts = [f"{PROMPT}Variant {i}." for i in range(40)]
+    fates = [poll(srv, "prompt", launch_prompt(srv, [7], p))["status"] for p in prompts]
+    failed = [p for p, s in zip(prompts, fates, strict=True) if s == "failed"]
+    assert 1 <= len(failed) <= 10 and fates.count("completed") == 40 - len(failed)
+    again = poll(srv, "prompt", launch_prompt(srv, [7], failed[0]))
+    assert again["status"] == "failed" and again["error"]  # same inputs, same fate
+    srv.config.job_hash_failures = False
+    assert poll(srv, "prompt", launch_prompt(srv, [7], failed[0]))["status"] == "completed"
+
+
+def test_job_seconds_to_finish(make_mock_server: Any) -> None:
+    srv = make_mock_server(job_seconds_to_finish=0.3, job_hash_failures=False)
+    pid = launch_prompt(srv, [9])
+    assert poll(srv, "prompt", pid)["status"] == "queued"
+    assert poll(srv, "prompt", pid)["status"] == "in_progress"
+    time.sleep(0.35)
+    assert poll(srv, "prompt", pid)["status"] == "completed"

@@ -115,15 +115,29 @@ def page_bounds(request: Request, count: int) -> tuple[int, int]:
     return page, size
 
 
-def paginated(request: Request, count: int, page: int, size: int, results: list[Any]) -> Response:
-    """The ``{count, next, previous, results}`` envelope with absolute links."""
+def _links(request: Request, count: int, page: int, size: int) -> dict[str, Any]:
+    """``count``, ``next`` and ``previous`` with absolute links (DRF drops ``page=1``)."""
     url = request.url
     nxt = str(url.include_query_params(page=page + 1)) if page * size < count else None
     prev = None
-    if page > 1:  # DRF drops `page` for the first page
+    if page > 1:
         prev_url = url.remove_query_params("page") if page == 2 else None
         prev = str(prev_url or url.include_query_params(page=page - 1))
-    return json_response({"count": count, "next": nxt, "previous": prev, "results": results})
+    return {"count": count, "next": nxt, "previous": prev}
+
+
+def paginated(request: Request, count: int, page: int, size: int, results: list[Any]) -> Response:
+    """The ``{count, next, previous, results}`` envelope."""
+    return json_response({**_links(request, count, page, size), "results": results})
+
+
+def paginated_json(
+    request: Request, count: int, page: int, size: int, results: list[bytes]
+) -> Response:
+    """The same envelope around items that are already JSON-encoded."""
+    head = json_bytes(_links(request, count, page, size))[:-1]
+    body = head + b',"results":[' + b",".join(results) + b"]}"
+    return Response(content=body, media_type="application/json")
 
 
 def detail_id(raw: str) -> int | None:

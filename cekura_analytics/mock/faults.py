@@ -48,12 +48,13 @@ class MockConfig:
     job_fail_rate: float = 0.0
     job_stuck_rate: float = 0.0
     job_empty_rate: float = 0.0
+    job_hash_failures: bool = True  # ~10 % of distinct job inputs fail deterministically
 
     #: fields ``POST /_mock/faults`` may change (the data shape and key are fixed at start)
     RUNTIME: ClassVar[tuple[str, ...]] = (
         "latency_ms", "fail_rate", "rate_limit_rps", "truncate_rate", "extra_fields",
         "arrivals_per_list", "fault_paths", "job_polls_to_finish", "job_seconds_to_finish",
-        "job_fail_rate", "job_stuck_rate", "job_empty_rate",
+        "job_fail_rate", "job_stuck_rate", "job_empty_rate", "job_hash_failures",
     )  # fmt: skip
 
     def faults(self) -> dict[str, Any]:

@@ -1,5 +1,16 @@
 """Runs as the service sends them: full ``Run`` and ``RunList`` dicts built from an index row.
 
+Wire choices (the README's "looser than the service" rules, made concrete):
+``agent_version`` is an integer history-record id; ``RunList.metrics`` is a list of
+``{id, name, type}`` (no scores); ``critical_categories`` is a list of objects (one per
+failed metric); ``expected_outcome`` is an object or null. ``evaluation.metrics[]`` carries
+``score`` (int for binary/numeric, one-decimal float for continuous) and null
+``enum``/``value`` -- or, for enum metrics, ``score: null`` and ``enum == value`` = the chosen
+value. ``rubric`` entries: ``conditions`` is ``"score gte 70"``-style (``lte`` for latency),
+``"value in positive,neutral"`` for enums, null for binary rules; ``passed`` is absent on
+binary entries and on ~20 % of the others; runs in the oldest 10 % of the span have
+``rubric: null``. Never-connected / cancelled / open runs have no evaluation.
+
 Each run draws its details from three private ``random.Random`` streams seeded by
 (seed, run id): *core* (call ids, duration, numbers), *eval* (scores, explanations) and *tx*
 (transcript). Separate streams keep a field stable when another part changes (e.g. a run
@@ -10,10 +21,12 @@ from __future__ import annotations
 
 import random
 import re
+from functools import cache
 from typing import Any
 
 from . import catalog as C
 from .data import COMPLETED, FAILED, STATUSES, TIMEOUT, MockData, iso
+from .faults import json_bytes
 
 LEGACY_RUBRIC_FRACTION = 0.10  # runs in the oldest 10 % of the span predate rubrics: null
 _NOT_CONNECTED = {"failed", "cancelled", "in_queue", "pending"}
@@ -114,14 +127,15 @@ def _critical(row: dict[str, Any], passed: dict[int, bool], dev_bits: int) -> li
     ]  # fmt: skip
 
 
-def _outcome(row: dict[str, Any], success: bool, score: int) -> dict[str, Any]:
-    """The ``expected_outcome`` object (score 100 exactly when the run succeeded)."""
-    sc = C.SCENARIOS[row["scen"]]
+@cache
+def _outcome(si: int, success: bool, score: int) -> dict[str, Any]:
+    """The ``expected_outcome`` object (score 100 exactly when the run succeeded; shared)."""
+    sc = C.SCENARIOS[si]
     return {
         "score": 100 if success else score,
         "explanation": [("✅ " if success else "❌ ") + sc.expected_outcome_prompt + "."],
         "outcome_alignments": [{"outcome": sc.expected_outcome_prompt,
-                                "prompt_part": _PROMPT_PART[row["scen"]], "aligned": success}],
+                                "prompt_part": _PROMPT_PART[si], "aligned": success}],
     }  # fmt: skip
 
 
@@ -192,12 +206,42 @@ def result_name(data: MockData, result_id: int) -> str:
     return f"{C.AGENTS[res['agent']].name} · manual run {day}"
 
 
+def _static(si: int) -> dict[str, Any]:
+    """Fields of a run that depend only on its scenario (shared, read-only)."""
+    sc = C.SCENARIOS[si]
+    pers = C.PERSONALITIES[sc.personality_idx]
+    agent = C.AGENTS[sc.agent_idx]
+    return {
+        "scenario": sc.id,
+        "scenario_name": sc.name,
+        "personality": pers.id,
+        "personality_name": pers.name,
+        "agent": agent.id,
+        "agent_name": agent.name,
+        "run_as_text": False,
+        "agent_number": None,
+        "run_type": None,
+        "outbound_dial_window_opens_at": None,
+        "outbound_dial_window_seconds": None,
+        "outbound_dial_window_closes_at": None,
+    }
+
+
+_STATIC = [_static(si) for si in range(len(C.SCENARIOS))]
+_LIST_STATIC = [
+    {**_STATIC[si], "metrics": _LIST_METRICS[si],
+     "test_profile_name": "Verified customer" if sc.test_profile else None}
+    for si, sc in enumerate(C.SCENARIOS)
+]  # fmt: skip
+# The same fields pre-encoded (no braces): list pages splice them instead of re-encoding.
+_LIST_STATIC_JSON = [json_bytes(d)[1:-1] for d in _LIST_STATIC]
+
+
 def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
-    """Fields shared by ``Run`` and ``RunList`` (plus the evaluation, or None)."""
+    """Per-run fields of ``Run`` / ``RunList``; ``full`` adds scenario fields and details."""
     core = _stream(data, row["id"], 0)
     status = STATUSES[row["status"]]
     sc = C.SCENARIOS[row["scen"]]
-    pers = C.PERSONALITIES[sc.personality_idx]
     agent = C.AGENTS[sc.agent_idx]
     call_id = f"call_{core.getrandbits(96):024x}"
     trace = f"{core.getrandbits(128):032x}" if core.random() < 0.6 else ""
@@ -241,18 +285,12 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
         "id": row["id"],
         "provider_call_id": call_id,
         "trace_id": trace,
-        "scenario": sc.id,
-        "scenario_name": sc.name,
-        "personality": pers.id,
-        "personality_name": pers.name,
-        "agent": agent.id,
-        "agent_name": agent.name,
         "agent_version": C.VERSIONS[row["ver"]][1],
         "result_id": row["result"],
         "duration": mmss(seconds),
         "status": status,
         "evaluation_status": ev_status,
-        "expected_outcome": _outcome(row, success, eo_score) if evaluated else None,
+        "expected_outcome": _outcome(row["scen"], success, eo_score) if evaluated else None,
         "success": success,
         "timestamp": iso(row["ts"]),
         "executed_at": None if status in ("in_queue", "pending") else iso(row["ts"] + delay_us),
@@ -261,14 +299,9 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
         "inbound_number": agent.contact_number if agent.inbound else tester_number,
         "critical_categories": _critical(row, passed, dev_bits),
         "error_message": error,
-        "run_as_text": False,
-        "agent_number": None,
-        "run_type": None,
-        "outbound_dial_window_opens_at": None,
-        "outbound_dial_window_seconds": None,
-        "outbound_dial_window_closes_at": None,
     }
     if full:
+        d.update(_STATIC[row["scen"]])
         metrics, rubric = (
             evaluate(data, row, _stream(data, row["id"], 1)) if evaluated else (None, None)
         )
@@ -319,8 +352,14 @@ def run_full(data: MockData, row: dict[str, Any]) -> dict[str, Any]:
 
 def run_list_item(data: MockData, row: dict[str, Any]) -> dict[str, Any]:
     """The ``RunList`` object: no per-metric results, no transcript."""
-    d = _common(data, row, full=False)
-    sc = C.SCENARIOS[row["scen"]]
-    d["metrics"] = _LIST_METRICS[row["scen"]]
-    d["test_profile_name"] = "Verified customer" if sc.test_profile else None
-    return d
+    return {**_common(data, row, full=False), **_LIST_STATIC[row["scen"]]}
+
+
+def run_list_item_json(data: MockData, row: dict[str, Any]) -> bytes:
+    """:func:`run_list_item` encoded, splicing the pre-encoded scenario fields (hot path)."""
+    return (
+        json_bytes(_common(data, row, full=False))[:-1]
+        + b","
+        + _LIST_STATIC_JSON[row["scen"]]
+        + b"}"
+    )

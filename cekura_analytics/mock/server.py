@@ -32,10 +32,13 @@ from .drf import (
     json_response,
     page_bounds,
     paginated,
+    paginated_json,
     run_query,
 )
 from .faults import FaultMiddleware, MockConfig, Stats
-from .render import run_full, run_list_item
+from .jobs import JobStore
+from .jobs import register as register_jobs
+from .render import run_full, run_list_item_json
 
 V1 = "/test_framework/v1"
 
@@ -47,7 +50,7 @@ class MockState:
         self.config = config
         self.data = data
         self.stats = Stats()
-        self.jobs: Any = None
+        self.jobs: JobStore | None = None  # set by jobs.register
 
 
 def create_app(
@@ -66,15 +69,12 @@ def create_app(
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_middleware(FaultMiddleware, config=config, stats=state.stats)
+    # Jobs first: their fixed paths (runs/improve_prompt_progress/) would otherwise be
+    # taken by the runs/{id}/ and scenarios/{id}/ detail routes.
+    register_jobs(app, state)
     _register_runs(app, state)
     _register_catalogue(app, state)
     _register_control(app, state)
-    try:  # phase 2: async improve jobs (optional module)
-        from .jobs import register as register_jobs
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        register_jobs(app, state)
     return app
 
 
@@ -92,7 +92,8 @@ def _register_runs(app: FastAPI, st: MockState) -> None:
         hi = count - (page - 1) * size  # ids ascend; pages go newest first
         lo = max(0, hi - size)
         rows = st.data.rows(ids.slice(lo, hi - lo).reverse().to_list())
-        return paginated(request, count, page, size, [run_list_item(st.data, r) for r in rows])
+        items = [run_list_item_json(st.data, r) for r in rows]
+        return paginated_json(request, count, page, size, items)
 
     @app.get(f"{V1}/runs/bulk/")
     async def runs_bulk(request: Request) -> Response:

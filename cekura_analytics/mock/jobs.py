@@ -1,0 +1,239 @@
+"""Background "improve" jobs: improve-prompt from runs and improve-instructions for scenarios.
+
+``POST runs/improve_prompt_bg/`` / ``POST scenarios/improve_instructions/`` create a job and
+answer its ``progress_id``; ``GET runs/improve_prompt_progress/`` /
+``GET scenarios/instructions-progress/`` answer ``{"status", "output", "error"}``.
+
+A job's fate is fixed when it is created: ~10 % of distinct inputs fail deterministically
+(``sha256(kind, inputs) % 10 == 0``, so re-submitting the same inputs fails again, unless
+``MockConfig.job_hash_failures`` is off), then ``job_fail_rate`` / ``job_stuck_rate`` /
+``job_empty_rate`` draw from a seeded RNG. The first poll says ``queued``; a job finishes
+on poll ``job_polls_to_finish`` (or, when ``job_seconds_to_finish`` is set, once that many
+seconds have passed), showing ``in_progress`` in between; stuck jobs stay ``in_progress``.
+
+Completed improve-prompt output is deterministic: the submitted prompt plus one guideline
+line per metric the runs failed (``GUIDELINES``, in metric order) and a summary naming them;
+runs with no failed metric get the generic :data:`GENERIC_GUIDELINE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from . import catalog as C
+from .drf import ApiError, json_response
+
+if TYPE_CHECKING:
+    from .server import MockState
+
+V1 = "/test_framework/v1"
+MAX_RUNS_PER_JOB = 3
+
+GUIDELINES = {
+    "Appointment Booked": "Confirm date, time and full name, then book the slot before "
+    "ending the call.",
+    "Call Transferred Correctly": "Transfer to a human only when the policy requires it, and "
+    "say so before transferring.",
+    "Infrastructure Issues": "If the line is silent for more than 5 seconds, check that the "
+    "caller is still there.",
+    "Instruction Following": "Follow every step of these instructions in order; never skip "
+    "verification.",
+    "Response Latency": "Keep answers short so you can respond within two seconds.",
+    "Empathy": "Acknowledge the caller's feelings in one sentence before solving the problem.",
+    "Clarity": "Use short sentences and repeat key details (dates, numbers) back to the caller.",
+    "Pronunciation Quality": "Spell out names and numbers slowly when confirming them.",
+    "Customer Sentiment": "End on a positive note: summarise what was done and thank the caller.",
+    "Policy Compliance": "Never promise prices, refunds or outcomes the policy does not allow.",
+}
+GENERIC_GUIDELINE = "Before ending the call, confirm the caller's goal was met."
+HASH_FAILURE = "The model could not produce a valid suggestion for these inputs."
+RANDOM_FAILURE = "Upstream model error while generating the suggestion."
+
+
+@dataclass
+class Job:
+    """One background job and its predetermined fate."""
+
+    id: str
+    kind: str  # "prompt" | "instructions"
+    fate: str  # "ok" | "fail" | "stuck" | "empty"
+    output: dict[str, Any] | None
+    error: str | None = None
+    created: float = field(default_factory=time.monotonic)
+    polls: int = 0
+
+
+def hash_fails(kind: str, inputs: Any) -> bool:
+    """The deterministic failing share: about one input set in ten."""
+    raw = json.dumps([kind, inputs], sort_keys=True).encode()
+    return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big") % 10 == 0
+
+
+def improved_prompt(prompt: str, failed: list[str]) -> dict[str, Any]:
+    """The improve-prompt output for ``failed`` metric names (in metric order)."""
+    lines = [GUIDELINES[name] for name in failed] or [GENERIC_GUIDELINE]
+    text = prompt.rstrip() + "\n\n# Guidelines added after reviewing failed runs\n"
+    text += "\n".join(f"- {line}" for line in lines) + "\n"
+    if failed:
+        summary = f"Added {len(failed)} guideline(s) for failed metrics: {'; '.join(failed)}."
+    else:
+        summary = "No metric failed; added a closing check."
+    return {"improved_prompt": text, "summary_of_changes": summary}
+
+
+def improved_instructions(current: str, extra: str) -> dict[str, Any]:
+    """The improve-instructions output: current instructions plus the requested change."""
+    base = current.strip() or "Play the scenario as described."
+    return {"instructions": f"{base}\n\nAdditionally: {extra.strip().rstrip('.')}."}
+
+
+class JobStore:
+    """Jobs in memory; fates drawn from an RNG seeded by the mock's seed."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+        self.rng = random.Random(state.config.seed * 7919 + 17)
+
+    def create(self, kind: str, inputs: Any, output: dict[str, Any]) -> Job:
+        """Create a job whose fate follows the hash rule, then the configured rates."""
+        cfg = self.state.config
+        with self.lock:
+            job_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+            u = self.rng.random()
+            if cfg.job_hash_failures and hash_fails(kind, inputs):
+                job = Job(job_id, kind, "fail", None, HASH_FAILURE)
+            elif u < cfg.job_fail_rate:
+                job = Job(job_id, kind, "fail", None, RANDOM_FAILURE)
+            elif u < cfg.job_fail_rate + cfg.job_stuck_rate:
+                job = Job(job_id, kind, "stuck", None)
+            elif u < cfg.job_fail_rate + cfg.job_stuck_rate + cfg.job_empty_rate:
+                job = Job(job_id, kind, "empty", None)
+            else:
+                job = Job(job_id, kind, "ok", output)
+            self.jobs[job_id] = job
+            return job
+
+    def poll(self, job_id: str, kind: str) -> dict[str, Any] | None:
+        """Advance a job by one poll and describe it; None when unknown (or other kind)."""
+        cfg = self.state.config
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job.kind != kind:
+                return None
+            job.polls += 1
+            if cfg.job_seconds_to_finish is not None:
+                done = time.monotonic() - job.created >= cfg.job_seconds_to_finish
+            else:
+                done = job.polls >= cfg.job_polls_to_finish
+            if job.fate == "stuck" or not done:
+                status = "queued" if job.polls == 1 and not done else "in_progress"
+                return {"status": status, "output": None, "error": None}
+            if job.fate == "fail":
+                return {"status": "failed", "output": None, "error": job.error}
+            return {"status": "completed", "output": job.output, "error": None}
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    """The JSON request body as a dict (form bodies are not needed by any client)."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise ApiError(400, {"detail": "JSON parse error - Expecting value"}) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
+    return body
+
+
+def _required(body: dict[str, Any], *names: str) -> None:
+    """DRF-style 400 listing every missing field."""
+    missing = {n: ["This field is required."] for n in names if n not in body}
+    if missing:
+        raise ApiError(400, missing)
+
+
+def _text(body: dict[str, Any], name: str, allow_blank: bool = False) -> str:
+    """A string field (``This field may not be blank.`` like DRF's CharField)."""
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise ApiError(400, {name: ["Not a valid string."]})
+    if not allow_blank and not value.strip():
+        raise ApiError(400, {name: ["This field may not be blank."]})
+    return value
+
+
+def register(app: FastAPI, st: MockState) -> None:
+    """Add the four job endpoints (must come before the ``{id}`` detail routes)."""
+    store = st.jobs = JobStore(st)
+
+    @app.post(f"{V1}/runs/improve_prompt_bg/")
+    async def improve_prompt_bg(request: Request) -> Response:
+        body = _body(await request.body())
+        _required(body, "prompt", "run_ids")
+        prompt = _text(body, "prompt")
+        ids = body["run_ids"]
+        if not isinstance(ids, list):
+            msg = f'Expected a list of items but got type "{type(ids).__name__}".'
+            raise ApiError(400, {"run_ids": [msg]})
+        if not ids:
+            raise ApiError(400, {"run_ids": ["This list may not be empty."]})
+        if len(ids) > MAX_RUNS_PER_JOB:
+            msg = f"Ensure this field has no more than {MAX_RUNS_PER_JOB} elements."
+            raise ApiError(400, {"run_ids": [msg]})
+        rows = []
+        for rid in ids:
+            row = st.data.row(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
+            if row is None:
+                raise ApiError(400, {"run_ids": [f'Invalid pk "{rid}" - object does not exist.']})
+            rows.append(row)
+        failed = sorted(
+            {mi for row in rows for mi, ok in st.data.passed_metrics(row).items() if not ok}
+        )
+        output = improved_prompt(prompt, [C.METRICS[mi].name for mi in failed])
+        job = store.create("prompt", {"prompt": prompt, "run_ids": ids}, output)
+        return json_response({"progress_id": job.id})
+
+    @app.get(f"{V1}/runs/improve_prompt_progress/")
+    async def improve_prompt_progress(request: Request) -> Response:
+        return _progress(request, store, "prompt")
+
+    @app.post(f"{V1}/scenarios/improve_instructions/")
+    async def improve_instructions(request: Request) -> Response:
+        body = _body(await request.body())
+        _required(body, "agent", "extra_instructions")
+        agent = body["agent"]
+        if isinstance(agent, bool) or not isinstance(agent, int):
+            raise ApiError(400, {"agent": ["Incorrect type. Expected pk value."]})
+        if agent not in C.AGENT_BY_ID:
+            raise ApiError(400, {"agent": [f'Invalid pk "{agent}" - object does not exist.']})
+        extra = _text(body, "extra_instructions")
+        current = _text(body, "current_instructions", allow_blank=True)
+        inputs = {"agent": agent, "extra": extra, "current": current}
+        job = store.create("instructions", inputs, improved_instructions(current, extra))
+        return json_response({"progress_id": job.id, "project_id": C.PROJECT_ID})
+
+    @app.get(f"{V1}/scenarios/instructions-progress/")
+    async def instructions_progress(request: Request) -> Response:
+        return _progress(request, store, "instructions")
+
+
+def _progress(request: Request, store: JobStore, kind: str) -> Response:
+    """Answer a progress poll."""
+    job_id = request.query_params.get("progress_id")
+    if not job_id:
+        raise ApiError(400, {"progress_id": ["This field is required."]})
+    answer = store.poll(job_id, kind)
+    if answer is None:
+        raise ApiError(404, {"detail": "Not found."})
+    return json_response(answer)
