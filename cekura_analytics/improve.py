@@ -233,28 +233,33 @@ def _send(
         except CekuraError as exc:
             return s, exc
 
-    for s, got in api.map_concurrently(post, intents(), window=n):
-        row = ledger.get(s.job_id)
-        assert row is not None
-        if isinstance(got, wire.LaunchResponse):
-            row.update(status=lg.QUEUED, progress_id=got.progress_id, launched_at=lg.now())
-            row["project_id"] = got.project_id
-        elif _not_sent(got):
-            # nothing was created: forget the intent so a plain rerun sends it
-            prev = previous[s.job_id]
-            if prev:
-                ledger.put(prev)
-            else:
-                ledger.drop(s.job_id)
-            actions[s.job_id] = f"not sent ({type(got).__name__})"
-            abort.append(got)
-        elif isinstance(got, ApiError) and got.status is not None and got.status < 500:
-            # rejected (400 carries DRF field errors in the message): nothing was created
-            row.update(status=lg.FAILED, error=str(got), message=lg.FAILED_MESSAGE)
-            row["finished_at"] = lg.now()
-        else:  # 5xx, timeout, bad answer: the job may exist
-            row.update(status=lg.UNCERTAIN, error=str(got), message=lg.UNCERTAIN_MESSAGE)
-        ledger.commit()
+    try:
+        for s, got in api.map_concurrently(post, intents(), window=n):
+            row = ledger.get(s.job_id)
+            assert row is not None
+            if isinstance(got, wire.LaunchResponse):
+                row.update(status=lg.QUEUED, progress_id=got.progress_id, launched_at=lg.now())
+                row["project_id"] = got.project_id
+            elif _not_sent(got):
+                # nothing was created: forget the intent so a plain rerun sends it
+                prev = previous[s.job_id]
+                if prev:
+                    ledger.put(prev)
+                else:
+                    ledger.drop(s.job_id)
+                actions[s.job_id] = f"not sent ({type(got).__name__})"
+                abort.append(got)
+            elif isinstance(got, ApiError) and got.status is not None and got.status < 500:
+                # rejected (400 carries DRF field errors in the message): nothing was created
+                row.update(status=lg.FAILED, error=str(got), message=lg.FAILED_MESSAGE)
+                row["finished_at"] = lg.now()
+            else:  # 5xx, timeout, bad answer: the job may exist
+                row.update(status=lg.UNCERTAIN, error=str(got), message=lg.UNCERTAIN_MESSAGE)
+            ledger.commit()
+    finally:
+        # interrupted (Ctrl-C in a notebook, an unexpected error): the requests in flight
+        # may have created jobs whose answers are lost, so say so now, not next time
+        ledger.reconcile()
     if abort:
         raise JobError(
             f"{sum(a.startswith('not sent') for a in actions.values())} job(s) not "

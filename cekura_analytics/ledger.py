@@ -134,7 +134,7 @@ class Ledger:
         if stale:
             self.commit()
             log.warning(
-                "%d improve job(s) were being launched when a previous run stopped and are now "
+                "%d improve job(s) were being launched when the launch stopped and are now "
                 "'uncertain' (%s): %s",
                 len(stale),
                 ", ".join(stale[:5]) + (" ..." if len(stale) > 5 else ""),

@@ -209,6 +209,31 @@ def test_a_launching_row_left_by_a_crash_is_reconciled_not_resent(
     assert stats(srv).get(LAUNCH, 0) == 0
 
 
+def test_interrupted_launch_marks_the_request_in_flight_uncertain(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cekura_analytics.client import CekuraClient
+    from cekura_analytics.config import load_settings
+
+    srv = server()
+    ids, pf, d = run_ids(srv, 3), prompt_file(tmp_path), tmp_path / "d"
+    client = CekuraClient(load_settings(srv.base_url), concurrency=1)
+    sent: list[str] = []
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        if sent:  # Ctrl-C while the second request is in flight
+            raise KeyboardInterrupt
+        sent.append(path)
+        return CekuraClient.post(client, path, body)
+
+    monkeypatch.setattr(client, "post", post)
+    with pytest.raises(KeyboardInterrupt):
+        improve.launch_improve_prompt(d, ids, pf, client=client, concurrency=1)
+    df = ledger(d).sort("created_at")
+    assert df["status"].to_list() == ["queued", "uncertain"]  # the third was never started
+    assert "--retry-uncertain" in df["message"][1]
+
+
 def test_wrong_key_sends_nothing_and_leaves_no_row(server: Any, tmp_path: Path) -> None:
     srv = server()
     ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
