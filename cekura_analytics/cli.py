@@ -396,3 +396,181 @@ def report_cmd(
         data_dir, out, since=since, agent_id=agent_id, png_dir=png_dir, fmt=fmt, rules=rules
     )
     click.echo(f"wrote {path}")
+
+
+# --- analysis commands ---
+def _rules_option(func: F) -> F:
+    """``--rules PATH``: the pass-rule TOML file."""
+    return click.option(
+        "--rules",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Pass-rule TOML file (default: DATA_DIR/cekura-analytics.toml if present).",
+    )(func)
+
+
+def _output_options(func: F) -> F:
+    """``--format`` and ``--out`` for commands that print a table."""
+    func = click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write to this file instead of printing (needed for parquet).",
+    )(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "csv", "json", "parquet"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(func)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    from .errors import ConfigError
+
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ConfigError(f"--param {item!r}: write NAME=VALUE and use $NAME in the SQL")
+        params[name.strip()] = value
+    return params
+
+
+@cli.command("sql")
+@data_dir_option
+@click.argument("statement")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A value for $NAME in the statement, passed safely (repeatable).",
+)
+@_output_options
+@_rules_option
+@friendly_errors
+def sql_cmd(
+    data_dir: Path,
+    statement: str,
+    params: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """Run STATEMENT over the views (metric_results, pass_rates_by_*, run_details, ...).
+
+    Example: cekura-analytics sql --data-dir D "select * from pass_rates_by_metric
+    where n_evaluated >= $n" --param n=30
+    """
+    from .views import sql
+
+    click.echo(sql(data_dir, statement, _parse_params(params), fmt=fmt, out=out, rules=rules))
+
+
+@cli.command("duckdb")
+@data_dir_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The database file to write, e.g. views.duckdb.",
+)
+@_rules_option
+@friendly_errors
+def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
+    """Write a DuckDB file holding every view, for the duckdb shell and BI tools.
+
+    The views read DATA_DIR's parquet by absolute path at query time, so later syncs show up;
+    rerun after changing the rules file.
+    """
+    from .views import export_duckdb
+
+    path = export_duckdb(data_dir, out, rules=rules)
+    click.echo(f"wrote {path} (open it with: duckdb {path})")
+
+
+@cli.command("pass-rates")
+@data_dir_option
+@click.option(
+    "--by",
+    default="metric,personality",
+    show_default=True,
+    help="Comma-separated: metric, personality, language, scenario, agent, agent_version, "
+    "day, result.",
+)
+@click.option("--since", default=None, help="Only runs at or after this ISO date/time (UTC).")
+@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@_output_options
+@_rules_option
+@friendly_errors
+def pass_rates_cmd(
+    data_dir: Path,
+    by: str,
+    since: str | None,
+    agent_id: int | None,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """Metric pass rates per group with Wilson 95 % intervals and unknown counts."""
+    from .analysis import pass_rates
+    from .views import render
+
+    df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules)
+    click.echo(render(df, fmt, out))
+
+
+@cli.command("outliers")
+@data_dir_option
+@click.option("--limit", type=int, default=20, show_default=True, help="How many runs to show.")
+@click.option(
+    "--min-group-pass-rate",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="A failure is surprising when its scenario × metric group passes at least this often.",
+)
+@click.option(
+    "--min-group-results",
+    type=int,
+    default=10,
+    show_default=True,
+    help="... over at least this many evaluated results.",
+)
+@click.option(
+    "--score-z", type=float, default=3.5, show_default=True, help="Low score: robust z <= -Z."
+)
+@click.option(
+    "--duration-z", type=float, default=3.5, show_default=True, help="Long run: robust z >= Z."
+)
+@_output_options
+@_rules_option
+@friendly_errors
+def outliers_cmd(
+    data_dir: Path,
+    limit: int,
+    min_group_pass_rate: float,
+    min_group_results: int,
+    score_z: float,
+    duration_z: float,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """The most surprising runs: failures of usually-passing metrics, low scores, long runs."""
+    from .outliers import outlier_runs
+    from .views import render
+
+    df = outlier_runs(
+        data_dir,
+        limit=limit,
+        min_group_pass_rate=min_group_pass_rate,
+        min_group_results=min_group_results,
+        score_z=score_z,
+        duration_z=duration_z,
+        rules=rules,
+    )
+    click.echo(render(df, fmt, out))

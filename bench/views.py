@@ -1,0 +1,349 @@
+"""Views benchmark: 1 M runs × 10 metrics synthesised straight to parquet, each view timed,
+and the same aggregations done in pandas on the same files.
+
+The data follows the extractor's layout (``<dir>/<table>/part-NNNNNN.parquet``, runs and
+run_metrics parts sharing a seq) and the schemas of ``cekura_analytics.tables``: 4 binary,
+3 numeric (2 with a rubric condition, 1 with a rules-file threshold), 1
+continuous_qualitative (rules file), 2 enum metrics (rules-file pass-sets), 60 personalities
+in 6 languages, 2,000 scenarios (10 % without a language: the personality's is used),
+3 agents with 6 versions, 3 % of runs never connected (no metric rows).
+
+Prints one line per view: DuckDB seconds (best of ``--repeat``, full materialisation), pandas
+seconds for the same numbers (pass-rate views only), and the ratio. Goal: each pass-rate view
+under 1 s on 2 cores and at least 10× pandas.
+
+Usage: python bench/views.py [--runs 1000000] [--parts 20] [--repeat 3] [--dir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cekura_analytics.tables import SCHEMAS
+from cekura_analytics.views import connect, view_names
+
+N_METRICS = 10
+EVAL_TYPES = ["binary"] * 4 + ["numeric"] * 3 + ["continuous_qualitative", "enum", "enum"]
+METRIC_NAMES = [
+    "Call Completed",
+    "Greeting",
+    "Identity Verified",
+    "Transfer Handled",
+    "Empathy",
+    "Accuracy",
+    "Politeness",
+    "Conciseness",
+    "Sentiment",
+    "Resolution Type",
+]
+LANGUAGES = ["en", "es", "de", "fr", "hi", "pt"]
+RULES = """
+thresholds = { "Politeness" = 6, "Conciseness" = 5 }
+[pass_values]
+"Sentiment" = ["positive", "neutral"]
+"Resolution Type" = ["resolved"]
+"""
+
+
+def _frame(table: str, cols: dict[str, object], n: int) -> pl.DataFrame:
+    """A frame with exactly the table's schema: given columns cast, the rest null."""
+    out = []
+    for name, dtype in SCHEMAS[table].items():
+        if name in cols:
+            out.append(pl.Series(name, cols[name]).cast(dtype))
+        else:
+            out.append(pl.repeat(None, n, dtype=dtype, eager=True).alias(name))
+    return pl.DataFrame(out)
+
+
+def synthesise(root: Path, n_runs: int, parts: int, seed: int = 0) -> None:
+    """Write the seven tables under ``root`` (``n_runs`` runs in ``parts`` run batches)."""
+    rng = np.random.default_rng(seed)
+    for t in SCHEMAS:
+        (root / t).mkdir(parents=True, exist_ok=True)
+    n_pers, n_scen = 60, 2000
+    seq = 0
+
+    def write(table: str, df: pl.DataFrame, s: int) -> None:
+        df.write_parquet(root / table / f"part-{s:06d}.parquet", compression="zstd")
+
+    pers_lang = np.array(LANGUAGES)[np.arange(n_pers) % len(LANGUAGES)]
+    scen_pers = rng.integers(1, n_pers + 1, n_scen)
+    scen_lang = np.where(rng.random(n_scen) < 0.9, pers_lang[scen_pers - 1], "")
+    per = -(-n_runs // parts)
+    t0 = pl.datetime(2025, 1, 1, time_zone="UTC")
+    base_us = int(pl.select(t0.dt.epoch("us")).item())
+    for p in range(parts):
+        ids = np.arange(p * per, min(n_runs, (p + 1) * per), dtype=np.int64) + 1
+        n = len(ids)
+        scen = rng.integers(1, n_scen + 1, n)
+        agent = rng.integers(1, 4, n)
+        day = ids * 180 // n_runs  # runs spread over 180 days, versions change over time
+        version = (agent - 1) * 2 + 1 + (day >= 120)
+        connected = rng.random(n) >= 0.03
+        runs = _frame(
+            "runs",
+            {
+                "run_id": ids,
+                "result_id": ids // 50 + 1,
+                "scenario_id": scen,
+                "scenario_name": [f"Scenario {s}" for s in scen],
+                "personality_id": scen_pers[scen - 1],
+                "agent_id": agent,
+                "agent_name": [f"Agent {a}" for a in agent],
+                "agent_version": version.astype(str),
+                "status": np.where(connected, "completed", "failed"),
+                "success": connected & (rng.random(n) < 0.85),
+                "error_message": np.where(connected, "", "could not connect"),
+                "duration_s": np.where(connected, rng.gamma(4.0, 40.0, n).astype(np.int64), -1),
+                "timestamp": pl.Series(
+                    base_us + day * 86_400_000_000 + rng.integers(0, 86_400_000_000, n)
+                ).cast(pl.Datetime("us", "UTC")),
+            },
+            n,
+        ).with_columns(
+            pl.col("error_message").replace("", None),
+            pl.when(pl.col("duration_s") >= 0).then(pl.col("duration_s")).alias("duration_s"),
+        )
+        rid = np.repeat(ids[connected], N_METRICS)
+        m = len(rid)
+        mid = np.tile(np.arange(1, N_METRICS + 1), int(connected.sum()))
+        kinds = np.array(EVAL_TYPES)[mid - 1]
+        score = np.where(
+            kinds == "binary", (rng.random(m) < 0.8).astype(float), rng.integers(0, 11, m)
+        ).astype(float)
+        enum_vals = np.array(["positive", "neutral", "negative", "resolved", "escalated"])
+        rm = _frame(
+            "run_metrics",
+            {
+                "run_id": rid,
+                "metric_id": mid,
+                "metric_name": np.array(METRIC_NAMES)[mid - 1],
+                "metric_type": kinds,
+                "score": np.where(kinds == "enum", np.nan, score),
+                "value": np.where(kinds == "enum", enum_vals[rng.integers(0, 5, m)], ""),
+                "rubric_passed": pl.select(
+                    pl.when(pl.Series(mid) == 2).then(pl.Series(rng.random(m) < 0.7))
+                ).to_series(),
+                "rubric_conditions": np.where(np.isin(mid, [5, 6]), "score gte 5", ""),
+            },
+            m,
+        ).with_columns(
+            pl.col("score").fill_nan(None),
+            pl.col("value", "rubric_conditions").replace("", None),
+        )
+        write("runs", runs, seq)
+        write("run_metrics", rm, seq)
+        seq += 1
+    small = {
+        "metrics": _frame(
+            "metrics",
+            {
+                "metric_id": np.arange(1, N_METRICS + 1),
+                "name": METRIC_NAMES,
+                "eval_type": EVAL_TYPES,
+            },
+            N_METRICS,
+        ),
+        "personalities": _frame(
+            "personalities",
+            {
+                "personality_id": np.arange(1, n_pers + 1),
+                "name": [f"Caller {i}" for i in range(1, n_pers + 1)],
+                "language": pers_lang,
+            },
+            n_pers,
+        ),
+        "scenarios": _frame(
+            "scenarios",
+            {
+                "scenario_id": np.arange(1, n_scen + 1),
+                "name": [f"Scenario {i}" for i in range(1, n_scen + 1)],
+                "personality_id": scen_pers,
+                "scenario_language": scen_lang,
+            },
+            n_scen,
+        ).with_columns(pl.col("scenario_language").replace("", None)),
+        "agents": _frame(
+            "agents",
+            {"agent_id": [1, 2, 3], "agent_name": ["Agent 1", "Agent 2", "Agent 3"]},
+            3,
+        ),
+        "results": _frame(
+            "results",
+            {"result_id": np.arange(1, n_runs // 50 + 2)},
+            n_runs // 50 + 1,
+        ),
+    }
+    for table, df in small.items():
+        write(table, df, seq)
+        seq += 1
+    (root / "cekura-analytics.toml").write_text(RULES)
+
+
+# -- the same numbers in pandas ----------------------------------------------------------
+
+
+def pandas_prepare(root: Path) -> Callable[[list[str]], object]:
+    """Read the parquet with pandas, decide pass/fail, and return a group-by function."""
+    import pandas as pd
+
+    def read(t: str, cols: list[str]) -> pd.DataFrame:
+        return pd.concat(
+            [pd.read_parquet(f, columns=cols) for f in sorted((root / t).glob("*.parquet"))]
+        )
+
+    rm = read(
+        "run_metrics",
+        [
+            "run_id",
+            "metric_id",
+            "metric_type",
+            "score",
+            "value",
+            "rubric_passed",
+            "rubric_conditions",
+        ],
+    )
+    runs = read(
+        "runs",
+        ["run_id", "scenario_id", "personality_id", "agent_id", "agent_version", "timestamp"],
+    )
+    runs = runs.drop_duplicates("run_id", keep="last")
+    metrics = read("metrics", ["metric_id", "name", "eval_type"]).rename(
+        columns={"name": "metric_name"}
+    )
+    pers = read("personalities", ["personality_id", "name", "language"]).rename(
+        columns={"name": "personality_name"}
+    )
+    scen = read("scenarios", ["scenario_id", "scenario_language"])
+    thresholds = {"Politeness": 6.0, "Conciseness": 5.0}
+    pass_sets = {"Sentiment": {"positive", "neutral"}, "Resolution Type": {"resolved"}}
+
+    df = rm.merge(metrics, on="metric_id", how="left")
+    et = df["eval_type"].fillna(df["metric_type"])
+    cond = df["rubric_conditions"].str.extract(r"^\s*(?:score\s*)?(gte|gt|lte|lt|eq)\s*(-?[0-9.]+)")
+    thr_c = pd.to_numeric(cond[1], errors="coerce")
+    thr_r = df["metric_name"].map(thresholds)
+    numeric = et.isin(["numeric", "continuous_qualitative"])
+    passed = pd.Series(pd.NA, index=df.index, dtype="boolean")
+    passed = passed.mask(numeric & thr_r.notna() & df["score"].notna(), df["score"] >= thr_r)
+    passed = passed.mask(numeric & thr_c.notna() & df["score"].notna(), df["score"] >= thr_c)
+    is_enum = (et == "enum") & df["value"].notna() & df["metric_name"].isin(list(pass_sets))
+    in_set = [
+        v in pass_sets.get(n, ()) for n, v in zip(df["metric_name"], df["value"], strict=True)
+    ]
+    passed = passed.mask(is_enum, pd.Series(in_set, index=df.index))
+    passed = passed.mask((et == "binary") & df["score"].notna(), df["score"] >= 1)
+    passed = passed.mask(df["rubric_passed"].notna(), df["rubric_passed"].astype("boolean"))
+    df["passed"] = passed
+    df = df.merge(runs, on="run_id", how="inner").merge(pers, on="personality_id", how="left")
+    df = df.merge(scen, on="scenario_id", how="left")
+    df["scenario_language"] = df["scenario_language"].fillna(df["language"])
+    df["day"] = df["timestamp"].dt.tz_convert("UTC").dt.date
+
+    def group(keys: list[str]) -> pd.DataFrame:
+        g = df.assign(
+            ok=df["passed"].fillna(False).astype(int), ev=df["passed"].notna().astype(int)
+        )
+        out = g.groupby(keys, dropna=False).agg(
+            n_evaluated=("ev", "sum"), n_passed=("ok", "sum"), n=("ev", "size")
+        )
+        return out.reset_index()
+
+    return group
+
+
+PANDAS_KEYS = {
+    "pass_rates_by_metric": ["metric_id", "metric_name"],
+    "pass_rates_by_personality": ["personality_id", "personality_name"],
+    "pass_rates_by_language": ["scenario_language"],
+    "pass_rates_by_metric_personality": [
+        "metric_id",
+        "metric_name",
+        "personality_id",
+        "personality_name",
+    ],
+    "pass_rates_by_metric_language": ["metric_id", "metric_name", "scenario_language"],
+    "pass_rates_by_metric_agent_version": ["metric_id", "metric_name", "agent_id", "agent_version"],
+    "pass_rates_daily": ["day", "metric_id", "metric_name"],
+    "pass_rates_by_personality_language": [
+        "personality_id",
+        "personality_name",
+        "scenario_language",
+    ],
+}
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", type=int, default=1_000_000)
+    ap.add_argument("--parts", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", type=Path, default=None, help="reuse/keep the data here")
+    ap.add_argument("--keep", action="store_true", help="keep the synthesised data")
+    ap.add_argument("--no-pandas", action="store_true")
+    args = ap.parse_args()
+
+    root = args.dir or Path(tempfile.mkdtemp(prefix="cekura-bench-views-"))
+    try:
+        if not (root / "runs").is_dir():
+            t0 = time.perf_counter()
+            synthesise(root, args.runs, args.parts)
+            print(
+                f"synthesised {args.runs:,} runs × {N_METRICS} metrics in "
+                f"{time.perf_counter() - t0:.1f} s under {root}"
+            )
+        con = connect(root)
+        n_rm = con.sql("select count(*) from metric_results").fetchall()[0][0]
+        print(
+            f"metric_results rows: {n_rm:,}; DuckDB threads: "
+            f"{con.sql('select current_setting(' + repr('threads') + ')').fetchall()[0][0]}, "
+            f"CPUs: {os.cpu_count()}"
+        )
+        group = None
+        if not args.no_pandas:
+            t_load, group = best_of(1, lambda: pandas_prepare(root))
+            print(f"pandas: read + decide pass/fail + joins: {t_load:.2f} s (once, shared)")
+        print(f"{'view':40s} {'rows':>8s} {'duckdb s':>9s} {'pandas s':>9s} {'ratio':>7s}")
+        for v in view_names():
+            if v.startswith("stg_") or v in ("metric_results", "improve_jobs"):
+                continue
+            t_duck, df = best_of(args.repeat, lambda v=v: con.sql(f"select * from {v}").pl())
+            rows = getattr(df, "height", 0)
+            t_pd = ratio = ""
+            if group is not None and v in PANDAS_KEYS:
+                tp, _ = best_of(1, lambda v=v: group(PANDAS_KEYS[v]))  # type: ignore[misc]
+                t_pd = f"{tp + t_load:9.2f}"
+                ratio = f"{(tp + t_load) / t_duck:6.1f}×"
+            print(f"{v:40s} {rows:8d} {t_duck:9.3f} {t_pd:>9s} {ratio:>7s}")
+        con.close()
+        print("pandas s = the shared read/decide/join time + that view's group-by")
+    finally:
+        if not (args.keep or args.dir):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+-- one row per personality: metric results passed / evaluated, Wilson 95 % interval
+-- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
+create or replace view pass_rates_by_personality as
+with counts as (
+    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    select
+        personality_id,
+        count(passed) as n_evaluated,
+        count_if(passed)::bigint as n_passed,
+        count(*) - count(passed) as n_unknown
+    from metric_results
+    group by personality_id
+)
+select
+    k.personality_id,
+    p.personality_name,
+    k.n_evaluated,
+    k.n_passed,
+    k.n_unknown,
+    pass_rate(k.n_passed, k.n_evaluated) as pass_rate,
+    wilson_low(k.n_passed, k.n_evaluated) as ci_low,
+    wilson_high(k.n_passed, k.n_evaluated) as ci_high
+from counts as k
+left join stg_personalities as p on p.personality_id = k.personality_id
+order by k.personality_id

@@ -1,0 +1,26 @@
+-- one row per UTC day × metric: metric results passed / evaluated, Wilson 95 % interval
+-- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
+create or replace view pass_rates_daily as
+with counts as (
+    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    select
+        day, metric_id,
+        count(passed) as n_evaluated,
+        count_if(passed)::bigint as n_passed,
+        count(*) - count(passed) as n_unknown
+    from metric_results
+    group by day, metric_id
+)
+select
+    k.day,
+    k.metric_id,
+    m.metric_name,
+    k.n_evaluated,
+    k.n_passed,
+    k.n_unknown,
+    pass_rate(k.n_passed, k.n_evaluated) as pass_rate,
+    wilson_low(k.n_passed, k.n_evaluated) as ci_low,
+    wilson_high(k.n_passed, k.n_evaluated) as ci_high
+from counts as k
+left join metric_catalog as m on m.metric_id = k.metric_id
+order by k.day, k.metric_id
