@@ -485,8 +485,13 @@ def test_improve_jobs_view(extracted: tuple[Any, Path]) -> None:
     assert top.height >= 1
 
 
-def test_demo_improve(extracted: tuple[Any, Path]) -> None:
-    pytest.importorskip("cekura_analytics.outliers")
+def test_launch_outliers_then_demo_improve(extracted: tuple[Any, Path]) -> None:
     srv, d = extracted
+    # a fresh process: `--outliers` imports the outlier rules from scratch
+    proc = spawn(srv, d, "improve", "launch", "--outliers", "2", "--prompt-file", str(SAMPLE))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert "2 queued" in out.decode()
     text = improve.demo_improve(d, srv.base_url, KEY)
-    assert text.count("- run ") >= 1 and "completed" in text
+    assert text.count("- run ") == 5 and "completed" in text and "improve show" in text
+    assert stats(srv)[LAUNCH] == 5  # the two launched from the CLI were not sent again
