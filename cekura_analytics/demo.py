@@ -1,25 +1,60 @@
-"""``make demo``: the whole toolkit end to end against the embedded mock Cekura."""
+"""``make demo``: the whole toolkit end to end against the embedded mock Cekura.
+
+Extract → views (pass rates with intervals, worst cells) → outliers → improve-prompt jobs →
+offline HTML report. Needs no API key and no network beyond 127.0.0.1.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 import click
 
+from .errors import ConfigError
 from .extract import extract
 
 DEMO_KEY = "demo-key"
+MARKER = ".cekura-demo"  # only a directory carrying this marker is ever wiped by the demo
 
 
-def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> None:
-    """Start the mock, extract it into ``data_dir`` and print what the toolkit finds."""
+def _fresh_dir(data_dir: Path) -> None:
+    """Start from an empty demo directory, refusing to wipe one the demo did not create."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            raise ConfigError(
+                f"{data_dir} is not empty and was not made by the demo: pass another --data-dir"
+            )
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("made by `cekura-analytics demo`; safe to delete\n")
+
+
+def _step(title: str) -> None:
+    click.secho(f"\n== {title}", bold=True)
+
+
+def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> Path:
+    """Run the whole toolkit on a seeded mock; print findings; return the report's path."""
+    from .improve import demo_improve
     from .mock import MockServer
+    from .report import demo_report
+    from .views import demo_summary
 
     started = time.monotonic()
     data_dir = Path(data_dir)
+    _fresh_dir(data_dir)
     with MockServer(runs=runs, seed=seed, api_key=DEMO_KEY) as srv:
-        click.secho(f"mock Cekura with {runs:,} runs at {srv.base_url}", bold=True)
+        _step(f"extract: mock Cekura with {runs:,} runs at {srv.base_url}")
         summary = extract(data_dir, base_url=srv.base_url, api_key=DEMO_KEY)
         click.echo(str(summary))
+        _step("where does the agent fail? (Wilson 95 % intervals)")
+        click.echo(demo_summary(data_dir))
+        _step("improve-prompt jobs for the top 5 outlier runs")
+        click.echo(demo_improve(data_dir, srv.base_url, DEMO_KEY))
+    _step("report")
+    report = demo_report(data_dir)
+    click.echo(f"offline HTML report: {report.resolve()}")
     click.secho(f"\ndemo finished in {time.monotonic() - started:.1f} s", bold=True)
+    return report
