@@ -1,7 +1,7 @@
 """Altair charts of pass rates, trends, version changes, durations and outlier runs.
 
 Each chart function takes a polars DataFrame shaped like the matching view (or the data dir,
-in which case it asks :mod:`.views` for the frame) and returns an ``alt.Chart``; nothing is
+in which case it asks :mod:`.analysis` for the frame) and returns an ``alt.Chart``; nothing is
 displayed. All charts share one theme (:data:`THEME`, applied as the chart's config) and carry
 tooltips with the sample size and the Wilson 95 % interval: a rate without its n misleads.
 
@@ -18,75 +18,31 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from .chart_kit import (
+    BAR_COLOR,
+    COLORS,
+    INTERVAL_COLOR,
+    OUTCOME_COLORS,
+    RATE_COLUMNS,
+    RATE_SCALE,
+    THEME,
+    need,
+    nice_step,
+    rate_tooltips,
+    run_durations,
+    save_chart,
+    themed,
+    unthemed,
+    use_notebook_renderer,
+    version_changes,
+    version_rules,
+    weekly,
+    wilson,
+    with_labels,
+)
 from .errors import DataError
 
 Source = pl.DataFrame | str | Path
-
-#: pass-rate colour scale shared by every chart: red = failing, green = passing
-RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
-BAR_COLOR = "#4c78a8"
-INTERVAL_COLOR = "#333333"
-COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant change": "#9e9e9e"}
-FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
-OUTCOME_COLORS = {"success": "#54a24b", "failure": "#e45756", "unknown": "#bab0ac"}
-OUTCOME_COLORS["all runs"] = BAR_COLOR
-Z95 = 1.959964
-
-THEME: dict[str, Any] = {
-    "font": FONT,
-    "background": "white",
-    "view": {"stroke": None, "continuousWidth": 460, "continuousHeight": 260},
-    "axis": {
-        "labelFontSize": 11,
-        "titleFontSize": 12,
-        "titleFontWeight": "normal",
-        "gridColor": "#ececec",
-        "domainColor": "#888888",
-        "tickColor": "#888888",
-        "labelLimit": 240,
-    },
-    "legend": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal"},
-    "header": {"labelFontSize": 12, "titleFontSize": 12},
-    "title": {
-        "fontSize": 15,
-        "anchor": "start",
-        "fontWeight": "bold",
-        "subtitleColor": "#666666",
-        "subtitleFontSize": 11,
-        "offset": 10,
-    },
-    "range": {"category": {"scheme": "tableau10"}},
-}
-
-
-@alt.theme.register("cekura", enable=False)
-def _cekura_theme() -> alt.theme.ThemeConfig:
-    """The same look for charts you compose yourself: ``alt.theme.enable("cekura")``."""
-    return {"config": THEME}  # type: ignore[typeddict-item]
-
-
-def _themed(chart: Any) -> Any:
-    """Apply the theme as the chart's own config so it looks the same wherever it renders."""
-    return chart.configure(**THEME)
-
-
-def unthemed(chart: Any) -> Any:
-    """A copy without the theme config, for layering or concatenating charts of this module."""
-    bare = chart.copy(deep=False)
-    bare.config = alt.Undefined
-    return bare
-
-
-def _need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
-    # DuckDB sums arrive as Decimal, which JSON (the chart spec) cannot carry: plain numbers.
-    casts: dict[str, Any] = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown")}
-    casts |= {c: pl.Int64 for c in ("n_a", "n_b")}
-    casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
-    casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
-    return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
 
 
 def _rates(data: Source, by: tuple[str, ...], since: Any = None, agent_id: Any = None) -> Any:
@@ -98,53 +54,16 @@ def _rates(data: Source, by: tuple[str, ...], since: Any = None, agent_id: Any =
     return pass_rates(data, by=by, since=since, agent_id=agent_id)
 
 
-def wilson(n_passed: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
-    """Wilson score interval bounds as polars expressions (null where ``n`` is 0)."""
-    p = n_passed / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt()) / denom
-    ok = n > 0
-    low = pl.when(ok).then((centre - half).clip(0.0, 1.0))
-    high = pl.when(ok).then((centre + half).clip(0.0, 1.0))
-    return low, high
-
-
-def _with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
-    """Add the tooltip strings (rate, interval) and the few-results flag."""
-    pct = lambda c: (pl.col(c) * 100).round(1).cast(pl.String) + " %"  # noqa: E731
-    return df.with_columns(
-        rate_label=pct("pass_rate"),
-        interval=pl.lit("") + pct("ci_low").str.replace(" %", "") + " – " + pct("ci_high"),
-        few=pl.col("n_evaluated") < min_n,
-    )
-
-
-def _rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
-    tips = [alt.Tooltip(f"{c}:N", title=t) for c, t in dims]
-    return [
-        *tips,
-        alt.Tooltip("rate_label:N", title="pass rate"),
-        alt.Tooltip("interval:N", title="95 % interval"),
-        alt.Tooltip("n_evaluated:Q", title="n evaluated"),
-        alt.Tooltip("n_passed:Q", title="n passed"),
-        alt.Tooltip("n_unknown:Q", title="n unknown (excluded)"),
-    ]
-
-
-RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
-
-
 def pass_rate_by_metric(
     data: Source, *, since: Any = None, agent_id: Any = None, title: str | None = None
 ) -> alt.LayerChart:
     """Pass rate per metric as bars sorted worst first, with Wilson 95 % error bars."""
-    df = _need(_rates(data, ("metric",), since, agent_id), ("metric_name", *RATE_COLUMNS), "bars")
-    df = _with_labels(df.filter(pl.col("n_evaluated") > 0)).sort("pass_rate")
+    df = need(_rates(data, ("metric",), since, agent_id), ("metric_name", *RATE_COLUMNS), "bars")
+    df = with_labels(df.filter(pl.col("n_evaluated") > 0)).sort("pass_rate")
     if df.is_empty():
         raise DataError("pass rate by metric: no metric has an evaluated result")
     y = alt.Y("metric_name:N", sort=df["metric_name"].to_list(), title=None)
-    tips = _rate_tooltips(("metric_name", "metric"))
+    tips = rate_tooltips(("metric_name", "metric"))
     base = alt.Chart(df).encode(y=y, tooltip=tips)
     bars = base.mark_bar(color=BAR_COLOR, opacity=0.85).encode(
         x=alt.X(
@@ -167,7 +86,7 @@ def pass_rate_by_metric(
             subtitle="bars: pass rate · whiskers: Wilson 95 % interval · number: results evaluated",
         ),
     )
-    return _themed(chart)
+    return themed(chart)
 
 
 def heatmap(
@@ -179,9 +98,9 @@ def heatmap(
     title: str | None = None,
 ) -> alt.LayerChart:
     """Metric (rows) × ``column`` heatmap: colour = pass rate, text = n, faded when n < min_n."""
-    df = _need(data, ("metric_name", column, *RATE_COLUMNS), "heatmap")
+    df = need(data, ("metric_name", column, *RATE_COLUMNS), "heatmap")
     df = df.with_columns(pl.col(column).cast(pl.String).fill_null("(none)"))
-    df = _with_labels(df.filter(pl.col("n_evaluated") > 0), min_n)
+    df = with_labels(df.filter(pl.col("n_evaluated") > 0), min_n)
     if df.is_empty():
         raise DataError(f"heatmap by {column_title}: no cell has an evaluated result")
     # Worst rows and columns first, so the eye lands on the failures.
@@ -191,7 +110,7 @@ def heatmap(
         .sort("r")[c]
         .to_list()
     )
-    tips = _rate_tooltips(("metric_name", "metric"), (column, column_title))
+    tips = rate_tooltips(("metric_name", "metric"), (column, column_title))
     base = alt.Chart(df).encode(
         x=alt.X(
             f"{column}:N", sort=order(column), title=column_title, axis=alt.Axis(labelAngle=-40)
@@ -225,7 +144,7 @@ def heatmap(
             subtitle=f"colour: pass rate · number: results evaluated · faded, dashed: n < {min_n}",
         ),
     )
-    return _themed(chart)
+    return themed(chart)
 
 
 def metric_personality_heatmap(
@@ -244,55 +163,6 @@ def metric_language_heatmap(
     return heatmap(df, column="scenario_language", column_title="language", min_n=min_n)
 
 
-def weekly(daily: pl.DataFrame) -> pl.DataFrame:
-    """Re-aggregate a day × metric frame by ISO week (Monday), recomputing the intervals."""
-    df = _need(daily, ("day", "metric_name", "n_evaluated", "n_passed", "n_unknown"), "weekly")
-    df = df.with_columns(pl.col("day").cast(pl.Date).dt.truncate("1w").alias("day"))
-    keys = [c for c in ("day", "metric_id", "metric_name") if c in df.columns]
-    out = df.group_by(keys).agg(pl.col("n_evaluated", "n_passed", "n_unknown").sum())
-    low, high = wilson(pl.col("n_passed"), pl.col("n_evaluated"))
-    rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
-    return out.with_columns(pass_rate=rate, ci_low=low, ci_high=high).sort(keys)
-
-
-def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
-    """First UTC day each agent version was seen: ``agent_id, agent_version, day``."""
-    from .views import query
-
-    sql = (
-        "select agent_id, agent_version, min(day) as day from run_details "
-        "where agent_version is not null and ($agent_id is null or agent_id = $agent_id) "
-        "group by all order by day"
-    )
-    return query(data_dir, sql, {"agent_id": agent_id})
-
-
-def _version_label(versions: pl.DataFrame) -> pl.Expr:
-    """The version, prefixed by its agent when several agents share the chart."""
-    label = pl.col("agent_version").cast(pl.String)
-    if "agent_id" in versions.columns and versions["agent_id"].n_unique() > 1:
-        return pl.lit("agent ") + pl.col("agent_id").cast(pl.String) + ": " + label
-    return label
-
-
-def _version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.DataFrame:
-    """One row per version change inside the plotted period and per metric panel (facets
-    need one dataset); an agent's first version is where its data starts, not a change."""
-    cols = {"day": pl.Date, "agent_version": pl.String, "metric_name": pl.String}
-    if versions is None or versions.is_empty():
-        return pl.DataFrame(schema=cols)
-    by = ["agent_id"] if "agent_id" in versions.columns else []
-    first = pl.col("day") == (pl.col("day").min().over(by) if by else pl.col("day").min())
-    lo, hi = rates["day"].min(), rates["day"].max()
-    return (
-        versions.with_columns(pl.col("day").cast(pl.Date))
-        .filter(~first, pl.col("day") > lo, pl.col("day") <= hi)
-        .select("day", agent_version=_version_label(versions))
-        .join(rates.select("metric_name").unique(), how="cross")
-        .with_columns(kind=pl.lit("version"))
-    )
-
-
 def trend(
     data: Source,
     *,
@@ -308,20 +178,20 @@ def trend(
     if freq not in ("day", "week"):
         raise DataError(f"trend: freq must be 'day' or 'week', not {freq!r}")
     df = _rates(data, ("day", "metric"), since, agent_id)
-    df = _need(df, ("day", "metric_name", *RATE_COLUMNS), "trend")
+    df = need(df, ("day", "metric_name", *RATE_COLUMNS), "trend")
     if versions is None and not isinstance(data, pl.DataFrame):
         versions = version_changes(data, agent_id)
     if freq == "week":
         df = weekly(df)
     if metrics is not None:
         df = df.filter(pl.col("metric_name").is_in(list(metrics)))
-    df = _with_labels(df.filter(pl.col("n_evaluated") > 0))
+    df = with_labels(df.filter(pl.col("n_evaluated") > 0))
     if df.is_empty():
         raise DataError("trend: no day has an evaluated result")
     df = df.select(
         pl.col("day").cast(pl.Date), "metric_name", *RATE_COLUMNS, "rate_label", "interval"
     ).with_columns(kind=pl.lit("rate"), agent_version=pl.lit(None, pl.String))
-    rules = _version_rules(versions, df)
+    rules = version_rules(versions, df)
     df = pl.concat([df, rules], how="diagonal_relaxed")
     x = alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
     y_scale = alt.Scale(domain=[0, 1])
@@ -339,7 +209,7 @@ def trend(
             alt.Tooltip(
                 "day:T", title=f"{freq} of" if freq == "week" else "day", format="%Y-%m-%d"
             ),
-            *_rate_tooltips(("metric_name", "metric")),
+            *rate_tooltips(("metric_name", "metric")),
         ],
     )
     vers = alt.Chart().transform_filter("datum.kind === 'version'")
@@ -366,7 +236,7 @@ def trend(
             )
         )
     )
-    return _themed(chart)
+    return themed(chart)
 
 
 def version_comparison(
@@ -374,7 +244,7 @@ def version_comparison(
 ) -> alt.LayerChart:
     """Per-metric pass rate of version A (hollow) and B (filled) joined by a line; changes
     significant at ``alpha`` are coloured red (regression) or green (improvement)."""
-    df = _need(
+    df = need(
         data, ("metric_name", "pass_rate_a", "pass_rate_b", "n_a", "n_b", "p_value"), "versions"
     )
     df = df.filter(pl.col("pass_rate_a").is_not_null() & pl.col("pass_rate_b").is_not_null())
@@ -427,21 +297,7 @@ def version_comparison(
             subtitle=f"hollow: {a} · filled: {b} · coloured when p < {alpha:g} (2-proportion test)",
         ),
     )
-    return _themed(chart)
-
-
-def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = None) -> pl.DataFrame:
-    """``run_id, duration_s, success`` of the runs in scope, from the ``run_details`` view."""
-    from .views import query
-
-    sql = (
-        "select run_id, duration_s, success from run_details where duration_s is not null"
-        " and ($since is null or timestamp >= cast($since as timestamptz))"
-        " and ($agent_id is null or agent_id = $agent_id)"
-    )
-    return query(
-        data_dir, sql, {"since": None if since is None else str(since), "agent_id": agent_id}
-    )
+    return themed(chart)
 
 
 def duration_distribution(
@@ -454,7 +310,7 @@ def duration_distribution(
         if isinstance(data, pl.DataFrame)
         else run_durations(data, since=since, agent_id=agent_id)
     )
-    df = _need(df, ("duration_s",), "durations").filter(pl.col("duration_s").is_not_null())
+    df = need(df, ("duration_s",), "durations").filter(pl.col("duration_s").is_not_null())
     if df.is_empty():
         raise DataError("duration distribution: no run has a duration")
     outcome = (
@@ -467,7 +323,7 @@ def duration_distribution(
         else pl.lit("all runs")
     )
     cap = max(float(df.select(pl.col("duration_s").quantile(0.995)).item() or 0.0), 1.0)
-    step = _nice_step(cap / bins)
+    step = nice_step(cap / bins)
     binned = (
         df.select(
             start=(pl.col("duration_s").clip(0, cap) / step).floor() * step,
@@ -510,20 +366,7 @@ def duration_distribution(
             subtitle=f"{df.height:,} runs, median {median:.0f} s (dashed) · last bin: ≥{cap:.0f} s",
         )
     )
-    return _themed(chart)
-
-
-def _nice_step(raw: float) -> float:
-    """The smallest of 1, 2, 5 × 10^k not below ``raw``."""
-    k = 1.0
-    while k * 10 <= raw:
-        k *= 10
-    while k > raw and k > 1e-6:
-        k /= 10
-    for m in (1, 2, 5, 10):
-        if k * m >= raw:
-            return k * m
-    return k * 10
+    return themed(chart)
 
 
 def outlier_table(data: Source, *, limit: int = 20) -> alt.HConcatChart:
@@ -532,10 +375,10 @@ def outlier_table(data: Source, *, limit: int = 20) -> alt.HConcatChart:
     if isinstance(data, pl.DataFrame):
         df = data
     else:
-        from .outliers import outlier_runs
+        from .views import outlier_runs  # re-exported there; see views.py on the import cycle
 
         df = outlier_runs(data, limit=limit)
-    df = _need(df, ("run_id", "outlier_score", "reasons"), "outliers").head(limit)
+    df = need(df, ("run_id", "outlier_score", "reasons"), "outliers").head(limit)
     if df.is_empty():
         raise DataError("outlier runs: none found")
     joined = lambda c: pl.col(c).cast(pl.List(pl.String)).list.join("; ")  # noqa: E731
@@ -571,38 +414,7 @@ def outlier_table(data: Source, *, limit: int = 20) -> alt.HConcatChart:
             subtitle="ranked by outlier score · first reason shown, all in the tooltip",
         )
     )
-    return _themed(chart)
-
-
-def save_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
-    """Write ``chart`` as PNG, SVG or HTML (by suffix) with vl-convert: offline, no browser."""
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg", ".html", ".json", ".pdf"):
-        raise DataError(
-            f"save_chart: unsupported suffix {path.suffix!r} (png, svg, pdf, html, json)"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"scale_factor": scale} if path.suffix.lower() == ".png" else {}
-    if path.suffix.lower() == ".html":
-        kwargs["inline"] = True  # the vega JavaScript goes into the file: no CDN
-    chart.save(str(path), **kwargs)
-    return path
-
-
-def use_notebook_renderer() -> str:
-    """Render charts in Jupyter without fetching JavaScript from a CDN; returns the renderer.
-
-    With ``anywidget`` installed charts are interactive (``jupyter`` renderer, offline bundle);
-    otherwise they are static SVG drawn by vl-convert.
-    """
-    try:
-        import anywidget  # noqa: F401
-
-        alt.renderers.enable("jupyter", offline=True)
-        return "jupyter"
-    except ImportError:
-        alt.renderers.enable("svg")
-        return "svg"
+    return themed(chart)
 
 
 __all__ = [

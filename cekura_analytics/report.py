@@ -28,8 +28,10 @@ from markupsafe import Markup
 from . import __version__
 from . import charts as ch
 from .errors import ConfigError, DataError
+from .report_md import render_markdown
 
 FORMATS = ("html", "md")
+RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
 EXCERPT_CHARS = 1200
 
 
@@ -71,44 +73,6 @@ def json_script(value: Any) -> Markup:
     for ch_, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
         text = text.replace(ch_, esc)
     return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-class _Raw(str):
-    """Markdown the code built itself (fences, image links): not escaped again."""
-
-
-def md_escape(value: Any) -> str:
-    """One line of inert Markdown: HTML entities, Markdown punctuation escaped."""
-    if isinstance(value, _Raw):
-        return str(value)
-    text = "" if value is None else str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"[\\`*_\[\]|~#!]", lambda m: "\\" + m.group(0), text)
-    return " ".join(text.split())  # a newline could end a table row or list item
-
-
-def _fenced(text: str, lang: str = "") -> _Raw:
-    """A code block whose fence is longer than any backtick run inside ``text``."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return _Raw(f"{fence}{lang}\n{text}\n{fence}")
-
-
-def _markdown(ctx: dict[str, Any], pngs: dict[str, Path], base: Path) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("cekura_analytics", "templates"),
-        autoescape=False,  # Markdown, not HTML: `finalize` escapes every value instead
-        finalize=md_escape,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    images = {}
-    for key, png in pngs.items():
-        rel = Path(os.path.relpath(png.resolve(), base.resolve())).as_posix()
-        title = next(c["title"] for c in ctx["charts"] if c["key"] == key)
-        images[key] = _Raw(f"![{md_escape(title)}](<{rel}>)")
-    tpl = env.get_template("report.md.j2")
-    return tpl.render(**ctx, images=images, fenced=_fenced)
 
 
 def _env() -> jinja2.Environment:
@@ -185,22 +149,6 @@ def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str
     ]
 
 
-def _latest_versions(con: Any, params: dict[str, Any]) -> tuple[str, str] | None:
-    """The two most recently introduced agent versions in scope (older, newer)."""
-    from .views import fetch
-
-    df = fetch(
-        con,
-        "select agent_version, min(timestamp) as first from run_details"
-        f" where agent_version is not null and {_scope_sql()} group by 1 order by first",
-        params,
-    )
-    if df.height < 2:
-        return None
-    a, b = df["agent_version"].to_list()[-2:]
-    return str(a), str(b)
-
-
 def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict[str, str]]:
     rows = []
     for col, label in (("personality_name", "personality"), ("scenario_language", "language")):
@@ -222,22 +170,19 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
     ]
 
 
-def _outliers(con: Any, data_dir: Path, params: dict[str, Any], limit: int) -> pl.DataFrame:
-    """Top outlier runs in scope, joined to their scenario, personality and transcript."""
-    from .outliers import outlier_runs
+def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
+    """Top outlier runs in scope (view ``outlier_runs``), with scenario, persona, transcript."""
     from .views import fetch
 
-    top = outlier_runs(data_dir, limit=max(200, limit))
-    if top.is_empty():
-        return top
-    details = fetch(
+    return fetch(
         con,
-        "select d.run_id, d.scenario_name, d.personality_name, d.agent_version, d.timestamp,"
-        " r.transcript from run_details d left join stg_runs r using (run_id)"
-        f" where list_contains($ids, d.run_id) and {_scope_sql('d.')}",
-        {**params, "ids": [int(x) for x in top["run_id"]]},
+        "select o.run_id, o.outlier_score, o.reasons, o.failed_metrics, d.scenario_name,"
+        " d.personality_name, d.agent_version, d.timestamp, r.transcript"
+        " from outlier_runs o join run_details d using (run_id)"
+        " left join stg_runs r using (run_id)"
+        f" where {_scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
+        {**params, "limit": limit},
     )
-    return top.join(details, on="run_id", how="inner").head(limit)
 
 
 def _excerpt(text: str | None) -> str:
@@ -293,15 +238,19 @@ def _collect(
     data_dir: Path, since: Any, agent_id: Any, rules: Any, limits: tuple[int, int, int], min_n: int
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values and altair charts."""
-    from .views import compare_versions, connect, fetch, pass_rates
+    # views before analysis: views imports analysis at its end, the other order is a cycle
+    from . import views
+    from .analysis import pass_rates_sql
+
+    connect, fetch, compare_versions = views.connect, views.fetch, views.compare_versions
 
     n_worst, n_outliers, n_jobs = limits
     params = {"since": None if since is None else str(since), "agent_id": agent_id}
-    rates = functools.partial(pass_rates, data_dir, since=since, agent_id=agent_id)
     con = connect(data_dir, rules)
     try:
         headline = _headline(con, data_dir, params)
-        versions = _latest_versions(con, params)
+        # the twins' SQL on this one connection: same numbers as analysis.pass_rates
+        rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
         changes = fetch(
             con,
             "select agent_id, agent_version, min(day) as day from run_details"
@@ -314,19 +263,22 @@ def _collect(
             f" where duration_s is not null and {_scope_sql()}",
             params,
         )
-        outliers = _outliers(con, data_dir, params, n_outliers)
+        outliers = _outliers(con, params, n_outliers)
     finally:
         con.close()
-    by_pers, by_lang = rates(by=("metric", "personality")), rates(by=("metric", "language"))
-    daily = rates(by=("day", "metric"))
-    days = daily["day"].cast(pl.Date)
-    span = 0 if daily.is_empty() else (days.max() - days.min()).days
-    freq = "day" if span <= 45 else "week"
+    by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
+    daily = rates[("day", "metric")]
+    span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
+    freq = "day" if (span or 0) <= 45 else "week"
+
+    def versions() -> Any:
+        # the agent with most results (or --agent-id), its two latest versions, all time
+        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules)
+        return ch.version_comparison(cmp)
+
     charts = [
         _chart(
-            "by_metric",
-            "Pass rate per metric",
-            lambda: ch.pass_rate_by_metric(rates(by=("metric",))),
+            "by_metric", "Pass rate per metric", lambda: ch.pass_rate_by_metric(rates[("metric",)])
         ),
         _chart(
             "metric_personality",
@@ -339,13 +291,10 @@ def _collect(
             lambda: ch.metric_language_heatmap(by_lang, min_n=min_n),
         ),
         _chart("trend", "Trend", lambda: ch.trend(daily, freq=freq, versions=changes)),
+        _chart("versions", "Agent version comparison", versions),
+        _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
+        _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
     ]
-    if versions is not None:
-        a, b = versions
-        cmp = lambda: ch.version_comparison(compare_versions(data_dir, a=a, b=b), a=a, b=b)  # noqa: E731
-        charts.append(_chart("versions", f"Agent version {a} → {b}", cmp))
-    charts.append(_chart("durations", "Run duration", lambda: ch.duration_distribution(durations)))
-    charts.append(_chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)))
     rows = []
     for r in outliers.iter_rows(named=True):
         rows.append(
@@ -412,6 +361,11 @@ def build_report(
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}: use html or md")
+    if since is not None:
+        try:
+            datetime.fromisoformat(str(since))
+        except ValueError:
+            raise ConfigError(f"--since {since!r} is not an ISO date or date-time") from None
     data_dir = Path(data_dir)
     out = Path(out) if out is not None else data_dir / f"report.{fmt}"
     if out.is_dir():
@@ -422,7 +376,7 @@ def build_report(
         pngs = _save_pngs(
             ctx["charts"], Path(png_dir) if png_dir else out.with_name(f"{out.stem}_charts")
         )
-        text = _markdown(ctx, pngs, out.parent)
+        text = render_markdown(ctx, pngs, out.parent)
     else:
         if png_dir is not None:
             _save_pngs(ctx["charts"], Path(png_dir))

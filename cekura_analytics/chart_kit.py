@@ -1,0 +1,227 @@
+"""The look and plumbing shared by :mod:`cekura_analytics.charts`: one theme, the Wilson
+interval as polars expressions, tooltip labels, offline export, the notebook renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from .errors import DataError
+
+#: pass-rate colour scale shared by every chart: red = failing, green = passing
+RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
+BAR_COLOR = "#4c78a8"
+INTERVAL_COLOR = "#333333"
+COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant change": "#9e9e9e"}
+FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
+OUTCOME_COLORS = {"success": "#54a24b", "failure": "#e45756", "unknown": "#bab0ac"}
+OUTCOME_COLORS["all runs"] = BAR_COLOR
+Z95 = 1.959964
+
+THEME: dict[str, Any] = {
+    "font": FONT,
+    "background": "white",
+    "view": {"stroke": None, "continuousWidth": 460, "continuousHeight": 260},
+    "axis": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "titleFontWeight": "normal",
+        "gridColor": "#ececec",
+        "domainColor": "#888888",
+        "tickColor": "#888888",
+        "labelLimit": 240,
+    },
+    "legend": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal"},
+    "header": {"labelFontSize": 12, "titleFontSize": 12},
+    "title": {
+        "fontSize": 15,
+        "anchor": "start",
+        "fontWeight": "bold",
+        "subtitleColor": "#666666",
+        "subtitleFontSize": 11,
+        "offset": 10,
+    },
+    "range": {"category": {"scheme": "tableau10"}},
+}
+
+
+@alt.theme.register("cekura", enable=False)
+def _cekura_theme() -> alt.theme.ThemeConfig:
+    """The same look for charts you compose yourself: ``alt.theme.enable("cekura")``."""
+    return {"config": THEME}  # type: ignore[typeddict-item]
+
+
+def themed(chart: Any) -> Any:
+    """Apply the theme as the chart's own config so it looks the same wherever it renders."""
+    return chart.configure(**THEME)
+
+
+def unthemed(chart: Any) -> Any:
+    """A copy without the theme config, for layering or concatenating charts of this module."""
+    bare = chart.copy(deep=False)
+    bare.config = alt.Undefined
+    return bare
+
+
+def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
+    """``df`` with its count and rate columns as plain numbers; DataError naming missing ones."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
+    # DuckDB sums arrive as Decimal, which JSON (the chart spec) cannot carry: plain numbers.
+    casts: dict[str, Any] = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown")}
+    casts |= {c: pl.Int64 for c in ("n_a", "n_b")}
+    casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
+    casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
+    return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
+
+
+def wilson(n_passed: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval bounds as polars expressions (null where ``n`` is 0)."""
+    p = n_passed / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt()) / denom
+    ok = n > 0
+    low = pl.when(ok).then((centre - half).clip(0.0, 1.0))
+    high = pl.when(ok).then((centre + half).clip(0.0, 1.0))
+    return low, high
+
+
+def with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
+    """Add the tooltip strings (rate, interval) and the few-results flag."""
+    pct = lambda c: (pl.col(c) * 100).round(1).cast(pl.String) + " %"  # noqa: E731
+    return df.with_columns(
+        rate_label=pct("pass_rate"),
+        interval=pl.lit("") + pct("ci_low").str.replace(" %", "") + " – " + pct("ci_high"),
+        few=pl.col("n_evaluated") < min_n,
+    )
+
+
+def rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
+    """Tooltips of a rate mark: the dimensions, then rate, interval and the counts."""
+    tips = [alt.Tooltip(f"{c}:N", title=t) for c, t in dims]
+    return [
+        *tips,
+        alt.Tooltip("rate_label:N", title="pass rate"),
+        alt.Tooltip("interval:N", title="95 % interval"),
+        alt.Tooltip("n_evaluated:Q", title="n evaluated"),
+        alt.Tooltip("n_passed:Q", title="n passed"),
+        alt.Tooltip("n_unknown:Q", title="n unknown (excluded)"),
+    ]
+
+
+RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
+
+
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k not below ``raw``."""
+    k = 1.0
+    while k * 10 <= raw:
+        k *= 10
+    while k > raw and k > 1e-6:
+        k /= 10
+    for m in (1, 2, 5, 10):
+        if k * m >= raw:
+            return k * m
+    return k * 10
+
+
+# -- data preparation ----------------------------------------------------------------
+def weekly(daily: pl.DataFrame) -> pl.DataFrame:
+    """Re-aggregate a day × metric frame by ISO week (Monday), recomputing the intervals."""
+    df = need(daily, ("day", "metric_name", "n_evaluated", "n_passed", "n_unknown"), "weekly")
+    df = df.with_columns(pl.col("day").cast(pl.Date).dt.truncate("1w").alias("day"))
+    keys = [c for c in ("day", "metric_id", "metric_name") if c in df.columns]
+    out = df.group_by(keys).agg(pl.col("n_evaluated", "n_passed", "n_unknown").sum())
+    low, high = wilson(pl.col("n_passed"), pl.col("n_evaluated"))
+    rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
+    return out.with_columns(pass_rate=rate, ci_low=low, ci_high=high).sort(keys)
+
+
+def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
+    """First UTC day each agent version was seen: ``agent_id, agent_version, day``."""
+    from .views import query
+
+    sql = (
+        "select agent_id, agent_version, min(day) as day from run_details "
+        "where agent_version is not null and ($agent_id is null or agent_id = $agent_id) "
+        "group by all order by day"
+    )
+    return query(data_dir, sql, {"agent_id": agent_id})
+
+
+def version_label(versions: pl.DataFrame) -> pl.Expr:
+    """The version, prefixed by its agent when several agents share the chart."""
+    label = pl.col("agent_version").cast(pl.String)
+    if "agent_id" in versions.columns and versions["agent_id"].n_unique() > 1:
+        return pl.lit("agent ") + pl.col("agent_id").cast(pl.String) + ": " + label
+    return label
+
+
+def version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.DataFrame:
+    """One row per version change inside the plotted period and per metric panel (facets
+    need one dataset); an agent's first version is where its data starts, not a change."""
+    cols = {"day": pl.Date, "agent_version": pl.String, "metric_name": pl.String}
+    if versions is None or versions.is_empty():
+        return pl.DataFrame(schema=cols)
+    by = ["agent_id"] if "agent_id" in versions.columns else []
+    first = pl.col("day") == (pl.col("day").min().over(by) if by else pl.col("day").min())
+    lo, hi = rates["day"].min(), rates["day"].max()
+    return (
+        versions.with_columns(pl.col("day").cast(pl.Date))
+        .filter(~first, pl.col("day") > lo, pl.col("day") <= hi)
+        .select("day", agent_version=version_label(versions))
+        .join(rates.select("metric_name").unique(), how="cross")
+        .with_columns(kind=pl.lit("version"))
+    )
+
+
+def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = None) -> pl.DataFrame:
+    """``run_id, duration_s, success`` of the runs in scope, from the ``run_details`` view."""
+    from .views import query
+
+    sql = (
+        "select run_id, duration_s, success from run_details where duration_s is not null"
+        " and ($since is null or timestamp >= cast($since as timestamptz))"
+        " and ($agent_id is null or agent_id = $agent_id)"
+    )
+    return query(
+        data_dir, sql, {"since": None if since is None else str(since), "agent_id": agent_id}
+    )
+
+
+# -- export --------------------------------------------------------------------------
+def save_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
+    """Write ``chart`` as PNG, SVG or HTML (by suffix) with vl-convert: offline, no browser."""
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg", ".html", ".json", ".pdf"):
+        raise DataError(
+            f"save_chart: unsupported suffix {path.suffix!r} (png, svg, pdf, html, json)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {"scale_factor": scale} if path.suffix.lower() == ".png" else {}
+    if path.suffix.lower() == ".html":
+        kwargs["inline"] = True  # the vega JavaScript goes into the file: no CDN
+    chart.save(str(path), **kwargs)
+    return path
+
+
+def use_notebook_renderer() -> str:
+    """Render charts in Jupyter without fetching JavaScript from a CDN; returns the renderer.
+
+    With ``anywidget`` installed charts are interactive (``jupyter`` renderer, offline bundle);
+    otherwise they are static SVG drawn by vl-convert.
+    """
+    try:
+        import anywidget  # noqa: F401
+
+        alt.renderers.enable("jupyter", offline=True)
+        return "jupyter"
+    except ImportError:
+        alt.renderers.enable("svg")
+        return "svg"
