@@ -1,7 +1,8 @@
 """Python twins of the pass-rate views: any grouping, a scope, a version comparison.
 
 Every function reads the views of :mod:`cekura_analytics.views` (so the pass rule and the
-rules file apply exactly as in SQL) and returns a polars DataFrame.
+rules file apply exactly as in SQL) and returns a polars DataFrame. (``views`` re-exports
+them, so it is imported inside the functions.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import polars as pl
 
 from .errors import DataError
 from .passing import two_proportion_test, wilson_interval
-from .views import connect, fetch
 
 #: ``by`` names -> (key columns, label columns with the relation that holds them)
 DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
@@ -107,7 +107,7 @@ def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
     key_list = ", ".join(keys)
     return (
         f"with counts as (select {key_list}, count(passed) as n_evaluated,"
-        " count_if(passed)::bigint as n_passed, count(*) - count(passed) as n_unknown"
+        " count(*) filter (where passed) as n_passed, count(*) - count(passed) as n_unknown"
         f" from metric_results where {_SCOPE} group by {key_list})"
         f" select {', '.join(select)}, k.n_evaluated, k.n_passed, k.n_unknown,"
         " pass_rate(k.n_passed, k.n_evaluated) as pass_rate,"
@@ -132,6 +132,8 @@ def pass_rates(
     Same columns as the ``pass_rates_by_*`` views: ``by=("metric",)`` equals
     ``pass_rates_by_metric``.
     """
+    from .views import connect, fetch
+
     statement = pass_rates_sql(by)
     con = connect(data_dir, rules)
     try:
@@ -144,6 +146,8 @@ def _pick_versions(
     con: Any, agent_id: int | None, a: str | None, b: str | None
 ) -> tuple[int | None, str, str]:
     """(agent, older version, newer version) to compare; see :func:`compare_versions`."""
+    from .views import fetch
+
     seen = fetch(
         con,
         "select agent_id, agent_version, min(timestamp) as first_seen, count(*) as n"
@@ -201,13 +205,15 @@ def compare_versions(
     pass_rate_a, ci_low_a, ci_high_a`` (same for ``_b``), ``change`` (b - a), ``z``,
     ``p_value`` (two-sided, pooled), sorted with the largest drop first.
     """
+    from .views import connect, fetch
+
     con = connect(data_dir, rules)
     try:
         agent, va, vb = _pick_versions(con, agent_id, a, b)
         counts = fetch(
             con,
             "select metric_id, any_value(metric_name) as metric_name, agent_version,"
-            " count(passed) as n, count_if(passed)::bigint as k from metric_results"
+            " count(passed) as n, count(*) filter (where passed) as k from metric_results"
             " where agent_id is not distinct from $agent and agent_version in ($a, $b)"
             " and ($metric is null or metric_name = $metric"
             " or cast(metric_id as varchar) = $metric)"
@@ -298,6 +304,8 @@ def demo_summary(
 ) -> str:
     """What ``make demo`` prints: the top of ``pass_rates_by_metric`` (lowest pass rate
     first) and the ``worst`` personality × language cells (lowest upper bound first)."""
+    from .views import connect, fetch
+
     con = connect(data_dir, rules)
     try:
         metrics = fetch(

@@ -23,7 +23,6 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ConfigError
-from .views import connect, fetch
 
 #: the thresholds the ``outlier_runs`` view uses unless told otherwise (as in
 #: ``sql/02_outlier_settings.sql``; a test keeps the two equal)
@@ -65,6 +64,8 @@ def outlier_runs(
         raise ConfigError("score_z and duration_z must be greater than 0")
     if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
         raise ConfigError(f"limit must be 0 or more, got {limit!r}")
+    from .views import connect, fetch
+
     con = connect(data_dir, rules)
     try:
         con.execute(

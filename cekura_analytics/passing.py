@@ -192,7 +192,7 @@ def normalise_eval_type(value: str | None) -> str | None:
     """``'Continuous-Qualitative'`` -> ``'continuous_qualitative'`` (as the SQL does)."""
     if value is None:
         return None
-    out = re.sub(r"[\s-]+", "_", value.strip().lower())
+    out = value.strip().lower().replace("-", "_").replace(" ", "_")
     return out or None
 
 
@@ -233,7 +233,9 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if k <= 0 else max(0.0, centre - half)
+    high = 1.0 if k >= n else min(1.0, centre + half)
+    return low, high
 
 
 def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float | None, float | None]:

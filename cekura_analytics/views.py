@@ -23,7 +23,9 @@ import duckdb
 import polars as pl
 
 from . import tables
+from .analysis import compare_versions, demo_summary, pass_rates  # re-exported twins
 from .errors import ConfigError, DataError, StoreError
+from .outliers import outlier_runs  # re-exported twin
 from .passing import load_rules, rules_path
 from .tables import SCHEMAS
 
@@ -304,9 +306,3 @@ __all__ = [
     "sql_files",
     "view_names",
 ]
-
-
-# The Python twins live next to their concerns; importing them here (after everything they
-# need from this module is defined) lets callers use ``from cekura_analytics.views import ...``.
-from .analysis import compare_versions, demo_summary, pass_rates  # noqa: E402
-from .outliers import outlier_runs  # noqa: E402

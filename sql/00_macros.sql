@@ -2,6 +2,7 @@
 -- wilson_low / wilson_high are null when n = 0; z = 1.959964 (two-sided 95 %)
 create or replace macro wilson_low(k, n) as
     case
+        when n > 0 and k <= 0 then 0.0
         when n > 0 then greatest(
             0.0,
             (
@@ -13,6 +14,7 @@ create or replace macro wilson_low(k, n) as
 
 create or replace macro wilson_high(k, n) as
     case
+        when n > 0 and k >= n then 1.0
         when n > 0 then least(
             1.0,
             (

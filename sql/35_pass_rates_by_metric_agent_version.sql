@@ -6,7 +6,7 @@ with counts as (
     select
         metric_id, agent_id, agent_version,
         count(passed) as n_evaluated,
-        count_if(passed)::bigint as n_passed,
+        count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown
     from metric_results
     group by metric_id, agent_id, agent_version

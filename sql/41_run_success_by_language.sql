@@ -7,7 +7,7 @@ with counts as (
     select
         scenario_language,
         count(success) as n_evaluated,
-        count_if(success)::bigint as n_passed,
+        count(*) filter (where success) as n_passed,
         count(*) - count(success) as n_unknown
     from run_details
     where is_terminal

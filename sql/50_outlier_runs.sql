@@ -27,7 +27,7 @@ results as materialized (
 ),
 names as (select metric_id, metric_name from metric_catalog),
 groups as (
-    select scenario_id, metric_id, count(passed) as n, count_if(passed) as k
+    select scenario_id, metric_id, count(passed) as n, count(*) filter (where passed) as k
     from results
     where scenario_id is not null
     group by scenario_id, metric_id

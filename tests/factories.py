@@ -1,0 +1,74 @@
+"""Small hand-made data dirs in the extractor's layout, for the view tests.
+
+``write_tables(d, runs=[...], run_metrics=[...], ...)`` writes each table as
+``d/<table>/part-<seq>.parquet`` with exactly the columns and types of
+:mod:`cekura_analytics.tables` (missing columns are null), like the extractor does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cekura_analytics.tables import SCHEMAS
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """``rows`` as a frame with the table's exact schema."""
+    schema = SCHEMAS[table]
+    unknown = {k for r in rows for k in r} - set(schema)
+    assert not unknown, f"{table} has no columns {unknown}"
+    return pl.DataFrame({c: [r.get(c) for r in rows] for c in schema}, schema=schema, strict=False)
+
+
+def write_part(data_dir: Path, table: str, rows: list[dict[str, Any]], seq: int = 1) -> Path:
+    """One part file ``<table>/part-<seq:06d>.parquet`` (zero rows allowed)."""
+    path = data_dir / table / f"part-{seq:06d}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame(table, rows).write_parquet(path, statistics=True)
+    return path
+
+
+def write_tables(data_dir: Path, seq: int = 1, **tables: list[dict[str, Any]]) -> Path:
+    """Write every given table as one part numbered ``seq``; returns ``data_dir``."""
+    for table, rows in tables.items():
+        write_part(data_dir, table, rows, seq)
+    return data_dir
+
+
+def run(run_id: int, **kw: Any) -> dict[str, Any]:
+    """A completed, successful ``runs`` row; keywords override."""
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "result_id": 1,
+        "scenario_id": 1,
+        "personality_id": 1,
+        "agent_id": 1,
+        "agent_version": "1",
+        "status": "completed",
+        "success": True,
+        "duration_s": 100,
+        "timestamp": T0 + timedelta(minutes=run_id),
+    }
+    row.update(kw)
+    return row
+
+
+def result(run_id: int, metric_id: int, **kw: Any) -> dict[str, Any]:
+    """A ``run_metrics`` row; keywords override."""
+    row: dict[str, Any] = {"run_id": run_id, "metric_id": metric_id}
+    row.update(kw)
+    return row
+
+
+def read(data_dir: Path, table: str) -> pl.DataFrame:
+    """A table as written (all parts)."""
+    files = sorted((data_dir / table).glob("*.parquet"))
+    if not files:
+        return pl.DataFrame(schema=SCHEMAS[table])
+    return pl.concat([pl.read_parquet(f) for f in files])
