@@ -6,16 +6,23 @@ offline HTML report. Needs no API key and no network beyond 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import requests
 
 from .errors import ConfigError
 from .extract import extract
 
 DEMO_KEY = "demo-key"
+RULES = Path(__file__).resolve().parent.parent / "data" / "demo-rules.toml"
 MARKER = ".cekura-demo"  # only a directory carrying this marker is ever wiped by the demo
 
 
@@ -31,6 +38,33 @@ def _fresh_dir(data_dir: Path) -> None:
     (data_dir / MARKER).write_text("made by `cekura-analytics demo`; safe to delete\n")
 
 
+@contextlib.contextmanager
+def mock_process(runs: int, seed: int, api_key: str) -> Iterator[str]:
+    """``cekura-analytics mock-server`` in its own process (its own core); yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "cekura_analytics", "mock-server", "--port", str(port),
+           "--runs", str(runs), "--seed", str(seed), "--api-key", api_key]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/_mock/stats", timeout=1)
+                break
+            except requests.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = (proc.stderr.read() if proc.stderr else b"").decode()[-300:]
+                    raise ConfigError(f"the mock server did not start: {err.strip()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def _step(title: str) -> None:
     click.secho(f"\n== {title}", bold=True)
 
@@ -38,21 +72,22 @@ def _step(title: str) -> None:
 def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> Path:
     """Run the whole toolkit on a seeded mock; print findings; return the report's path."""
     from .improve import demo_improve
-    from .mock import MockServer
     from .report import demo_report
     from .views import demo_summary
 
     started = time.monotonic()
     data_dir = Path(data_dir)
     _fresh_dir(data_dir)
-    with MockServer(runs=runs, seed=seed, api_key=DEMO_KEY) as srv:
-        _step(f"extract: mock Cekura with {runs:,} runs at {srv.base_url}")
-        summary = extract(data_dir, base_url=srv.base_url, api_key=DEMO_KEY)
+    if RULES.exists():
+        shutil.copy(RULES, data_dir / "cekura-analytics.toml")
+    with mock_process(runs, seed, DEMO_KEY) as base_url:
+        _step(f"extract: mock Cekura with {runs:,} runs at {base_url}")
+        summary = extract(data_dir, base_url=base_url, api_key=DEMO_KEY)
         click.echo(str(summary))
         _step("where does the agent fail? (Wilson 95 % intervals)")
         click.echo(demo_summary(data_dir))
         _step("improve-prompt jobs for the top 5 outlier runs")
-        click.echo(demo_improve(data_dir, srv.base_url, DEMO_KEY))
+        click.echo(demo_improve(data_dir, base_url, DEMO_KEY))
     _step("report")
     report = demo_report(data_dir)
     click.echo(f"offline HTML report: {report.resolve()}")

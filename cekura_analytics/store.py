@@ -105,6 +105,10 @@ class Store:
             self._acquire_lock()
         self.state = self._load_state()
         if lock:
+            if not (self.root / STATE_FILE).exists():
+                # State first: a part may only ever exist next to a state file, so a crash
+                # during the very first commit leaves a directory we still recognise.
+                self.save_state()
             self._remove_debris()
 
     # -- opening ---------------------------------------------------------------------

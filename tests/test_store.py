@@ -104,3 +104,12 @@ def test_state_is_json_and_describes_the_files(tmp_path: Path) -> None:
     assert state["pending_run_ids"] == [7]
     assert state["run_batches"][0]["min_run_id"] == 5
     assert state["tables"]["metrics"]["rows"] == 1
+
+
+def test_crash_during_first_commit_leaves_a_usable_directory(tmp_path: Path) -> None:
+    s = Store(tmp_path, lock=True)
+    s.write_part("runs", s._new_seq(), batch(range(3))[0])  # killed before the state commit
+    s.close()
+    with Store(tmp_path, lock=True) as again:
+        assert again.read("runs").height == 0
+    assert not list((tmp_path / "runs").glob("*.parquet"))
