@@ -252,6 +252,7 @@ def version_comparison(
         raise DataError("version comparison: no metric was evaluated in both versions")
     a = a or (str(df["version_a"][0]) if "version_a" in df.columns else "A")
     b = b or (str(df["version_b"][0]) if "version_b" in df.columns else "B")
+    agent = f"Agent {df['agent_id'][0]}: " if "agent_id" in df.columns else "Agent "
     pct = lambda c: (pl.col(c) * 100).round(1).cast(pl.String) + " %"  # noqa: E731
     df = df.with_columns(
         diff=pl.col("pass_rate_b") - pl.col("pass_rate_a"),
@@ -293,7 +294,7 @@ def version_comparison(
     chart = alt.layer(link, pa, pb).properties(
         height=alt.Step(22),
         title=alt.Title(
-            f"Agent version {a} → {b}",
+            f"{agent}version {a} → {b}",
             subtitle=f"hollow: {a} · filled: {b} · coloured when p < {alpha:g} (2-proportion test)",
         ),
     )
