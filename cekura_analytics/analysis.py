@@ -20,7 +20,7 @@ from .passing import two_proportion_test, wilson_interval
 
 #: ``by`` names -> (key columns, label columns with the relation that holds them)
 DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    "metric": (("metric_id",), (("metric_name", "metric_catalog"),)),
+    "metric": (("metric_id",), (("metric_name", ""),)),  # "": any_value in the aggregate
     "personality": (("personality_id",), (("personality_name", "stg_personalities"),)),
     "language": (("scenario_language",), ()),
     "scenario": (("scenario_id",), (("scenario_name", "stg_scenarios"),)),
@@ -93,6 +93,7 @@ def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
     keys: list[str] = []
     select: list[str] = []
     joins: list[str] = []
+    carried: list[str] = []
     for i, dim in enumerate(_dims(by)):
         dim_keys, labels = DIMENSIONS[dim]
         for key in dim_keys:
@@ -100,13 +101,17 @@ def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
                 keys.append(key)
                 select.append(f"k.{key}")
         for label, relation in labels:
+            if not relation:  # a column of metric_results, one value per key
+                carried.append(f"any_value({label}) as {label}, ")
+                select.append(f"k.{label}")
+                continue
             alias = f"l{i}"
             key = dim_keys[0]
             select.append(f"{alias}.{label}")
             joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
     key_list = ", ".join(keys)
     return (
-        f"with counts as (select {key_list}, count(passed) as n_evaluated,"
+        f"with counts as (select {key_list}, {''.join(carried)}count(passed) as n_evaluated,"
         " count(*) filter (where passed) as n_passed, count(*) - count(passed) as n_unknown"
         f" from metric_results where {_SCOPE} group by {key_list})"
         f" select {', '.join(select)}, k.n_evaluated, k.n_passed, k.n_unknown,"

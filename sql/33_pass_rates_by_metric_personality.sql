@@ -2,9 +2,10 @@
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
 create or replace view pass_rates_by_metric_personality as
 with counts as (
-    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    -- aggregate on ids only (cheaper than grouping by text), names are looked up afterwards
     select
         metric_id, personality_id,
+        any_value(metric_name) as metric_name,  -- one name per metric_id
         count(passed) as n_evaluated,
         count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown
@@ -13,7 +14,7 @@ with counts as (
 )
 select
     k.metric_id,
-    m.metric_name,
+    k.metric_name,
     k.personality_id,
     p.personality_name,
     k.n_evaluated,
@@ -23,6 +24,5 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-left join metric_catalog as m on m.metric_id = k.metric_id
 left join stg_personalities as p on p.personality_id = k.personality_id
 order by k.metric_id, k.personality_id
