@@ -44,9 +44,14 @@ def source_schemas() -> dict[str, dict[str, pl.DataType]]:
     return out
 
 
-#: ``{table}`` -> the table's rows; ``{runs_parts}`` -> one row per runs part with its run_id
-#: range from the parquet statistics (no data read)
-_PLACEHOLDER = re.compile(r"\{(" + "|".join([*source_schemas(), "runs_parts"]) + r")\}")
+#: ``{table}`` -> the table's rows; ``{table_files}`` -> its part files (``part_path``, from a
+#: directory listing); ``{runs_parts}`` -> one row per runs part with its run_id range from
+#: the parquet statistics (no data read)
+_PLACEHOLDER = re.compile(
+    r"\{("
+    + "|".join([*source_schemas(), *(f"{t}_files" for t in source_schemas()), "runs_parts"])
+    + r")\}"
+)
 
 
 def sql_dir() -> Path:
@@ -108,6 +113,14 @@ def source_sql(data_dir: Path, table: str) -> str:
     return f"(select {', '.join(cols)} limit 0)"
 
 
+def files_sql(data_dir: Path, table: str) -> str:
+    """``part_path`` of every part file of ``table`` (listing only, no file is opened)."""
+    if any((data_dir / table).glob("*.parquet")):
+        pattern = _literal((data_dir / table / "*.parquet").as_posix())
+        return f"(select file as part_path from glob({pattern}))"
+    return "(select cast(null as varchar) as part_path limit 0)"
+
+
 def parts_sql(data_dir: Path, table: str = "runs", key: str = "run_id") -> str:
     """``part_path, min_<key>, max_<key>`` per part file, from parquet statistics only
     (null bounds when a row group has no statistics)."""
@@ -156,6 +169,7 @@ def connect(
     path = _check_data_dir(data_dir)
     parsed = load_rules(rules_path(path, rules))
     sources = {t: source_sql(path, t) for t in source_schemas()}
+    sources |= {f"{t}_files": files_sql(path, t) for t in source_schemas()}
     sources["runs_parts"] = parts_sql(path)
     con = duckdb.connect(database)
     try:

@@ -25,7 +25,7 @@ copies as (
     where filename in (select part_path from overlapping)
 ),
 metric_parts as (
-    select distinct parse_filename(filename) as part_file from {run_metrics}
+    select parse_filename(part_path) as part_file from {run_metrics_files}
 )
 select
     run_id,

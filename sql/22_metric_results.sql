@@ -3,7 +3,8 @@
 -- vs the rubric's condition ('score gte 5'; gt, lte, lt, eq too), else >= the rules-file
 -- threshold -> enum: value in the rules-file pass-set; anything else is unknown.
 -- metric_name and eval_type come from metric_catalog (the metrics table, else what the
--- metric's run_metrics rows carry). Runs that never connected have no rows here.
+-- metric's run_metrics rows carry); value is run_metrics.value, else its enum. Runs that
+-- never connected have no rows here.
 create or replace view metric_results as
 with
 conditions as (

@@ -609,3 +609,27 @@ def test_cli_pass_rates_outliers_duckdb(data: Path, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "does not exist" in res.output
     for cmd in ("sql", "duckdb", "pass-rates", "outliers"):
         assert _cli(cmd, "--help").exit_code == 0
+
+
+def test_dedupe_after_a_crash_between_the_two_writes(tmp_path: Path) -> None:
+    """Runs 1-2 committed in batch 1; a re-fetch of run 2 crashed after writing its runs part
+    (batch 3) but before its run_metrics part: batch 1's copy and metrics are used."""
+    write_tables(
+        tmp_path,
+        runs=[run(1), run(2, agent_version="old")],
+        run_metrics=[result(1, 1, score=1.0), result(2, 1, score=0.0)],
+        metrics=[{"metric_id": 1, "name": "Greeting", "eval_type": "binary"}],
+    )
+    write_part(tmp_path, "runs", [run(2, agent_version="new")], seq=3)
+    c = connect(tmp_path)
+    try:
+        dup = c.sql("select run_id, copies, chosen_part from stg_duplicate_runs").fetchall()
+        got = c.sql("select run_id, agent_version, passed from metric_results order by 1").pl()
+    finally:
+        c.close()
+    assert dup == [(2, 2, "part-000001.parquet")]
+    assert got.rows() == [(1, "1", True), (2, "old", False)]
+    # once both parts of the re-fetch exist, the newer copy and its metrics win
+    write_part(tmp_path, "run_metrics", [result(2, 1, score=1.0)], seq=3)
+    got = query(tmp_path, "select run_id, agent_version, passed from metric_results order by 1")
+    assert got.rows() == [(1, "1", True), (2, "new", True)]
