@@ -6,8 +6,12 @@ Staging views (``10``-``19``) read ``<data_dir>/<table>/*.parquet`` through a pl
 so parts the extractor adds later are seen by the next query without rebuilding anything.
 A table with no part yet is replaced by an empty relation with the columns of
 :mod:`cekura_analytics.tables` (a later part of it is seen by the next :func:`connect`).
+Both forms carry a ``filename`` column (the part a row came from). ``{<table>_files}`` lists
+a table's part files and ``{runs_parts}`` gives each runs part's run_id range from the
+parquet statistics: the staging views use them to dedupe cheaply.
 
-Two tables hold settings: ``pass_rules`` (the rules file, see :mod:`.passing`) and
+Connections run with ``TimeZone = 'UTC'`` (text timestamps without an offset are UTC) and
+no progress bar. Two tables hold settings: ``pass_rules`` (the rules file, see :mod:`.passing`) and
 ``outlier_settings`` (the thresholds of the ``outlier_runs`` view).
 """
 
