@@ -146,9 +146,11 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=200_000, help="runs for the memory check (0: skip)")
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--dlt-python", default=os.environ.get("DLT_PYTHON"))
+    ap.add_argument("--dlt-runs", type=int, default=2_000)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cekura-bench-"))
     rows: list[tuple[str, float, int, float, str]] = []
+    dlt_rows: list[tuple[str, float, int, float, str]] = []
     mock = Mock(args.runs, args.latency_ms)
     try:
         mock.reset()
@@ -170,11 +172,20 @@ def main() -> None:
             wall = time.perf_counter() - t
             assert n == args.runs, n
             rows.append((name, wall, mock.requests_made(), n / wall, ""))
-        if args.dlt_python:
-            mock.reset()
+    finally:
+        mock.stop()
+    if args.dlt_python:
+        # dlt's rest_api fetches each run's detail on its own (no bulk batching), one request
+        # at a time: compared on a smaller mock, both tools on the same one.
+        small = Mock(args.dlt_runs, args.latency_ms)
+        try:
+            small.reset()
+            wall_ours, _ = extract_child(small.url, work / "ours-small")
+            n_ours = small.requests_made()
+            small.reset()
             t = time.perf_counter()
             out = subprocess.run(
-                [args.dlt_python, str(HERE / "dlt_rest_api.py"), mock.url, KEY, str(work / "dlt")],
+                [args.dlt_python, str(HERE / "dlt_rest_api.py"), small.url, KEY, str(work / "dlt")],
                 capture_output=True,
                 text=True,
             )
@@ -182,11 +193,26 @@ def main() -> None:
             if out.returncode:
                 print("dlt failed:", out.stderr[-800:], file=sys.stderr)
             else:
-                rows.append(
-                    ("dlt rest_api (list + bulk)", wall, mock.requests_made(), args.runs / wall, "")
+                dlt_rows.append(
+                    (
+                        f"cekura-analytics extract, {args.dlt_runs:,} runs",
+                        wall_ours,
+                        n_ours,
+                        args.dlt_runs / wall_ours,
+                        "",
+                    )
                 )
-    finally:
-        mock.stop()
+                dlt_rows.append(
+                    (
+                        f"dlt rest_api, {args.dlt_runs:,} runs",
+                        wall,
+                        small.requests_made(),
+                        args.dlt_runs / wall,
+                        "",
+                    )
+                )
+        finally:
+            small.stop()
     if args.big:
         big = Mock(args.big, args.latency_ms)
         try:
@@ -213,7 +239,14 @@ def main() -> None:
     )
     for name, wall, reqs, rate, rss in rows:
         print(f"{name:<40} {wall:8.2f} {reqs:9d} {rate:9.0f} {rss:>9} {wall / ours:7.2f}x")
-    print(json.dumps({"rows": rows}))
+    if dlt_rows:
+        print(f"\nside by side with dlt ({args.dlt_runs:,} runs, same mock):")
+        for name, wall, reqs, rate, rss in dlt_rows:
+            print(
+                f"{name:<40} {wall:8.2f} {reqs:9d} {rate:9.0f} {rss:>9} "
+                f"{wall / dlt_rows[0][1]:7.2f}x"
+            )
+    print(json.dumps({"rows": rows, "dlt": dlt_rows}))
 
 
 if __name__ == "__main__":

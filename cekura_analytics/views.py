@@ -17,6 +17,7 @@ no progress bar. Two tables hold settings: ``pass_rules`` (the rules file, see :
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -178,7 +179,10 @@ def connect(
     con = duckdb.connect(database)
     try:
         # no progress bar on stdout; timestamps given as text without an offset mean UTC
-        con.execute("set enable_progress_bar = false; set TimeZone = 'UTC'")
+        # inside Jupyter without ipywidgets DuckDB refuses to change this setting
+        with contextlib.suppress(duckdb.Error):
+            con.execute("set enable_progress_bar = false")
+        con.execute("set TimeZone = 'UTC'")
         for f in sql_files():
             text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
             try:
