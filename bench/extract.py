@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,57 +26,18 @@ from pathlib import Path
 
 import requests
 
+from cekura_analytics.mock.process import mock_process
+
 KEY = "bench-key"
 HERE = Path(__file__).resolve().parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def reset(url: str) -> None:
+    requests.post(f"{url}/_mock/stats/reset", timeout=5)
 
 
-class Mock:
-    """The mock server in its own process, as a user would run it."""
-
-    def __init__(self, runs: int, latency_ms: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "cekura_analytics",
-            "mock-server",
-            "--port",
-            str(self.port),
-            "--runs",
-            str(runs),
-            "--seed",
-            "1",
-            "--api-key",
-            KEY,
-            "--latency-ms",
-            str(latency_ms),
-        ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{self.url}/_mock/stats", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        raise RuntimeError("mock server did not start")
-
-    def reset(self) -> None:
-        requests.post(f"{self.url}/_mock/stats/reset", timeout=5)
-
-    def requests_made(self) -> int:
-        return int(requests.get(f"{self.url}/_mock/stats", timeout=5).json()["total"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+def requests_made(url: str) -> int:
+    return int(requests.get(f"{url}/_mock/stats", timeout=5).json()["total"])
 
 
 def extract_child(url: str, data_dir: Path) -> tuple[float, float]:
@@ -151,41 +111,37 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="cekura-bench-"))
     rows: list[tuple[str, float, int, float, str]] = []
     dlt_rows: list[tuple[str, float, int, float, str]] = []
-    mock = Mock(args.runs, args.latency_ms)
-    try:
-        mock.reset()
-        wall, rss = extract_child(mock.url, work / "ours")
+    with mock_process(args.runs, 1, KEY, latency_ms=args.latency_ms) as mock_url:
+        reset(mock_url)
+        wall, rss = extract_child(mock_url, work / "ours")
         ours = wall
         rows.append(
             (
                 "cekura-analytics extract",
                 wall,
-                mock.requests_made(),
+                requests_made(mock_url),
                 args.runs / wall,
                 f"{rss:.0f} MB",
             )
         )
         for threads, name in [(8, "bare loop, 8 threads"), (1, "bare loop, sequential")]:
-            mock.reset()
+            reset(mock_url)
             t = time.perf_counter()
-            n = bare_loop(mock.url, threads)
+            n = bare_loop(mock_url, threads)
             wall = time.perf_counter() - t
             assert n == args.runs, n
-            rows.append((name, wall, mock.requests_made(), n / wall, ""))
-    finally:
-        mock.stop()
+            rows.append((name, wall, requests_made(mock_url), n / wall, ""))
     if args.dlt_python:
         # dlt's rest_api fetches each run's detail on its own (no bulk batching), one request
         # at a time: compared on a smaller mock, both tools on the same one.
-        small = Mock(args.dlt_runs, args.latency_ms)
-        try:
-            small.reset()
-            wall_ours, _ = extract_child(small.url, work / "ours-small")
-            n_ours = small.requests_made()
-            small.reset()
+        with mock_process(args.dlt_runs, 1, KEY, latency_ms=args.latency_ms) as small_url:
+            reset(small_url)
+            wall_ours, _ = extract_child(small_url, work / "ours-small")
+            n_ours = requests_made(small_url)
+            reset(small_url)
             t = time.perf_counter()
             out = subprocess.run(
-                [args.dlt_python, str(HERE / "dlt_rest_api.py"), small.url, KEY, str(work / "dlt")],
+                [args.dlt_python, str(HERE / "dlt_rest_api.py"), small_url, KEY, str(work / "dlt")],
                 capture_output=True,
                 text=True,
             )
@@ -206,29 +162,24 @@ def main() -> None:
                     (
                         f"dlt rest_api, {args.dlt_runs:,} runs",
                         wall,
-                        small.requests_made(),
+                        requests_made(small_url),
                         args.dlt_runs / wall,
                         "",
                     )
                 )
-        finally:
-            small.stop()
     if args.big:
-        big = Mock(args.big, args.latency_ms)
-        try:
-            big.reset()
-            wall, rss = extract_child(big.url, work / "big")
+        with mock_process(args.big, 1, KEY, latency_ms=args.latency_ms) as big_url:
+            reset(big_url)
+            wall, rss = extract_child(big_url, work / "big")
             rows.append(
                 (
                     f"cekura-analytics extract, {args.big:,} runs",
                     wall,
-                    big.requests_made(),
+                    requests_made(big_url),
                     args.big / wall,
                     f"{rss:.0f} MB",
                 )
             )
-        finally:
-            big.stop()
     shutil.rmtree(work, ignore_errors=True)
     print(
         f"\nextract benchmark: mock at {args.latency_ms} ms latency, {args.runs:,} runs, "

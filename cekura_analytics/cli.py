@@ -206,7 +206,6 @@ def improve_launch_cmd(
         raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
     ids = _parse_ids(run_ids, "--run-ids")
     if ids is None:
-        from . import views  # noqa: F401  (first: views and outliers import each other)
         from .outliers import outlier_runs
 
         ids = [int(r) for r in outlier_runs(data_dir, limit=outliers or 0)["run_id"]]

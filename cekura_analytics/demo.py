@@ -6,20 +6,15 @@ offline HTML report. Needs no API key and no network beyond 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import requests
 
 from .errors import ConfigError
 from .extract import extract
+from .mock.process import mock_process
 
 DEMO_KEY = "demo-key"
 RULES = Path(__file__).resolve().parent.parent / "data" / "demo-rules.toml"
@@ -36,33 +31,6 @@ def _fresh_dir(data_dir: Path) -> None:
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / MARKER).write_text("made by `cekura-analytics demo`; safe to delete\n")
-
-
-@contextlib.contextmanager
-def mock_process(runs: int, seed: int, api_key: str) -> Iterator[str]:
-    """``cekura-analytics mock-server`` in its own process (its own core); yields its URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "cekura_analytics", "mock-server", "--port", str(port),
-           "--runs", str(runs), "--seed", str(seed), "--api-key", api_key]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/_mock/stats", timeout=1)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = (proc.stderr.read() if proc.stderr else b"").decode()[-300:]
-                    raise ConfigError(f"the mock server did not start: {err.strip()}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _step(title: str) -> None:

@@ -383,7 +383,6 @@ def show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
 
 def demo_improve(data_dir: str | Path, base_url: str, api_key: str) -> str:
     """Launch jobs for the top 5 outlier runs with the sample prompt, collect, summarise."""
-    from . import views  # noqa: F401  (first: views and outliers import each other)
     from .outliers import outlier_runs
 
     prompt = read_prompt(SAMPLE_PROMPT)

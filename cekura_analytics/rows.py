@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -334,10 +333,3 @@ def agent_row(a: m.Agent) -> dict[str, Any]:
         "updated_at": a.updated_at,
         "extra_json": _extra(a),
     }
-
-
-def newest(value: datetime | None, other: datetime | None) -> datetime | None:
-    """The later of two optional datetimes."""
-    if value is None or other is None:
-        return value or other
-    return max(value, other)
