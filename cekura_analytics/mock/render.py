@@ -27,6 +27,7 @@ from typing import Any
 from . import catalog as C
 from .data import COMPLETED, FAILED, STATUSES, TIMEOUT, MockData, iso
 from .faults import json_bytes
+from .modes import failed_explanation
 
 LEGACY_RUBRIC_FRACTION = 0.10  # runs in the oldest 10 % of the span predate rubrics: null
 _NOT_CONNECTED = {"failed", "cancelled", "in_queue", "pending"}
@@ -149,6 +150,8 @@ def evaluate(
         m = C.METRICS[mi]
         score, value = _score(m, ok, rng)
         expl = [rng.choice(_EXPL[mi][0] if ok else _EXPL[mi][1])]
+        if not ok:  # a planted failure mode's text (own stream: the draws above stay put)
+            expl[0] = failed_explanation(data.seed, row["id"], m.id)
         if rng.random() < 0.3:
             expl.append(_JUDGED)
         metrics.append(

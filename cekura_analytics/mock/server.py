@@ -38,6 +38,7 @@ from .drf import (
 from .faults import FaultMiddleware, MockConfig, Stats
 from .jobs import JobStore
 from .jobs import register as register_jobs
+from .modes import planted_failures
 from .render import run_full, run_list_item_json
 
 V1 = "/test_framework/v1"
@@ -243,6 +244,11 @@ def _register_control(app: FastAPI, st: MockState) -> None:
     @app.post("/_mock/runs/complete")
     async def runs_complete() -> Response:
         return json_response({"completed": st.data.complete_all()})
+
+    @app.get("/_mock/failure_modes")
+    async def failure_modes() -> Response:
+        # the planted mode of every failed result, so tests can score recovered modes
+        return json_response({"failures": planted_failures(st.data)})
 
 
 class MockServer:
