@@ -115,7 +115,7 @@ def cluster(x: sp.csr_matrix, weights: np.ndarray, seed: int) -> np.ndarray:
     n = x.shape[0]
     if n < 3:
         return np.zeros(n, dtype=np.int64)
-    micro = min(MICRO, max(2, n // 3))
+    micro = min(MICRO, max(2, n // 8))
     km = KMeans(n_clusters=micro, n_init=1, random_state=seed).fit(x, sample_weight=weights)
     centres = km.cluster_centers_ / np.maximum(
         np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12

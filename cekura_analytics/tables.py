@@ -217,4 +217,45 @@ IMPROVE_JOBS: dict[str, pl.DataType] = {
     "summary_of_changes": pl.String(),
     "error": pl.String(),  # why the job failed (API error text or HTTP error)
     "message": pl.String(),  # what the toolkit wants the user to know / do next
+    "mode_id": pl.String(),  # the failure mode the job's run was picked for (--per-mode)
+}
+
+#: failure modes (written by :mod:`cekura_analytics.failure_modes`, kept out of ``SCHEMAS``):
+#: one row per mode -- what it is and what incremental assignment needs (its centre)
+FAILURE_MODES: dict[str, pl.DataType] = {
+    "mode_id": pl.String(),  # "fm-" + sha256(metric id, heaviest centre terms)[:10]
+    "metric_id": pl.Int64(),
+    "metric_name": pl.String(),
+    "label": pl.String(),  # the most distinctive terms, " · "-joined
+    "top_terms": pl.List(pl.String()),  # the heaviest centre terms (the id's input)
+    "example_run_id": pl.Int64(),  # the member closest to the centre
+    "example_explanation": pl.String(),  # its explanation (untrusted text: escape it)
+    "centre_terms": pl.List(pl.String()),  # the centre, sparse: terms ...
+    "centre_weights": pl.List(pl.Float64()),  # ... and weights (unit length before pruning)
+    "floor": pl.Float64(),  # a new failure less similar than this opens a new mode
+    "origin": pl.String(),  # "cluster" (a full clustering) | "incremental" (a new mode)
+    "created_at": UTC_TS,
+}
+
+#: one row per failed result with a mode: (run_id, metric_id) -> mode_id
+FAILURE_MODE_MEMBERS: dict[str, pl.DataType] = {
+    "run_id": pl.Int64(),
+    "metric_id": pl.Int64(),
+    "mode_id": pl.String(),
+    "similarity": pl.Float64(),  # cosine of the explanation to the mode's centre
+    "assigned_by": pl.String(),  # "cluster" | "nearest" (incremental) | "new_mode"
+    "assigned_at": UTC_TS,
+}
+
+#: one row per metric × term: the TF-IDF vocabulary the centres live in
+FAILURE_MODE_VOCAB: dict[str, pl.DataType] = {
+    "metric_id": pl.Int64(),
+    "term": pl.String(),
+    "idf": pl.Float64(),
+}
+
+FAILURE_MODE_TABLES: dict[str, dict[str, pl.DataType]] = {
+    "failure_modes": FAILURE_MODES,
+    "failure_mode_members": FAILURE_MODE_MEMBERS,
+    "failure_mode_vocab": FAILURE_MODE_VOCAB,
 }

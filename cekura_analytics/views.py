@@ -41,11 +41,13 @@ FORMATS = ("table", "csv", "json", "parquet")
 
 def source_schemas() -> dict[str, dict[str, pl.DataType]]:
     """Tables a view may read through a ``{table}`` placeholder: the extractor's tables
-    plus the improve-job ledger (written by :mod:`cekura_analytics.ledger`)."""
+    plus the improve-job ledger (written by :mod:`cekura_analytics.ledger`) and the
+    failure-mode tables (:mod:`cekura_analytics.failure_modes`)."""
     out = dict(SCHEMAS)
     jobs = getattr(tables, "IMPROVE_JOBS", None)
     if jobs:
         out["improve_jobs"] = jobs
+    out |= getattr(tables, "FAILURE_MODE_TABLES", {})  # written by failure_modes
     return out
 
 
