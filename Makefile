@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,modes]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,12 +29,13 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,modes,notebooks]'
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/views.py
+	$(BIN)/python bench/failure_modes.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .mypy_cache .ruff_cache

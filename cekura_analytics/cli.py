@@ -173,6 +173,15 @@ def improve_group() -> None:
 @click.option("--run-ids", default=None, help="Comma-separated run ids, e.g. 101,102.")
 @click.option("--outliers", type=int, default=None, help="The top N runs of outlier_runs.")
 @click.option(
+    "--per-mode",
+    type=int,
+    default=None,
+    help="The N runs closest to the centre of each of the largest failure modes.",
+)
+@click.option(
+    "--top-modes", type=int, default=5, show_default=True, help="How many modes --per-mode covers."
+)
+@click.option(
     "--prompt-file",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
@@ -185,6 +194,8 @@ def improve_launch_cmd(
     data_dir: Path,
     run_ids: str | None,
     outliers: int | None,
+    per_mode: int | None,
+    top_modes: int,
     prompt_file: Path,
     retry_failed: bool,
     retry_uncertain: bool,
@@ -202,10 +213,16 @@ def improve_launch_cmd(
     from .ledger import summarize
 
     read_prompt(prompt_file)  # a missing or empty file fails before anything else
-    if (run_ids is None) == (outliers is None):
-        raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
+    if sum(x is not None for x in (run_ids, outliers, per_mode)) != 1:
+        raise ConfigError("pass exactly one of --run-ids 1,2, --outliers N or --per-mode N")
     ids = _parse_ids(run_ids, "--run-ids")
-    if ids is None:
+    modes = None
+    if per_mode is not None:
+        from .failure_modes import representative_runs
+
+        picked = representative_runs(data_dir, per_mode, top_modes=top_modes)
+        ids, modes = picked["run_id"].to_list(), dict(picked.select("run_id", "mode_id").rows())
+    elif ids is None:
         from .outliers import outlier_runs
 
         ids = [int(r) for r in outlier_runs(data_dir, limit=outliers or 0)["run_id"]]
@@ -213,6 +230,7 @@ def improve_launch_cmd(
         data_dir,
         ids,
         prompt_file,
+        mode_ids=modes,
         concurrency=concurrency,
         retry_failed=retry_failed,
         retry_uncertain=retry_uncertain,
@@ -521,6 +539,40 @@ def pass_rates_cmd(
 
     df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules)
     click.echo(render(df, fmt, out))
+
+
+@cli.command("failure-modes")
+@data_dir_option
+@click.option("--metric", default=None, help="Only this metric (id or name).")
+@click.option("--since", default=None, help="Only failures at or after this ISO date (UTC).")
+@click.option("--recluster", is_flag=True, help="Rebuild the modes instead of updating them.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Clustering seed.")
+@_output_options
+@_rules_option
+@friendly_errors
+def failure_modes_cmd(
+    data_dir: Path,
+    metric: str | None,
+    since: str | None,
+    recluster: bool,
+    seed: int,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """Group each metric's failure explanations into modes: label, example, counts.
+
+    New failures join the nearest stored mode (or open one); --recluster rebuilds.
+    Needs the 'modes' extra: pip install 'cekura-analytics[modes]'.
+    """
+    from .failure_modes import failure_modes
+    from .views import render
+
+    df = failure_modes(
+        data_dir, metric=metric, since=since, recluster=recluster, seed=seed, rules=rules
+    )
+    cols = ["metric_name", "mode_rank", "label", "n_failed", "share", "n_metric_failed", "mode_id"]
+    click.echo(render(df.select(cols) if fmt == "table" else df, fmt, out))
 
 
 @cli.command("outliers")

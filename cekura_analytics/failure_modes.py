@@ -20,15 +20,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from .analysis import _since
 from .errors import ConfigError, DataError
 from .store import Store
 from .tables import FAILURE_MODE_MEMBERS, FAILURE_MODE_VOCAB, FAILURE_MODES
+
+if TYPE_CHECKING:  # numpy comes with the `modes` extra; imported where it is used
+    import numpy as np
 
 INSTALL_HINT = "failure modes need scikit-learn: pip install 'cekura-analytics[modes]'"
 
@@ -119,11 +121,11 @@ def failure_modes(
         for (mid,), group in failures.group_by(["metric_id"], maintain_order=True):
             old = modes.filter(pl.col("metric_id") == mid)
             if recluster or old.is_empty():
-                got = _full(mc, int(mid), group, seed, now)  # type: ignore[arg-type]
+                got = _full(mc, int(mid), group, seed, now)
             else:
                 got = _incremental(
                     mc,
-                    int(mid),  # type: ignore[arg-type]
+                    int(mid),
                     group,
                     old,
                     members.filter(pl.col("metric_id") == mid),
@@ -152,7 +154,7 @@ def failure_modes(
             store.replace_table(
                 "failure_mode_members", pl.concat([rest, *new_members], how="vertical")
             )
-    return modes_view(data_dir, metric_ids=[int(m) for m in done], rules=rules)  # type: ignore[arg-type]
+    return modes_view(data_dir, metric_ids=[int(m) for m in done], rules=rules)
 
 
 def modes_view(
@@ -172,8 +174,7 @@ def modes_view(
 
 def _texts(group: pl.DataFrame) -> list[str]:
     return [
-        mode_text(e, n)
-        for e, n in zip(group["explanation"], group["metric_name"], strict=True)
+        mode_text(e, n) for e, n in zip(group["explanation"], group["metric_name"], strict=True)
     ]
 
 
@@ -181,6 +182,8 @@ def _fit(
     mc: Any, mid: int, texts: list[str], seed: int, vocab: Any = None
 ) -> tuple[Any, list[Any], np.ndarray]:
     """Cluster distinct ``texts``; (vocab, modes, row -> distinct-text index)."""
+    import numpy as np
+
     uniq, inv, counts = np.unique(np.array(texts, dtype=object), return_inverse=True,
                                   return_counts=True)  # fmt: skip
     distinct = [str(t) for t in uniq]
@@ -248,6 +251,8 @@ def _assign_fitted(
     mc: Any, mid: int, group: pl.DataFrame, seed: int, how: str, now: datetime, vocab: Any = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
     """Fit modes on ``group``; (mode rows, member rows, vocab)."""
+    import numpy as np
+
     vocab, fitted, inv = _fit(mc, mid, _texts(group), seed, vocab)
     n_distinct = int(inv.max()) + 1 if len(inv) else 0
     mode_of = np.empty(n_distinct, dtype=object)
@@ -283,6 +288,8 @@ def _incremental(
     now: datetime,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Keep members, put new failures in the nearest mode, open modes for the far ones."""
+    import numpy as np
+
     vocab = mc.Vocab(vocab_df["term"].to_list(), vocab_df["idf"].to_numpy().copy())
     known = group.join(members, on=["run_id", "metric_id"], how="semi")
     kept = members.join(known.select("run_id", "metric_id"), on=["run_id", "metric_id"],

@@ -94,8 +94,12 @@ def launch_improve_prompt(
     base_url: str | None = None,
     api_key: str | None = None,
     client: CekuraClient | None = None,
+    mode_ids: dict[int, str] | None = None,
 ) -> pl.DataFrame:
-    """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action."""
+    """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action.
+
+    ``mode_ids`` (run -> failure mode) is recorded in the ledger (``improve launch --per-mode``).
+    """
     text = read_prompt(prompt)
     ids = list(dict.fromkeys(int(r) for r in run_ids))
     if not ids:
@@ -105,7 +109,8 @@ def launch_improve_prompt(
     for rid in ids:
         body = wire.ImprovePromptRequest(prompt=text, run_ids=[rid])
         scenario_id, agent_id = where.get(rid, (None, None))
-        ids_ = {"run_id": rid, "scenario_id": scenario_id, "agent_id": agent_id}
+        ids_: dict[str, Any] = {"run_id": rid, "scenario_id": scenario_id, "agent_id": agent_id}
+        ids_["mode_id"] = (mode_ids or {}).get(rid)
         specs.append(_spec("prompt", rid, text, None, body, **ids_))
     opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, client)
     return _launch(data_dir, specs, *opts)
