@@ -17,6 +17,7 @@ unknown mode. Needs the ``modes`` extra (scikit-learn).
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,10 +39,9 @@ INSTALL_HINT = "failure modes need scikit-learn: pip install 'cekura-analytics[m
 def _mc() -> Any:
     """The clustering module (imports scikit-learn), or a one-line error saying how to get it."""
     try:
-        from . import mode_clustering
+        return importlib.import_module("cekura_analytics.mode_clustering")
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
-    return mode_clustering
 
 
 def load_failures(

@@ -28,12 +28,14 @@ Everything is deterministic for a seed: the sample and the k-means initialisatio
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 MICRO = 30  # k-means micro-clusters per metric (paraphrase level), merged into modes
@@ -115,8 +117,10 @@ def cluster(x: sp.csr_matrix, weights: np.ndarray, seed: int) -> np.ndarray:
     n = x.shape[0]
     if n < 3:
         return np.zeros(n, dtype=np.int64)
-    micro = min(MICRO, max(2, n // 8))
-    km = KMeans(n_clusters=micro, n_init=1, random_state=seed).fit(x, sample_weight=weights)
+    micro = min(MICRO, max(2, n // 8, min(8, n // 3)))  # small metrics: still a few
+    with warnings.catch_warnings():  # fewer distinct vectors than micro-clusters is fine
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km = KMeans(n_clusters=micro, n_init=1, random_state=seed).fit(x, sample_weight=weights)
     centres = km.cluster_centers_ / np.maximum(
         np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12
     )
