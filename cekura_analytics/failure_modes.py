@@ -178,25 +178,6 @@ def _texts(group: pl.DataFrame) -> list[str]:
     ]
 
 
-def _fit(
-    mc: Any, mid: int, texts: list[str], seed: int, vocab: Any = None
-) -> tuple[Any, list[Any], np.ndarray]:
-    """Cluster distinct ``texts``; (vocab, modes, row -> distinct-text index)."""
-    import numpy as np
-
-    uniq, inv, counts = np.unique(np.array(texts, dtype=object), return_inverse=True,
-                                  return_counts=True)  # fmt: skip
-    distinct = [str(t) for t in uniq]
-    weights = counts.astype(np.float64)
-    if vocab is None:
-        vocab, x = mc.fit_vocab(distinct)
-    else:
-        vocab = mc.extend_vocab(vocab, distinct)
-        x = mc.transform(distinct, vocab)
-    labels = mc.cluster(x, weights, seed)
-    return vocab, mc.describe(mid, x, weights, labels, vocab), inv
-
-
 def _mode_rows(
     mids: list[Any], group: pl.DataFrame, inv: np.ndarray, origin: str, now: datetime
 ) -> pl.DataFrame:
@@ -253,7 +234,7 @@ def _assign_fitted(
     """Fit modes on ``group``; (mode rows, member rows, vocab)."""
     import numpy as np
 
-    vocab, fitted, inv = _fit(mc, mid, _texts(group), seed, vocab)
+    vocab, fitted, inv = mc.fit_modes(mid, _texts(group), seed, vocab)
     n_distinct = int(inv.max()) + 1 if len(inv) else 0
     mode_of = np.empty(n_distinct, dtype=object)
     sim_of = np.zeros(n_distinct)
@@ -304,9 +285,7 @@ def _incremental(
                     r["floor"], 0, np.empty(0), np.empty(0))
             for r in modes.iter_rows(named=True)
         ]  # fmt: skip
-        x = mc.transform(_texts(new), vocab)
-        best, sim, far = mc.nearest(x, mc.centre_matrix(stored, vocab),
-                                    np.array([m.floor for m in stored]))  # fmt: skip
+        best, sim, far = mc.assign(_texts(new), vocab, stored)
         near = ~far
         ids = [stored[b].mode_id for b in best[near]]
         out_members.append(_member_rows(new.filter(pl.Series(near)), ids, sim[near], "nearest",

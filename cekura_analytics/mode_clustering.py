@@ -1,21 +1,23 @@
 """Text clustering behind :mod:`cekura_analytics.failure_modes` (scikit-learn, offline).
 
-Algorithm, for the failed explanations of one metric:
+Algorithm, for the failed explanations of one metric (emoji and metric name already removed):
 
-1. **Vectors.** TF-IDF over word unigrams and bigrams (English stop words dropped, a term must
-   occur in >= 2 explanations, sublinear tf, rows L2-normalised). Identical texts are
-   clustered once, weighted by their count.
-2. **How many modes.** Spherical k-means (k-means on unit rows: cosine geometry) for every k in
-   ``2..K_MAX`` on a deterministic sample of at most ``SAMPLE`` distinct texts; the k with the
-   best cosine silhouette wins. When no k reaches ``MIN_SILHOUETTE`` the metric has a single
-   mode (one way of failing, worded variously).
-3. **All points.** Every explanation goes to its nearest centre (cosine); each centre is then
-   recomputed as the normalised mean of its members (one Lloyd step over all the data).
+1. **Vectors.** TF-IDF over words (letters only: numbers, times and references are details of
+   one call; English stop words dropped; a term must occur in >= 2 distinct explanations;
+   sublinear tf; rows L2-normalised). Identical texts are clustered once, weighted by count.
+2. **Micro-clusters.** Spherical k-means (k-means on unit rows: cosine geometry) into
+   ``MICRO`` = 30 clusters (fewer for small metrics: n/8, at least min(8, n/3)). They are
+   finer than modes: one per way of *wording* a failure, roughly.
+3. **Modes.** The micro-cluster centres are merged by average-linkage agglomerative clustering
+   on cosine distance, cut at ``MERGE_DISTANCE`` = 0.8: the number of modes follows from the
+   data (a metric that fails in one way gets one mode). Then ``LLOYD_STEPS`` = 2 rounds of
+   "each explanation to its nearest mode centre, centres recomputed" repair explanations a
+   micro-cluster caught for their noise (a shared closing sentence) rather than their content.
 4. **Describing a mode.** Label: the 4 terms whose centre weight most exceeds their mean weight
-   in the other centres. Example: the member closest to the centre. Id: ``fm-`` + the first 10
-   hex digits of sha256(metric id + the mode's 5 heaviest centre terms, sorted) -- a function
-   of the data only, so a rerun on the same data (same seed) gives the same ids, and small
-   changes of the data rarely move the heaviest terms.
+   in the metric's other centres. Example: the member closest to the centre. Id: ``fm-`` + the
+   first 10 hex digits of sha256(metric id + the mode's 5 heaviest centre terms, sorted) -- a
+   function of the data only, so a rerun on the same data (same seed) gives the same ids, and
+   small changes of the data rarely move the heaviest terms.
 5. **Incremental.** A new explanation is vectorised in the stored vocabulary (stored idf) and
    joins the nearest stored centre, unless its cosine is below that mode's ``floor`` (0.8 x
    the 1st percentile of its members' cosines at build time): such far explanations are
@@ -196,6 +198,33 @@ def _dedupe_ids(modes: list[Mode]) -> None:
             m.mode_id = f"{m.mode_id}-{seen[m.mode_id]}"
         else:
             seen[m.mode_id] = 0
+
+
+def fit_modes(
+    metric_id: int, texts: list[str], seed: int, vocab: Vocab | None = None
+) -> tuple[Vocab, list[Mode], np.ndarray]:
+    """Cluster ``texts`` (identical ones once, weighted); (vocab, modes, text -> distinct row).
+
+    ``vocab`` given: it is extended with the texts' new terms instead of fitted afresh."""
+    uniq, inv, counts = np.unique(np.array(texts, dtype=object), return_inverse=True,
+                                  return_counts=True)  # fmt: skip
+    distinct = [str(t) for t in uniq]
+    weights = counts.astype(np.float64)
+    if vocab is None:
+        vocab, x = fit_vocab(distinct)
+    else:
+        vocab = extend_vocab(vocab, distinct)
+        x = transform(distinct, vocab)
+    labels = cluster(x, weights, seed)
+    return vocab, describe(metric_id, x, weights, labels, vocab), inv.ravel()
+
+
+def assign(
+    texts: list[str], vocab: Vocab, modes: list[Mode]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Incremental step: (nearest mode index, its cosine, is-far) for each new text."""
+    x = transform(texts, vocab)
+    return nearest(x, centre_matrix(modes, vocab), np.array([m.floor for m in modes]))
 
 
 def centre_matrix(modes: list[Mode], vocab: Vocab) -> sp.csr_matrix:
