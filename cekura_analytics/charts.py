@@ -41,6 +41,7 @@ from .chart_kit import (
     with_labels,
 )
 from .errors import DataError
+from .mode_charts import failure_mode_chart  # re-exported: the failure-modes chart
 
 Source = pl.DataFrame | str | Path
 
@@ -421,6 +422,7 @@ def outlier_table(data: Source, *, limit: int = 20) -> alt.HConcatChart:
 __all__ = [
     "THEME",
     "duration_distribution",
+    "failure_mode_chart",
     "heatmap",
     "metric_language_heatmap",
     "metric_personality_heatmap",

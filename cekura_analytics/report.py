@@ -28,6 +28,7 @@ from markupsafe import Markup
 from . import __version__
 from . import charts as ch
 from .errors import ConfigError, DataError
+from .mode_charts import failure_mode_chart
 from .report_md import render_markdown
 
 FORMATS = ("html", "md")
@@ -185,6 +186,33 @@ def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
     )
 
 
+def _failure_modes(con: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ``failure_modes`` and ``failure_modes_weekly`` views (all time; empty before
+    `failure-modes` has run)."""
+    from .views import fetch
+
+    modes = fetch(con, "select * from failure_modes where n_failed > 0")
+    return modes, fetch(con, "select * from failure_modes_weekly")
+
+
+def _mode_rows(modes: pl.DataFrame, top: int = 3) -> list[dict[str, str]]:
+    """The top modes of each failing metric, with one example explanation (escaped later)."""
+    out = []
+    for r in modes.filter(pl.col("mode_rank") <= top).sort("metric_id", "mode_rank").to_dicts():
+        out.append(
+            {
+                "metric": r["metric_name"] or f"metric {r['metric_id']}",
+                "label": r["label"],
+                "n": f"{r['n_failed']} of {r['n_metric_failed']}",
+                "share": _pct(r["share"]),
+                "interval": _interval(r["share_ci_low"], r["share_ci_high"]),
+                "example": (r["example_explanation"] or "").strip(),
+                "example_run_id": str(r["example_run_id"]),
+            }
+        )
+    return out
+
+
 def _excerpt(text: str | None) -> str:
     if not text:
         return ""
@@ -264,6 +292,7 @@ def _collect(
             params,
         )
         outliers = _outliers(con, params, n_outliers)
+        modes, modes_weekly = _failure_modes(con)
     finally:
         con.close()
     by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
@@ -294,6 +323,7 @@ def _collect(
         _chart("versions", "Agent version comparison", versions),
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
+        _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, modes_weekly)),
     ]
     rows = []
     for r in outliers.iter_rows(named=True):
@@ -324,6 +354,7 @@ def _collect(
         ),
         "min_n": min_n,
         "outliers": rows,
+        "modes": _mode_rows(modes),
         "suggestions": _suggestions(data_dir, agent_id, n_jobs),
         "data_dir_name": data_dir.name,
         "version": __version__,

@@ -20,6 +20,7 @@ from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError
 from cekura_analytics.extract import extract
 from cekura_analytics.mock.modes import PLANTED, failed_explanation
+from cekura_analytics.report import build_report
 from cekura_analytics.views import query
 
 KEY = "test-key"
@@ -156,9 +157,8 @@ def test_far_failures_open_a_new_mode() -> None:
     weights = np.ones(len(texts))
     modes = mc.describe(301, x, weights, mc.cluster(x, weights, 0), vocab)
     assert len(modes) == 2
-    new = mc.transform(["the agent booked the wrong day monday", "robot voice sang loudly"], vocab)
-    best, sim, far = mc.nearest(
-        new, mc.centre_matrix(modes, vocab), np.array([m.floor for m in modes])
+    best, _, far = mc.assign(
+        ["the agent booked the wrong day monday", "robot voice sang loudly"], vocab, modes
     )
     assert far.tolist() == [False, True]
     assert "wrong" in modes[int(best[0])].label
@@ -202,3 +202,20 @@ def test_without_scikit_learn_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "cekura_analytics.mode_clustering", None)
     with pytest.raises(ConfigError, match=r"pip install 'cekura-analytics\[modes\]'"):
         fm.failure_modes("/nonexistent")
+
+
+def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: Path) -> None:
+    _, d = mocked
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    for part in (d / "run_metrics").glob("*.parquet"):
+        df = pl.read_parquet(part)
+        df.with_columns(explanation=pl.col("explanation") + " " + evil).write_parquet(part)
+    modes = fm.failure_modes(d)
+    assert modes["example_explanation"].str.contains("<script>", literal=True).all()
+    html = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
+    section = html[html.index("<h2>Failure modes") : html.index("<h2>Improve")]
+    assert evil not in html
+    assert section.count("&lt;script&gt;alert(1)&lt;/script&gt;") == section.count("<tr>") - 1 > 3
+    assert 'id="spec-failure_modes"' in html
+    md = build_report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
+    assert evil not in md and "## Failure modes" in md and "&lt;script&gt;" in md
