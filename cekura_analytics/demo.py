@@ -1,7 +1,7 @@
 """``make demo``: the whole toolkit end to end against the embedded mock Cekura.
 
-Extract → views (pass rates with intervals, worst cells) → outliers → improve-prompt jobs →
-offline HTML report. Needs no API key and no network beyond 127.0.0.1.
+Extract → views (pass rates with intervals, worst cells) → failure modes → outliers →
+improve-prompt jobs → offline HTML report. Needs no API key and no network beyond 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def _step(title: str) -> None:
 
 def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> Path:
     """Run the whole toolkit on a seeded mock; print findings; return the report's path."""
+    from .failure_modes import demo_failure_modes
     from .improve import demo_improve
     from .report import demo_report
     from .views import demo_summary
@@ -54,6 +55,8 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
         click.echo(str(summary))
         _step("where does the agent fail? (Wilson 95 % intervals)")
         click.echo(demo_summary(data_dir))
+        _step("how does it fail? failure modes per metric")
+        click.echo(demo_failure_modes(data_dir))
         _step("improve-prompt jobs for the top 5 outlier runs")
         click.echo(demo_improve(data_dir, base_url, DEMO_KEY))
     _step("report")

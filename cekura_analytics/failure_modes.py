@@ -346,3 +346,16 @@ def representative_runs(
                 rows.append({"run_id": rid, **mode})
                 picked += 1
     return pl.DataFrame(rows)
+
+
+def demo_failure_modes(data_dir: str | Path, top: int = 3) -> str:
+    """What the demo prints: the top modes of each metric, with share and interval."""
+    df = failure_modes(data_dir)
+    lines = []
+    for r in df.filter(pl.col("mode_rank") <= top).iter_rows(named=True):
+        lines.append(
+            f"{r['metric_name'][:26]:<26} #{r['mode_rank']} {r['label'][:48]:<48} "
+            f"{r['n_failed']:>5} of {r['n_metric_failed']:<5} {100 * r['share']:5.1f} % "
+            f"[{100 * r['share_ci_low']:.1f}-{100 * r['share_ci_high']:.1f}]"
+        )
+    return "\n".join(lines)

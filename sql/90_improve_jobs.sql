@@ -33,6 +33,7 @@ select
     r.success as run_success,
     coalesce(f.failed_metrics, []) as failed_metrics,
     coalesce(f.failed_metric_ids, []) as failed_metric_ids,
+    l.mode_id,  -- the failure mode the run was picked for (`improve launch --per-mode`)
     l.prompt_sha256,
     l.progress_id,
     l.created_at,
