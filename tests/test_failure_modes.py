@@ -16,8 +16,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from cekura_analytics import failure_modes as fm
 from cekura_analytics import mode_clustering as mc
+from cekura_analytics.charts import failure_mode_chart
 from cekura_analytics.cli import cli
-from cekura_analytics.errors import ConfigError
+from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.extract import extract
 from cekura_analytics.mock.modes import PLANTED, failed_explanation
 from cekura_analytics.report import build_report
@@ -219,3 +220,44 @@ def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: 
     assert 'id="spec-failure_modes"' in html
     md = build_report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
     assert evil not in md and "## Failure modes" in md and "&lt;script&gt;" in md
+
+
+def test_since_limits_the_failures_looked_at(mocked: tuple[Any, Path]) -> None:
+    _, d = mocked
+    cut = query(d, "select quantile_disc(timestamp, 0.5) as t from metric_results")["t"][0]
+    fm.failure_modes(d, since=cut.isoformat())
+    looked = query(
+        d,
+        "select run_id, metric_id from metric_results where passed = false and timestamp >= ?",
+        [cut],
+    )
+    assert set(members(d).select("run_id", "metric_id").rows()) == set(looked.rows())
+    fm.failure_modes(d)  # without --since: the older failures join the stored modes
+    after = members(d)
+    older = after.join(looked, on=["run_id", "metric_id"], how="anti")
+    assert older.height > 0 and set(older["assigned_by"]) <= {"nearest", "new_mode"}
+
+
+def test_chart_ranks_modes_and_needs_some() -> None:
+    modes = pl.DataFrame(
+        {
+            "mode_id": ["a", "b", "c"],
+            "metric_id": [1, 1, 2],
+            "metric_name": ["M1", "M1", "M2"],
+            "label": ["wrong · day", "hold · hung", "price"],
+            "n_failed": [9, 4, 3],
+            "mode_rank": [1, 2, 1],
+        }
+    )
+    weekly = pl.DataFrame(
+        {
+            "mode_id": ["a", "a", "b"],
+            "week_start": ["2026-01-05", "2026-01-12", "2026-01-05"],
+            "n_failed": [5, 4, 4],
+        }
+    ).with_columns(pl.col("week_start").str.to_date())
+    spec = failure_mode_chart(modes, weekly).to_dict()
+    assert len(spec["vconcat"]) == 2  # one row per metric, the larger first
+    assert spec["vconcat"][0]["hconcat"][0]["title"] == "M1"
+    with pytest.raises(DataError, match="failure-modes"):
+        failure_mode_chart(modes.filter(pl.col("n_failed") > 100))
