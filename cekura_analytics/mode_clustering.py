@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -84,14 +85,19 @@ def fit_vocab(texts: list[str]) -> tuple[Vocab, sp.csr_matrix]:
     vec = TfidfVectorizer(min_df=min_df, sublinear_tf=True, dtype=np.float64, **_VEC)
     try:
         x = vec.fit_transform(texts)
-    except ValueError:  # every word is a stop word or too rare: fall back to all words
-        vec = TfidfVectorizer(min_df=1, sublinear_tf=True, ngram_range=(1, 2))
-        x = vec.fit_transform(texts)
+    except ValueError:  # no word in two texts: take every word once
+        vec = TfidfVectorizer(min_df=1, sublinear_tf=True, dtype=np.float64, **_VEC)
+        try:
+            x = vec.fit_transform(texts)
+        except ValueError:  # nothing but empty texts: one mode of them
+            return Vocab([], np.zeros(0)), sp.csr_matrix((len(texts), 0))
     return Vocab(list(vec.get_feature_names_out()), vec.idf_.copy()), sp.csr_matrix(x)
 
 
 def transform(texts: list[str], vocab: Vocab) -> sp.csr_matrix:
     """Vectorise ``texts`` in a stored vocabulary (same tf, idf and normalisation as the fit)."""
+    if not vocab.terms:
+        return sp.csr_matrix((len(texts), 0))
     counts = CountVectorizer(vocabulary=vocab.index(), **_VEC).transform(texts)
     x = sp.csr_matrix(counts, dtype=np.float64)
     x.data = 1.0 + np.log(x.data)  # sublinear tf
@@ -117,7 +123,7 @@ def _unit_rows(x: sp.csr_matrix) -> sp.csr_matrix:
 def cluster(x: sp.csr_matrix, weights: np.ndarray, seed: int) -> np.ndarray:
     """A mode number per row of ``x`` (unit rows of distinct texts, ``weights`` = counts)."""
     n = x.shape[0]
-    if n < 3:
+    if n < 3 or x.nnz == 0:
         return np.zeros(n, dtype=np.int64)
     micro = min(MICRO, max(2, n // 8, min(8, n // 3)))  # small metrics: still a few
     with warnings.catch_warnings():  # fewer distinct vectors than micro-clusters is fine
@@ -126,7 +132,10 @@ def cluster(x: sp.csr_matrix, weights: np.ndarray, seed: int) -> np.ndarray:
     centres = km.cluster_centers_ / np.maximum(
         np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12
     )
-    tree = linkage(centres, method="average", metric="cosine")
+    # cosine distances by hand: a centre of empty texts (zero vector) is at distance 1 from all
+    dist = np.clip(1.0 - centres @ centres.T, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    tree = linkage(squareform(dist, checks=False), method="average")
     merged = fcluster(tree, MERGE_DISTANCE, criterion="distance") - 1
     labels = merged[km.labels_]
     for _ in range(LLOYD_STEPS):  # each text to its nearest mode centre (fixes noisy texts)

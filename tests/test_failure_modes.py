@@ -261,3 +261,20 @@ def test_chart_ranks_modes_and_needs_some() -> None:
     assert spec["vconcat"][0]["hconcat"][0]["title"] == "M1"
     with pytest.raises(DataError, match="failure-modes"):
         failure_mode_chart(modes.filter(pl.col("n_failed") > 100))
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["", "", "", ""],
+        ["", "42", "the", "", "caller hung up on hold", "caller hung up on hold again"],
+        ["only one explanation"],
+    ],
+)
+def test_degenerate_texts_make_one_or_few_modes(texts: list[str]) -> None:
+    vocab, modes, inv = mc.fit_modes(301, texts, 0)
+    assert 1 <= len(modes) <= 3
+    covered = sorted(int(d) for m in modes for d in m.members)
+    assert covered == list(range(int(inv.max()) + 1))  # every distinct text in one mode
+    best, _, far = mc.assign(["", "something new entirely"], vocab, modes)
+    assert len(best) == 2 and far.dtype == bool
