@@ -221,7 +221,7 @@ PLANTED: dict[int, tuple[tuple[str, float, tuple[str, ...]], ...]] = {
             0.5,
             (
                 "The agent mispronounced the caller's name {name} several times.",
-                "Name mispronounced: {name} was said wrongly.",
+                "Name mispronounced: the caller's name {name} was said wrongly.",
                 "The caller's name ({name}) was repeatedly mispronounced.",
                 "The mispronounced name {name} annoyed the caller.",
             ),
@@ -254,8 +254,8 @@ PLANTED: dict[int, tuple[tuple[str, float, tuple[str, ...]], ...]] = {
             (
                 "The caller had to repeat the same details {n} times and got annoyed.",
                 "Repeated requests for the same details annoyed the caller.",
-                "The agent asked for the same details again; the caller had to repeat them.",
-                "Annoyed caller: asked to repeat their details {n} times.",
+                "The same details were requested again; the caller had to repeat them.",
+                "Annoyed caller: had to repeat their details {n} times.",
             ),
         ),
         (
