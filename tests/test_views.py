@@ -66,7 +66,16 @@ def _metric_rows(rng: random.Random, run_id: int) -> list[dict[str, Any]]:
             if row["value"] is None and rng.random() < 0.5:
                 row["enum"] = "positive"
         elif kind == "binary":
-            row["score"] = rng.choice([0.0, 1.0, 1.0, None])
+            era = rng.choice(["plain", "legacy", "canonical"])
+            if era == "plain":
+                row["score"] = rng.choice([0.0, 1.0, 1.0, None])
+            elif era == "legacy":  # before July 2026: a legacy type and 0/5
+                row["metric_type"] = rng.choice(["binary_workflow_adherence", "binary_qualitative"])
+                row["score"] = rng.choice([0.0, 5.0, 5.0])
+            else:  # since: eval_type binary and the item's own passed beside a 0/5 score
+                row["eval_type"] = "binary"
+                row["metric_passed"] = rng.random() < 0.7
+                row["score"] = rng.choice([0.0, 5.0, None])
         else:
             row["score"] = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, None])
             row["rubric_conditions"] = rng.choice(CONDITIONS)
@@ -163,9 +172,13 @@ def expected_results(d: Path) -> pl.DataFrame:
     rm = rm.join(runs.select("run_id", "seq"), on=["run_id", "seq"], how="semi")
     metrics = read(d, "metrics")
     fallback = rm.group_by("metric_id").agg(
-        pl.col("metric_name").max().alias("rm_name"), pl.col("metric_type").max().alias("rm_type")
+        pl.col("metric_name").max().alias("rm_name"),
+        pl.coalesce("eval_type", "metric_type").max().alias("rm_type"),
     )
-    norm = lambda c: c.str.strip_chars().str.to_lowercase().str.replace_all("[- ]", "_")  # noqa: E731
+    legacy = {"binary_workflow_adherence": "binary", "binary_qualitative": "binary"}
+    norm = lambda c: (  # noqa: E731
+        c.str.strip_chars().str.to_lowercase().str.replace_all("[- ]", "_").replace(legacy)
+    )
     cat = fallback.join(metrics, on="metric_id", how="full", coalesce=True).select(
         "metric_id",
         metric_name=pl.coalesce("name", "rm_name"),
@@ -182,7 +195,7 @@ def expected_results(d: Path) -> pl.DataFrame:
             sets, default=None, return_dtype=pl.List(pl.String)
         ),
     )
-    df = rm.drop("metric_name").join(cat, on="metric_id", how="left")
+    df = rm.drop("metric_name", "eval_type").join(cat, on="metric_id", how="left")
     cond = pl.col("rubric_conditions").str.to_lowercase()
     pattern = r"^\s*(?:score\s*)?(gte|gt|lte|lt|eq|>=|>|<=|<|==|=)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$"
     op = cond.str.extract(pattern, 1).replace({">=": "gte", ">": "gt", "<=": "lte", "<": "lt"})
@@ -211,6 +224,8 @@ def expected_results(d: Path) -> pl.DataFrame:
     passed = (
         pl.when(pl.col("rubric_passed").is_not_null())
         .then(pl.col("rubric_passed"))
+        .when(pl.col("metric_passed").is_not_null())
+        .then(pl.col("metric_passed"))
         .when(kind == "binary")
         .then(score >= 1)
         .when(kind.is_in(["numeric", "continuous_qualitative"]))
