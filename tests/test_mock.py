@@ -224,7 +224,8 @@ def test_wire_truth_of_runs(ro: MockServer) -> None:
                     assert isinstance(m["score"], int | float) and m["enum"] is None
             for entry in run["rubric"] or []:
                 cond = entry["conditions"]
-                assert cond is None or re.fullmatch(r"score (gte|lte) \d+|value in [a-z,]+", cond)
+                pattern = r"score (gte|lte) \d+|value in [a-z,]+|score eq true"
+                assert cond is None or re.fullmatch(pattern, cond)
                 assert (cond is None) == (entry["expected_conditions"] is None)
     assert kinds == {"failed", "open", "completed"}
     listed = ok(ro, "runs/", page_size=5)["results"][0]
@@ -245,6 +246,8 @@ def test_rubric_passed_is_partial_and_matches_conditions(ro: MockServer) -> None
             cond = entry["expected_conditions"]["conditions"][0]
             if cond["op"] == "in":
                 assert entry["passed"] == (m["value"] in cond["value"])
+            elif cond["op"] == "eq":  # a boolean rule over the legacy 0/5 score
+                assert cond["value"] is True and entry["passed"] == (m["score"] == 5)
             elif cond["op"] == "gte":
                 assert entry["passed"] == (m["score"] >= cond["value"])
             else:
@@ -839,6 +842,9 @@ def test_binary_items_follow_the_era_and_version(ro: MockServer, api: str) -> No
                 if "passed" in m:
                     assert m["eval_type"] == "binary" and m["passed"] is (m["score"] == 5)
                 forms[after].add(tuple(sorted(k for k in ("eval_type", "passed") if k in m)))
+            for entry in run["rubric"] or []:  # binary rules: boolean since the migration
+                if C.METRICS[C.METRIC_BY_ID[entry["metric_id"]]].eval_type == "binary":
+                    assert entry["conditions"] == ("score eq true" if after else None)
     assert forms[False] == {()}  # before the migration: legacy on both paths
     assert forms[True] == ({("eval_type", "passed")} if api == "v2" else {()})
 
@@ -849,6 +855,9 @@ def test_v1_and_v2_give_the_same_verdicts(ro: MockServer) -> None:
         assert [r["id"] for r in one] == [r["id"] for r in two]
         v1, v2 = verdicts(one), verdicts(two)
         assert v1 == v2 and None not in v1.values() and False in v1.values()
+        ruled = {(r["id"], e["metric_id"]): e["passed"] for r in one for e in r["rubric"] or []
+                 if "passed" in e and (r["id"], e["metric_id"]) in v1}  # fmt: skip
+        assert all(v1[k] == passed for k, passed in ruled.items())
         for a, b in zip(one, two, strict=True):  # everything but the binary form agrees
             assert a["success"] == b["success"] and a["rubric"] == b["rubric"]
             assert a["transcript"] == b["transcript"] and a["duration"] == b["duration"]

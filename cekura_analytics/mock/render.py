@@ -179,11 +179,14 @@ def evaluate(
         entry: dict[str, Any] = {"metric_id": m.id, "metric_name": m.name,
                                  "value": value if value is not None else score,
                                  "explanation": expl}  # fmt: skip
-        # `passed` is only on part of the entries: never on binary rules, and missing on
-        # ~20 % of the others (older rubric format) -- clients must fall back to the rule.
-        if m.eval_type != "binary" and rng.random() >= 0.2:
+        # `passed` is only on part of the entries: never on binary rules written before the
+        # migration (no condition), missing on ~20 % of the others (older rubric format) --
+        # clients must fall back to the rule. Binary rules written since compare the score
+        # with a boolean (rubric config docs) although the entry's value stays 0/5.
+        bool_rule = m.eval_type == "binary" and row["ts"] >= W.MIGRATION_US
+        if (m.eval_type != "binary" or bool_rule) and rng.random() >= 0.2:
             entry["passed"] = ok
-        entry["conditions"], entry["expected_conditions"] = _COND[mi]
+        entry["conditions"], entry["expected_conditions"] = W.BOOL_RULE if bool_rule else _COND[mi]
         rubric.append(entry)
     legacy = row["ts"] < data.t0_us + LEGACY_RUBRIC_FRACTION * (data.now_us - data.t0_us)
     return metrics, None if legacy else rubric

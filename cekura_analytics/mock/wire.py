@@ -8,6 +8,8 @@ What varies, and why (``../shared/cekura-api/README.md``, "What the live service
   it carry, on v2 only, the canonical form: ``eval_type: "binary"`` and a boolean ``passed``
   on the item, with the legacy ``type``/``score`` pair beside it (the webhook page says it is
   still sent); v1 keeps the legacy form. The verdict is the same on every path.
+* **Binary rubric rules** of runs after the migration read ``score eq true`` and carry
+  ``passed`` (on ~80 %, like the other rules); older ones have no condition and no ``passed``.
 * **agent_version.** v1 runs: the history-record id (int); v1 results: the same id as a
   string; v2 runs and results: ``{history_id, version_id, version_name}``. About 2 % of
   results (and their runs) ran against no recorded version: null everywhere.
@@ -35,6 +37,12 @@ LEGACY_PASS_SCORE = 5
 #: legacy item ``type`` of each binary metric (v1 metric lists show it as ``eval_type``)
 LEGACY_BINARY = {301: "binary_workflow_adherence", 302: "binary_workflow_adherence",
                  303: "binary_qualitative", 310: "binary_qualitative"}  # fmt: skip
+#: a binary rubric rule as written since the migration (rubric config docs: booleans, with
+#: the legacy 5/0 still accepted); the entry's ``value`` stays the 0/5 score
+BOOL_RULE: tuple[str, dict[str, Any]] = (
+    "score eq true",
+    {"operator": "and", "conditions": [{"field": "score", "op": "eq", "value": True}]},
+)
 S_STYLE, S_NO_VERSION = 21, 22  # hash salts (data.py uses 1-10 and 1000+)
 API_VERSIONS = ("v1", "v2")
 
