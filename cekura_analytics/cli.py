@@ -44,12 +44,18 @@ def data_dir_option(func: F) -> F:
 
 
 def api_options(func: F) -> F:
-    """``--base-url``; the key comes from CEKURA_API_KEY or .env, never from argv."""
+    """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
+    func = click.option(
+        "--api-version",
+        type=click.Choice(["auto", "v2", "v1"]),
+        default="auto",
+        show_default=True,
+        help="Read runs, results, agents and metrics on v2 or v1; auto: v2, else v1 once.",
+    )(func)
     return click.option(
         "--base-url",
-        envvar="CEKURA_BASE_URL",
         default=None,
-        help="API base URL (default: $CEKURA_BASE_URL or https://api.cekura.ai).",
+        help="API base URL (default: $CEKURA_BASE_URL, $CEKURA_API_URL or https://api.cekura.ai).",
     )(func)
 
 
@@ -81,6 +87,7 @@ def main() -> None:
 @friendly_errors
 def extract_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     since: str | None,
     full: bool,
@@ -99,6 +106,7 @@ def extract_cmd(
     summary = extract(
         data_dir,
         base_url=base_url,
+        api_version=api_version,
         since=since,
         full=full,
         agent_id=agent_id,
@@ -182,6 +190,7 @@ def improve_group() -> None:
 @friendly_errors
 def improve_launch_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     run_ids: str | None,
     outliers: int | None,
@@ -217,6 +226,7 @@ def improve_launch_cmd(
         retry_failed=retry_failed,
         retry_uncertain=retry_uncertain,
         base_url=base_url,
+        api_version=api_version,
     )
     click.echo(summarize(df))
 
@@ -232,6 +242,7 @@ def improve_launch_cmd(
 @friendly_errors
 def improve_instructions_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     scenario_ids: str,
     extra_instructions: str,
@@ -255,6 +266,7 @@ def improve_instructions_cmd(
         retry_failed=retry_failed,
         retry_uncertain=retry_uncertain,
         base_url=base_url,
+        api_version=api_version,
     )
     click.echo(summarize(df))
 
@@ -270,6 +282,7 @@ def improve_instructions_cmd(
 @friendly_errors
 def improve_collect_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     timeout: float,
     poll: float,
@@ -292,6 +305,7 @@ def improve_collect_cmd(
         concurrency=concurrency,
         quiet=quiet,
         base_url=base_url,
+        api_version=api_version,
     )
     click.echo(summarize(df) if df.height else "no open improve jobs to collect")
 
@@ -320,6 +334,19 @@ def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
 @click.option("--truncate-rate", default=0.0, type=float, help="Share of bodies cut in half.")
 @click.option("--extra-fields", is_flag=True, help="Add unknown fields to every object.")
 @click.option("--arrivals-per-list", default=0, type=int, help="New runs per runs/ list call.")
+@click.option(
+    "--max-page-size",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Rows per page at most, whatever page_size asks (the live default is 30).",
+)
+@click.option("--no-v2", is_flag=True, help="Answer 404 on v2 reads, like an older server.")
+@click.option(
+    "--no-improve-prompt",
+    is_flag=True,
+    help="Answer 404 on runs/improve_prompt*, as Cekura's service does since 2026-06.",
+)
 def mock_server_cmd(
     host: str,
     port: int,
@@ -332,6 +359,9 @@ def mock_server_cmd(
     truncate_rate: float,
     extra_fields: bool,
     arrivals_per_list: int,
+    max_page_size: int,
+    no_v2: bool,
+    no_improve_prompt: bool,
 ) -> None:
     """Serve a local mock of the Cekura API with seeded synthetic data (foreground)."""
     from .mock.faults import MockConfig
@@ -340,7 +370,8 @@ def mock_server_cmd(
     config = MockConfig(
         api_key=api_key, seed=seed, runs=runs, latency_ms=latency_ms, fail_rate=fail_rate,
         rate_limit_rps=rate_limit_rps, truncate_rate=truncate_rate, extra_fields=extra_fields,
-        arrivals_per_list=arrivals_per_list,
+        arrivals_per_list=arrivals_per_list, max_page_size=max_page_size, v2_reads=not no_v2,
+        improve_prompt_endpoints=not no_improve_prompt,
     )  # fmt: skip
     serve_forever(config, host=host, port=port, announce=click.echo)
 

@@ -153,10 +153,10 @@ class CekuraClient:
 
     # -- single requests ---------------------------------------------------------------
     def url(self, path: str) -> str:
-        """Absolute URL for an API path (``/runs/`` or a full ``/test_framework/...`` path)."""
+        """Absolute URL for an API path (``/runs/`` -> v1, or a full ``/test_framework/...``)."""
         if path.startswith(("http://", "https://")):
             return path
-        if not path.startswith(API_PREFIX):
+        if not path.startswith("/test_framework/"):
             path = API_PREFIX + path
         return self.base_url + path
 

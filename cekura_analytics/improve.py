@@ -32,9 +32,11 @@ from .errors import (
     ConnectError,
     DataError,
     JobError,
+    NotFoundError,
     RateLimitedError,
 )
 from .store import Store
+from .views import connect
 
 SAMPLE_PROMPT = Path(__file__).resolve().parents[1] / "data" / "sample_prompt.txt"
 
@@ -56,7 +58,7 @@ def _spec(kind: str, key: int, text: str, extra: str | None, body: Any, **ids: A
     sha = lg.sha256_text(text) if extra is None else lg.sha256_text(text, extra)
     row = {**lg.empty_row(), **ids, "job_id": lg.make_job_id(kind, key, sha), "kind": kind}
     row.update(prompt_sha256=sha, prompt=text, extra_instructions=extra)
-    return _Spec(row, body.model_dump())
+    return _Spec(row, body.model_dump(exclude_none=True))
 
 
 def read_prompt(prompt: str | Path) -> str:
@@ -73,8 +75,12 @@ def read_prompt(prompt: str | Path) -> str:
     return prompt
 
 
-def _client(client: CekuraClient | None, base_url: str | None, api_key: str | None, n: int) -> Any:
-    return client or CekuraClient(load_settings(base_url, api_key), concurrency=n)
+def _client(
+    client: CekuraClient | None, base_url: str | None, api_key: str | None, n: int, version: str
+) -> Any:
+    return client or CekuraClient(
+        load_settings(base_url, api_key), concurrency=n, api_version=version
+    )
 
 
 def _bar(total: int, quiet: bool, desc: str) -> Any:
@@ -93,6 +99,7 @@ def launch_improve_prompt(
     retry_uncertain: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action."""
@@ -101,13 +108,16 @@ def launch_improve_prompt(
     if not ids:
         raise ConfigError("no run ids to launch: pass --run-ids 1,2 or --outliers N")
     where = _run_scenarios(Path(data_dir), ids)
+    failed = _failed_metrics(Path(data_dir), ids)
     specs = []
     for rid in ids:
-        body = wire.ImprovePromptRequest(prompt=text, run_ids=[rid])
+        body = wire.ImprovePromptRequest(
+            prompt=text, run_ids=[rid], workflow_metric_ids=failed.get(rid) or None
+        )
         scenario_id, agent_id = where.get(rid, (None, None))
         ids_ = {"run_id": rid, "scenario_id": scenario_id, "agent_id": agent_id}
         specs.append(_spec("prompt", rid, text, None, body, **ids_))
-    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, client)
+    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
 
 
@@ -124,6 +134,7 @@ def improve_instructions(
     retry_uncertain: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Launch one improve-instructions job per extracted scenario; rows + action."""
@@ -148,7 +159,7 @@ def improve_instructions(
         )
         ids_ = {"scenario_id": sid, "agent_id": agent}
         specs.append(_spec("instructions", sid, cur, extra_instructions, body, **ids_))
-    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, client)
+    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
 
 
@@ -166,6 +177,23 @@ def _run_scenarios(data_dir: Path, run_ids: list[int]) -> dict[int, tuple[int | 
     return {r["run_id"]: (r["scenario_id"], r["agent_id"]) for r in df.to_dicts()}
 
 
+def _failed_metrics(data_dir: Path, run_ids: list[int]) -> dict[int, list[int]]:
+    """The metric ids each run failed (``metric_results``), so a job targets what failed."""
+    try:
+        con = connect(data_dir)
+    except CekuraError:  # nothing extracted: the jobs go out without a target list
+        return {}
+    try:
+        rows = con.execute(
+            "select run_id, list(distinct metric_id order by metric_id) from metric_results "
+            "where passed = false and run_id in (select unnest(?::bigint[])) group by run_id",
+            [run_ids],
+        ).fetchall()
+    finally:
+        con.close()
+    return {int(r): list(m) for r, m in rows}
+
+
 def _launch(
     data_dir: str | Path,
     specs: list[_Spec],
@@ -174,6 +202,7 @@ def _launch(
     retry_uncertain: bool,
     base_url: str | None,
     api_key: str | None,
+    api_version: str,
     client: CekuraClient | None,
 ) -> pl.DataFrame:
     actions: dict[str, str] = {}
@@ -194,7 +223,7 @@ def _launch(
                 actions[s.job_id] = f"kept ({row['status']})"
         if todo:
             # the client (and the key) is only needed when something is sent
-            api = _client(client, base_url, api_key, concurrency)
+            api = _client(client, base_url, api_key, concurrency, api_version)
             try:
                 _send(api, ledger, todo, actions, concurrency)
             finally:
@@ -260,6 +289,14 @@ def _send(
         # interrupted (Ctrl-C in a notebook, an unexpected error): the requests in flight
         # may have created jobs whose answers are lost, so say so now, not next time
         ledger.reconcile()
+    gone = [a for a in abort if isinstance(a, ApiError) and _endpoint_gone(a)]
+    if gone:
+        raise JobError(
+            f"this server does not offer {gone[0].path} ({gone[0].status}; Cekura removed "
+            "improve-prompt from its API in June 2026), so no job was "
+            "launched or recorded; the outlier runs and their failed metrics are still in the "
+            "outlier_runs view, for Cekura's agent-improvement flow"
+        )
     if abort:
         raise JobError(
             f"{sum(a.startswith('not sent') for a in actions.values())} job(s) not "
@@ -267,9 +304,14 @@ def _send(
         )
 
 
+def _endpoint_gone(exc: CekuraError) -> bool:
+    """True when the launch endpoint itself does not exist on this server (404/405)."""
+    return isinstance(exc, ApiError) and exc.status in wire.ENDPOINT_GONE_STATUSES
+
+
 def _not_sent(exc: CekuraError) -> bool:
     """True when the error proves the service created nothing (auth, rate limit, refused)."""
-    if isinstance(exc, AuthError | RateLimitedError):
+    if isinstance(exc, AuthError | RateLimitedError | NotFoundError) or _endpoint_gone(exc):
         return True
     text = str(exc)
     return isinstance(exc, ConnectError) and ("refused" in text or "unknown host" in text)
@@ -287,6 +329,7 @@ def collect(
     quiet: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Poll open jobs (backoff ``poll`` → ``max_poll``) until done or ``timeout``; their rows."""
@@ -301,7 +344,7 @@ def collect(
         ]
         if not ids:
             return ledger.frame([])
-        api = _client(client, base_url, api_key, concurrency)
+        api = _client(client, base_url, api_key, concurrency, api_version)
         try:
             _poll_loop(api, ledger, ids, timeout, poll, max_poll, concurrency, quiet)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -495,3 +496,40 @@ def test_launch_outliers_then_demo_improve(extracted: tuple[Any, Path]) -> None:
     text = improve.demo_improve(d, srv.base_url, KEY)
     assert text.count("- run ") == 5 and "completed" in text and "improve show" in text
     assert stats(srv)[LAUNCH] == 5  # the two launched from the CLI were not sent again
+
+
+# -- today's service: the endpoint may be gone; a job targets the run's failed metrics ------
+def test_launch_on_a_server_without_improve_prompt_records_nothing(
+    server: Callable[..., Any], tmp_path: Path
+) -> None:
+    srv = server(improve_prompt_endpoints=False)
+    with pytest.raises(JobError) as err:
+        improve.launch_improve_prompt(tmp_path, run_ids(srv, 2), SAMPLE, base_url=srv.base_url)
+    message = str(err.value)
+    assert "does not offer POST /test_framework/v1/runs/improve_prompt_bg/ (404" in message
+    assert "outlier_runs" in message and "\n" not in message
+    assert Store(tmp_path).read("improve_jobs").height == 0  # nothing recorded as launched
+
+
+def test_launch_targets_the_runs_failed_metrics(server: Callable[..., Any], tmp_path: Path) -> None:
+    from cekura_analytics import extract
+    from cekura_analytics.views import connect
+
+    srv = server()
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    con = connect(tmp_path)
+    failed = dict(
+        con.sql(
+            "select run_id, list(distinct metric_id order by metric_id) from metric_results "
+            "where passed = false group by run_id order by run_id limit 3"
+        ).fetchall()
+    )
+    con.close()
+    sent: list[Any] = []
+    client = improve.CekuraClient(improve.load_settings(srv.base_url, KEY))
+    client.session.hooks["response"].append(
+        lambda r, *a, **k: sent.append(r.request.body) if r.request.method == "POST" else None
+    )
+    improve.launch_improve_prompt(tmp_path, list(failed), SAMPLE, client=client)
+    bodies = {b["run_ids"][0]: b for b in map(json.loads, sent)}
+    assert {rid: b["workflow_metric_ids"] for rid, b in bodies.items()} == failed
