@@ -21,9 +21,9 @@ import requests
 
 from cekura_analytics.mock import MockConfig, MockData, MockServer
 from cekura_analytics.mock import catalog as C
-from cekura_analytics.mock.data import hash_ids, hash_one
+from cekura_analytics.mock.data import MIGRATION, hash_ids, hash_one
 from cekura_analytics.mock.render import run_full, run_list_item, run_list_item_json
-from cekura_analytics.mock.wire import MIGRATION, duration_seconds
+from cekura_analytics.mock.wire import duration_seconds
 
 KEY = "test-key"
 V1 = "/test_framework/v1"
@@ -821,8 +821,9 @@ def verdicts(runs: list[dict[str, Any]]) -> dict[tuple[int, int], bool | None]:
     }
 
 
-def test_default_mock_history_spans_the_migration() -> None:
-    data = MockData(0, 600)  # now = the wall clock, 180 days back
+@pytest.mark.parametrize("now", [None, NOW, datetime(2027, 9, 1, tzinfo=UTC)])
+def test_mock_history_spans_the_migration(now: datetime | None) -> None:
+    data = MockData(0, 600, now)  # None: the wall clock
     cut = int((MIGRATION - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1e6)
     before = int((data.runs["ts"] < cut).sum())
     assert 0 < before < data.runs.height

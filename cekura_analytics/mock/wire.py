@@ -24,14 +24,12 @@ Per-run choices come from a hash of (seed, run id), independent of the rendering
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from . import catalog as C
-from .data import MockData, hash_key, hash_one, to_us
+from .data import MIGRATION, MockData, hash_key, hash_one, to_us
 
-MIGRATION = datetime(2026, 7, 10, tzinfo=UTC)
 MIGRATION_US = to_us(MIGRATION)
 LEGACY_PASS_SCORE = 5
 #: legacy item ``type`` of each binary metric (v1 metric lists show it as ``eval_type``)
