@@ -15,9 +15,9 @@ import click
 from .errors import ConfigError
 from .extract import extract
 from .mock.process import mock_process
+from .resources import DEMO_RULES
 
 DEMO_KEY = "demo-key"
-RULES = Path(__file__).resolve().parent.parent / "data" / "demo-rules.toml"
 MARKER = ".cekura-demo"  # only a directory carrying this marker is ever wiped by the demo
 
 
@@ -46,8 +46,7 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
     started = time.monotonic()
     data_dir = Path(data_dir)
     _fresh_dir(data_dir)
-    if RULES.exists():
-        shutil.copy(RULES, data_dir / "cekura-analytics.toml")
+    shutil.copy(DEMO_RULES, data_dir / "cekura-analytics.toml")
     with mock_process(runs, seed, DEMO_KEY) as base_url:
         _step(f"extract: mock Cekura with {runs:,} runs at {base_url}")
         summary = extract(data_dir, base_url=base_url, api_key=DEMO_KEY)

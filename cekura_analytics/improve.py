@@ -35,10 +35,9 @@ from .errors import (
     NotFoundError,
     RateLimitedError,
 )
+from .resources import SAMPLE_PROMPT
 from .store import Store
 from .views import connect
-
-SAMPLE_PROMPT = Path(__file__).resolve().parents[1] / "data" / "sample_prompt.txt"
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ from .analysis import compare_versions, demo_summary, pass_rates  # re-exported 
 from .errors import ConfigError, DataError, StoreError
 from .outliers import outlier_runs  # re-exported twin
 from .passing import load_rules, rules_path
+from .resources import resource_path
 from .tables import SCHEMAS
 
-#: where the view definitions live: packaged copy first, then the source tree
-SQL_DIRS = (Path(__file__).parent / "sql", Path(__file__).resolve().parent.parent / "sql")
+#: where the view definitions live (inside the package)
+SQL_DIR = resource_path("sql")
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -61,10 +62,9 @@ _PLACEHOLDER = re.compile(
 
 def sql_dir() -> Path:
     """The directory holding the ``NN_<view>.sql`` files."""
-    for d in SQL_DIRS:
-        if any(d.glob("*.sql")):
-            return d
-    raise DataError(f"no view definitions found (looked in {', '.join(map(str, SQL_DIRS))})")
+    if not any(SQL_DIR.glob("*.sql")):
+        raise DataError(f"no view definitions found in {SQL_DIR}: reinstall cekura-analytics")
+    return SQL_DIR
 
 
 def sql_files() -> list[Path]:

@@ -22,13 +22,14 @@ from cekura_analytics import ledger as lg
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, JobError, StoreError
 from cekura_analytics.jobs_wire import PROMPT_LAUNCH_PATH, PROMPT_PROGRESS_PATH
+from cekura_analytics.resources import SAMPLE_PROMPT
 from cekura_analytics.store import Store
 
 KEY = "test-key"
 V1 = "/test_framework/v1"
 LAUNCH = V1 + PROMPT_LAUNCH_PATH
 PROGRESS = V1 + PROMPT_PROGRESS_PATH
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_prompt.txt"
+SAMPLE = SAMPLE_PROMPT
 # the mock fails ~10 % of distinct inputs on purpose; tests that need it set the rates instead
 JOBS_OK = {"job_hash_failures": False}
 FAST: dict[str, Any] = {"timeout": 20, "poll": 0.02, "max_poll": 0.1, "quiet": True}
