@@ -3,6 +3,7 @@ interval as polars expressions, tooltip labels, offline export, the notebook ren
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -214,14 +215,19 @@ def save_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
 def use_notebook_renderer() -> str:
     """Render charts in Jupyter without fetching JavaScript from a CDN; returns the renderer.
 
-    With ``anywidget`` installed charts are interactive (``jupyter`` renderer, offline bundle);
-    otherwise they are static SVG drawn by vl-convert.
+    With ``anywidget`` installed (the ``[notebooks]`` extra) charts are interactive, tooltips
+    and all (``jupyter`` renderer, offline bundle); otherwise they are static SVG drawn by
+    vl-convert, and a warning says how to get the interactive ones.
     """
     try:
         import anywidget  # noqa: F401
-
-        alt.renderers.enable("jupyter", offline=True)
-        return "jupyter"
     except ImportError:
         alt.renderers.enable("svg")
+        warnings.warn(
+            "charts are static SVG (no tooltips): pip install 'cekura-analytics[notebooks]' "
+            "for interactive ones",
+            stacklevel=2,
+        )
         return "svg"
+    alt.renderers.enable("jupyter", offline=True)
+    return "jupyter"

@@ -43,6 +43,18 @@ def data_dir_option(func: F) -> F:
     )(func)
 
 
+def need_mock_extra() -> None:
+    """The mock server needs fastapi and uvicorn (the ``[mock]`` extra): say so in one line."""
+    import importlib.util
+
+    from .errors import ConfigError
+
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        raise ConfigError(
+            "the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
+        )
+
+
 def api_options(func: F) -> F:
     """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
     func = click.option(
@@ -133,6 +145,7 @@ def demo_cmd(data_dir: Path, runs: int, seed: int) -> None:
     """Run everything end to end against an embedded mock Cekura (no API key needed)."""
     from .demo import demo
 
+    need_mock_extra()
     demo(data_dir, runs=runs, seed=seed)
 
 
@@ -347,6 +360,7 @@ def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
     is_flag=True,
     help="Answer 404 on runs/improve_prompt*, as Cekura's service does since 2026-06.",
 )
+@friendly_errors
 def mock_server_cmd(
     host: str,
     port: int,
@@ -364,6 +378,7 @@ def mock_server_cmd(
     no_improve_prompt: bool,
 ) -> None:
     """Serve a local mock of the Cekura API with seeded synthetic data (foreground)."""
+    need_mock_extra()
     from .mock.faults import MockConfig
     from .mock.server import serve_forever
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import Any
 
 import altair as alt
@@ -208,3 +209,20 @@ def test_save_png_and_svg_offline(tmp_path: Any, by_persona: pl.DataFrame, daily
     assert svg.lstrip().startswith("<svg") and "Empathy" in svg
     with pytest.raises(DataError, match="suffix"):
         ch.save_chart(heat, tmp_path / "x.gif")
+
+
+def test_notebook_renderer_is_interactive_with_anywidget_and_says_when_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import altair as alt
+
+    from cekura_analytics.chart_kit import use_notebook_renderer
+
+    before = alt.renderers.active
+    try:
+        assert use_notebook_renderer() == "jupyter"
+        monkeypatch.setitem(sys.modules, "anywidget", None)  # as if not installed
+        with pytest.warns(UserWarning, match=r"static SVG.*\[notebooks\]"):
+            assert use_notebook_renderer() == "svg"
+    finally:
+        alt.renderers.enable(before)

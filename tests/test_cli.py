@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,15 @@ def test_extract_cli_errors_are_one_line(
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["mock-server"], ["demo", "--data-dir", "x"]])
+def test_mock_commands_without_the_mock_extra_say_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if the [mock] extra were missing
+    res = CliRunner().invoke(cli, command)
+    assert res.exit_code == 1
+    assert res.output.strip() == (
+        "error: the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
+    )
