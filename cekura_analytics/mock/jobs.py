@@ -33,16 +33,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from . import catalog as C
 from .drf import NOT_FOUND, ApiError, json_response, route
-
-if TYPE_CHECKING:
-    from .server import MockState
+from .state import MockState
 
 V1 = "/test_framework/v1"
 MAX_RUNS_PER_JOB = 3

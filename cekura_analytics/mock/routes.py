@@ -9,8 +9,6 @@ Scenarios and personalities exist on v1 only, as on the service.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -30,9 +28,7 @@ from .drf import (
     run_query,
 )
 from .render import run_full, run_list_item_json
-
-if TYPE_CHECKING:
-    from .server import MockState
+from .state import MockState
 
 V1 = "/test_framework/v1"
 V2 = "/test_framework/v2"

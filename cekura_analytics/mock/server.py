@@ -24,19 +24,9 @@ from fastapi.responses import Response
 from . import routes
 from .data import FIRST_RUN_ID, STATUS_CODE, MockData
 from .drf import ApiError, ints, json_response
-from .faults import FaultMiddleware, MockConfig, Stats
-from .jobs import JobStore
+from .faults import FaultMiddleware, MockConfig
 from .jobs import register as register_jobs
-
-
-class MockState:
-    """What the routes share: config, data, stats (and, in phase 2, jobs)."""
-
-    def __init__(self, config: MockConfig, data: MockData) -> None:
-        self.config = config
-        self.data = data
-        self.stats = Stats()
-        self.jobs: JobStore | None = None  # set by jobs.register
+from .state import MockState
 
 
 def create_app(
