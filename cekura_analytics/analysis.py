@@ -17,57 +17,13 @@ import polars as pl
 
 from .errors import DataError
 from .passing import two_proportion_test, wilson_interval
+from .rates import rates_sql
 
-#: ``by`` names -> (key columns, label columns with the relation that holds them)
-DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    "metric": (("metric_id",), (("metric_name", ""),)),  # "": any_value in the aggregate
-    "personality": (("personality_id",), (("personality_name", "stg_personalities"),)),
-    "language": (("scenario_language",), ()),
-    "scenario": (("scenario_id",), (("scenario_name", "stg_scenarios"),)),
-    "agent": (("agent_id",), (("agent_name", "stg_agents"),)),
-    "agent_version": (("agent_id", "agent_version"), ()),
-    "day": (("day",), ()),
-    "result": (("result_id",), ()),
-}
-ALIASES = {
-    "metrics": "metric",
-    "metric_id": "metric",
-    "metric_name": "metric",
-    "personalities": "personality",
-    "personality_id": "personality",
-    "persona": "personality",
-    "languages": "language",
-    "scenario_language": "language",
-    "lang": "language",
-    "version": "agent_version",
-    "versions": "agent_version",
-    "date": "day",
-    "daily": "day",
-    "scenarios": "scenario",
-    "agents": "agent",
-}
-RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
-_SCOPE = (
+#: the scope every Python twin applies (parameters ``$since`` and ``$agent_id``)
+SCOPE = (
     "($since is null or timestamp >= cast($since as timestamptz))"
     " and ($agent_id is null or agent_id = cast($agent_id as bigint))"
 )
-
-
-def _dims(by: str | Iterable[str]) -> list[str]:
-    items = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b) for b in by]
-    out: list[str] = []
-    for item in filter(None, items):
-        name = ALIASES.get(item.lower(), item.lower())
-        if name not in DIMENSIONS:
-            raise DataError(
-                f"cannot group pass rates by {item!r}: use {', '.join(DIMENSIONS)} "
-                "(comma-separated for several)"
-            )
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise DataError(f"say what to group pass rates by: one or more of {', '.join(DIMENSIONS)}")
-    return out
 
 
 def _since(since: str | date | datetime | None) -> str | None:
@@ -90,36 +46,7 @@ def _scope(since: str | date | datetime | None, agent_id: Any) -> dict[str, Any]
 
 def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
     """The SQL :func:`pass_rates` runs (parameters ``$since`` and ``$agent_id``)."""
-    keys: list[str] = []
-    select: list[str] = []
-    joins: list[str] = []
-    carried: list[str] = []
-    for i, dim in enumerate(_dims(by)):
-        dim_keys, labels = DIMENSIONS[dim]
-        for key in dim_keys:
-            if key not in keys:
-                keys.append(key)
-                select.append(f"k.{key}")
-        for label, relation in labels:
-            if not relation:  # a column of metric_results, one value per key
-                carried.append(f"any_value({label}) as {label}, ")
-                select.append(f"k.{label}")
-                continue
-            alias = f"l{i}"
-            key = dim_keys[0]
-            select.append(f"{alias}.{label}")
-            joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
-    key_list = ", ".join(keys)
-    return (
-        f"with counts as (select {key_list}, {''.join(carried)}count(passed) as n_evaluated,"
-        " count(*) filter (where passed) as n_passed, count(*) - count(passed) as n_unknown"
-        f" from metric_results where {_SCOPE} group by {key_list})"
-        f" select {', '.join(select)}, k.n_evaluated, k.n_passed, k.n_unknown,"
-        " pass_rate(k.n_passed, k.n_evaluated) as pass_rate,"
-        " wilson_low(k.n_passed, k.n_evaluated) as ci_low,"
-        " wilson_high(k.n_passed, k.n_evaluated) as ci_high"
-        f" from counts as k {' '.join(joins)} order by {', '.join('k.' + k for k in keys)}"
-    )
+    return rates_sql(by, where=SCOPE)
 
 
 def pass_rates(
@@ -360,4 +287,4 @@ def demo_summary(
     return "\n".join(lines)
 
 
-__all__ = ["DIMENSIONS", "compare_versions", "demo_summary", "pass_rates", "pass_rates_sql"]
+__all__ = ["SCOPE", "compare_versions", "demo_summary", "pass_rates", "pass_rates_sql"]

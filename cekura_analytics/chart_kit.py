@@ -116,9 +116,6 @@ def rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
     ]
 
 
-RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
-
-
 def nice_step(raw: float) -> float:
     """The smallest of 1, 2, 5 × 10^k not below ``raw``."""
     k = 1.0

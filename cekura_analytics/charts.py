@@ -23,7 +23,6 @@ from .chart_kit import (
     COLORS,
     INTERVAL_COLOR,
     OUTCOME_COLORS,
-    RATE_COLUMNS,
     RATE_SCALE,
     THEME,
     need,
@@ -41,6 +40,7 @@ from .chart_kit import (
     with_labels,
 )
 from .errors import DataError
+from .rates import RATE_COLUMNS
 
 Source = pl.DataFrame | str | Path
 
