@@ -12,6 +12,7 @@ import altair as alt
 import polars as pl
 
 from .errors import DataError
+from .passing import wilson_interval
 
 #: pass-rate colour scale shared by every chart: red = failing, green = passing
 RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
@@ -21,7 +22,6 @@ COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant cha
 FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
 OUTCOME_COLORS = {"success": "#54a24b", "failure": "#e45756", "unknown": "#bab0ac"}
 OUTCOME_COLORS["all runs"] = BAR_COLOR
-Z95 = 1.959964
 
 THEME: dict[str, Any] = {
     "font": FONT,
@@ -81,16 +81,13 @@ def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
 
 
-def wilson(n_passed: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
-    """Wilson score interval bounds as polars expressions (null where ``n`` is 0)."""
-    p = n_passed / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt()) / denom
-    ok = n > 0
-    low = pl.when(ok).then((centre - half).clip(0.0, 1.0))
-    high = pl.when(ok).then((centre + half).clip(0.0, 1.0))
-    return low, high
+def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
+    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (passing.wilson_interval)."""
+    bounds = [wilson_interval(k, n) for k, n in zip(df["n_passed"], df["n_evaluated"], strict=True)]
+    return df.with_columns(
+        ci_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),
+        ci_high=pl.Series([b[1] for b in bounds], dtype=pl.Float64),
+    )
 
 
 def with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
@@ -136,9 +133,8 @@ def weekly(daily: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(pl.col("day").cast(pl.Date).dt.truncate("1w").alias("day"))
     keys = [c for c in ("day", "metric_id", "metric_name") if c in df.columns]
     out = df.group_by(keys).agg(pl.col("n_evaluated", "n_passed", "n_unknown").sum())
-    low, high = wilson(pl.col("n_passed"), pl.col("n_evaluated"))
     rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
-    return out.with_columns(pass_rate=rate, ci_low=low, ci_high=high).sort(keys)
+    return with_wilson(out.with_columns(pass_rate=rate)).sort(keys)
 
 
 def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:

@@ -36,7 +36,6 @@ from .chart_kit import (
     version_changes,
     version_rules,
     weekly,
-    wilson,
     with_labels,
 )
 from .errors import DataError
@@ -434,5 +433,4 @@ __all__ = [
     "version_changes",
     "version_comparison",
     "weekly",
-    "wilson",
 ]
