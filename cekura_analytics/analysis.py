@@ -18,35 +18,12 @@ import polars as pl
 from .errors import DataError
 from .passing import two_proportion_test, wilson_interval
 from .rates import rates_sql
-
-#: the scope every Python twin applies (parameters ``$since`` and ``$agent_id``)
-SCOPE = (
-    "($since is null or timestamp >= cast($since as timestamptz))"
-    " and ($agent_id is null or agent_id = cast($agent_id as bigint))"
-)
-
-
-def _since(since: str | date | datetime | None) -> str | None:
-    if since is None or since == "":
-        return None
-    if isinstance(since, datetime | date):
-        return since.isoformat()
-    try:
-        datetime.fromisoformat(str(since))
-    except ValueError:
-        raise DataError(f"--since {since!r} is not an ISO date or date-time (2026-06-01)") from None
-    return str(since)
-
-
-def _scope(since: str | date | datetime | None, agent_id: Any) -> dict[str, Any]:
-    if agent_id is not None and not str(agent_id).lstrip("-").isdigit():
-        raise DataError(f"agent id must be an integer, got {agent_id!r}")
-    return {"since": _since(since), "agent_id": None if agent_id is None else int(agent_id)}
+from .scope import Scope, scope_sql
 
 
 def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
     """The SQL :func:`pass_rates` runs (parameters ``$since`` and ``$agent_id``)."""
-    return rates_sql(by, where=SCOPE)
+    return rates_sql(by, where=scope_sql())
 
 
 def pass_rates(
@@ -67,9 +44,10 @@ def pass_rates(
     from .views import connect, fetch
 
     statement = pass_rates_sql(by)
+    params = Scope.of(since, agent_id).params()  # bad input fails before anything is read
     con = connect(data_dir, rules)
     try:
-        return fetch(con, statement, _scope(since, agent_id))
+        return fetch(con, statement, params)
     finally:
         con.close()
 
@@ -287,4 +265,4 @@ def demo_summary(
     return "\n".join(lines)
 
 
-__all__ = ["SCOPE", "compare_versions", "demo_summary", "pass_rates", "pass_rates_sql"]
+__all__ = ["compare_versions", "demo_summary", "pass_rates", "pass_rates_sql"]

@@ -13,6 +13,7 @@ import polars as pl
 
 from .errors import DataError
 from .passing import wilson_interval
+from .scope import Scope, scope_sql
 
 #: pass-rate colour scale shared by every chart: red = failing, green = passing
 RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
@@ -181,12 +182,9 @@ def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = No
 
     sql = (
         "select run_id, duration_s, success from run_details where duration_s is not null"
-        " and ($since is null or timestamp >= cast($since as timestamptz))"
-        " and ($agent_id is null or agent_id = $agent_id)"
+        f" and {scope_sql()}"
     )
-    return query(
-        data_dir, sql, {"since": None if since is None else str(since), "agent_id": agent_id}
-    )
+    return query(data_dir, sql, Scope.of(since, agent_id).params())
 
 
 # -- export --------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from . import models as m
 from . import rows
 from .client import MAX_PAGE_SIZE, CekuraClient, check_complete
 from .config import load_settings
-from .errors import ConfigError
+from .scope import Scope
 from .store import COMPACT_AT, Store
 from .tables import TERMINAL_STATUSES
 
@@ -82,18 +82,6 @@ class ExtractSummary:
 
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_since(since: str | datetime | None) -> datetime | None:
-    if since is None or isinstance(since, datetime):
-        return since.astimezone(UTC) if isinstance(since, datetime) else None
-    try:
-        ts = datetime.fromisoformat(since.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"--since {since!r} is not an ISO date: use e.g. 2026-06-01 or 2026-06-01T12:00Z"
-        ) from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _progress(total: int, quiet: bool, desc: str) -> Any:
@@ -222,7 +210,8 @@ def extract(
 ) -> ExtractSummary:
     """Sync runs (with evaluations and transcripts) and the reference tables into parquet."""
     started = time.monotonic()
-    lower_bound = _parse_since(since)
+    scope = Scope.of(since, agent_id)
+    lower_bound, agent_id = scope.since, scope.agent_id
     own_client = client is None
     client = client or CekuraClient(
         load_settings(base_url, api_key), concurrency=concurrency, api_version=api_version

@@ -29,6 +29,7 @@ from . import __version__
 from . import charts as ch
 from .errors import ConfigError, DataError
 from .report_md import render_markdown
+from .scope import Scope, scope_sql
 
 FORMATS = ("html", "md")
 RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
@@ -105,13 +106,6 @@ def _freshness(data_dir: Path) -> tuple[str, str]:
     return str(finished)[:19].replace("T", " "), (f"runs up to {max(marks)[:19]}" if marks else "")
 
 
-def _scope_sql(prefix: str = "") -> str:
-    return (
-        f" ($since is null or {prefix}timestamp >= cast($since as timestamptz))"
-        f" and ($agent_id is null or {prefix}agent_id = $agent_id)"
-    )
-
-
 def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str, str]]:
     from .views import fetch
 
@@ -119,7 +113,7 @@ def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str
         con,
         "select count(*) as n, min(timestamp) as t0, max(timestamp) as t1,"
         " count_if(success) as ok, count(success) as judged"
-        f" from run_details where {_scope_sql()}",
+        f" from run_details where {scope_sql()}",
         params,
     ).row(0, named=True)
     m = fetch(
@@ -127,7 +121,7 @@ def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str
         "select count(distinct metric_id) as metrics, count(passed) as n, count_if(passed) as k,"
         " count(*) - count(passed) as unknown, wilson_low(count_if(passed), count(passed)) as lo,"
         " wilson_high(count_if(passed), count(passed)) as hi"
-        f" from metric_results where {_scope_sql()}",
+        f" from metric_results where {scope_sql()}",
         params,
     ).row(0, named=True)
     if not runs["n"]:
@@ -180,7 +174,7 @@ def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
         " d.personality_name, d.agent_version, d.timestamp, r.transcript"
         " from outlier_runs o join run_details d using (run_id)"
         " left join stg_runs r using (run_id)"
-        f" where {_scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
+        f" where {scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
         {**params, "limit": limit},
     )
 
@@ -245,7 +239,7 @@ def _collect(
     connect, fetch, compare_versions = views.connect, views.fetch, views.compare_versions
 
     n_worst, n_outliers, n_jobs = limits
-    params = {"since": None if since is None else str(since), "agent_id": agent_id}
+    params = Scope.of(since, agent_id).params()
     con = connect(data_dir, rules)
     try:
         headline = _headline(con, data_dir, params)
@@ -254,13 +248,13 @@ def _collect(
         changes = fetch(
             con,
             "select agent_id, agent_version, min(day) as day from run_details"
-            f" where agent_version is not null and {_scope_sql()} group by 1, 2",
+            f" where agent_version is not null and {scope_sql()} group by 1, 2",
             params,
         )
         durations = fetch(
             con,
             "select duration_s, success from run_details"
-            f" where duration_s is not null and {_scope_sql()}",
+            f" where duration_s is not null and {scope_sql()}",
             params,
         )
         outliers = _outliers(con, params, n_outliers)
@@ -361,11 +355,7 @@ def build_report(
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}: use html or md")
-    if since is not None:
-        try:
-            datetime.fromisoformat(str(since))
-        except ValueError:
-            raise ConfigError(f"--since {since!r} is not an ISO date or date-time") from None
+    Scope.of(since, agent_id)  # bad input fails before anything is read
     data_dir = Path(data_dir)
     out = Path(out) if out is not None else data_dir / f"report.{fmt}"
     if out.is_dir():

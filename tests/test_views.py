@@ -17,7 +17,7 @@ from factories import T0, read, result, run, write_part, write_tables
 from polars.testing import assert_frame_equal
 
 from cekura_analytics.cli import cli
-from cekura_analytics.errors import DataError, StoreError
+from cekura_analytics.errors import ConfigError, DataError, StoreError
 from cekura_analytics.rates import (
     METRIC_RESULTS,
     PASS_RATE_VIEWS,
@@ -435,7 +435,7 @@ def test_pass_rates_scope(data: Path, expected: pl.DataFrame) -> None:
     assert pass_rates(data, by="metric", agent_id=999).is_empty()
     with pytest.raises(DataError, match="cannot group pass rates by 'colour'"):
         pass_rates(data, by="metric,colour")
-    with pytest.raises(DataError, match="not an ISO date"):
+    with pytest.raises(ConfigError, match="not an ISO date"):
         pass_rates(data, by="metric", since="last tuesday")
 
 
