@@ -17,7 +17,6 @@ about once per field per sync.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,12 +24,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from . import models as m
 from . import rows
 from .client import MAX_PAGE_SIZE, CekuraClient, check_complete
 from .config import load_settings
+from .progress import progress_bar
 from .scope import Scope
 from .store import COMPACT_AT, Store
 from .tables import TERMINAL_STATUSES
@@ -84,12 +82,6 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _progress(total: int, quiet: bool, desc: str) -> Any:
-    """A tqdm bar on a terminal or in a notebook; nothing when quiet or piped."""
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-    return tqdm(total=total, desc=desc, unit="run", disable=quiet or not interactive)
-
-
 class _RunSync:
     """One sync of the runs table (state lives in the store; this holds the loop)."""
 
@@ -141,7 +133,7 @@ class _RunSync:
         window["count"] = count
         done = set(window.get("pages_done", []))
         page_rows: dict[str, int] = window.setdefault("page_rows", {})
-        bar = _progress(count, self.quiet, "runs")
+        bar = progress_bar(count, "runs", "run", quiet=self.quiet)
         bar.update(min(count, sum(page_rows.values())))
         what = f"GET {self.client.read_path(RUNS)}"
 

@@ -10,7 +10,6 @@ leaving unfinished jobs open for the next call. Wire shapes: :mod:`cekura_analyt
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from tqdm.auto import tqdm
 
 from . import jobs_wire as wire
 from . import ledger as lg
@@ -35,6 +33,7 @@ from .errors import (
     NotFoundError,
     RateLimitedError,
 )
+from .progress import progress_bar
 from .resources import SAMPLE_PROMPT
 from .store import Store
 from .views import connect
@@ -82,11 +81,6 @@ def _client(
     )
 
 
-def _bar(total: int, quiet: bool, desc: str) -> Any:
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-    return tqdm(total=total, desc=desc, unit="job", disable=quiet or not interactive)
-
-
 # -- launching -------------------------------------------------------------------------------
 def launch_improve_prompt(
     data_dir: str | Path,
@@ -118,9 +112,6 @@ def launch_improve_prompt(
         specs.append(_spec("prompt", rid, text, None, body, **ids_))
     opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
-
-
-launch = launch_improve_prompt  # the CLI's `improve launch`
 
 
 def improve_instructions(
@@ -367,7 +358,7 @@ def _poll_loop(
     deadline = start + timeout
     due = dict.fromkeys(ids, start)
     interval = dict.fromkeys(ids, poll)
-    bar = _bar(len(ids), quiet, "improve jobs")
+    bar = progress_bar(len(ids), "improve jobs", "job", quiet=quiet)
 
     def get(j: str) -> tuple[str, wire.ProgressResponse | CekuraError]:
         row = ledger.rows[j]

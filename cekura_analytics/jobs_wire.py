@@ -24,13 +24,11 @@ authority and a renamed key should degrade to "no output", not to a crash.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ResponseError
-
-Kind = Literal["prompt", "instructions"]
 
 PROMPT_LAUNCH_PATH = "/runs/improve_prompt_bg/"
 PROMPT_PROGRESS_PATH = "/runs/improve_prompt_progress/"
