@@ -19,6 +19,7 @@ from .errors import DataError
 from .passing import two_proportion_test, wilson_interval
 from .rates import rates_sql
 from .scope import Scope, scope_sql
+from .views import connect, fetch
 
 
 def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
@@ -41,7 +42,6 @@ def pass_rates(
     Same columns as the ``pass_rates_by_*`` views: ``by=("metric",)`` equals
     ``pass_rates_by_metric``.
     """
-    from .views import connect, fetch
 
     statement = pass_rates_sql(by)
     params = Scope.of(since, agent_id).params()  # bad input fails before anything is read
@@ -56,7 +56,6 @@ def _pick_versions(
     con: Any, agent_id: int | None, a: str | None, b: str | None
 ) -> tuple[int | None, str, str]:
     """(agent, older version, newer version) to compare; see :func:`compare_versions`."""
-    from .views import fetch
 
     seen = fetch(
         con,
@@ -115,7 +114,6 @@ def compare_versions(
     pass_rate_a, ci_low_a, ci_high_a`` (same for ``_b``), ``change`` (b - a), ``z``,
     ``p_value`` (two-sided, pooled), sorted with the largest drop first.
     """
-    from .views import connect, fetch
 
     con = connect(data_dir, rules)
     try:
@@ -214,7 +212,6 @@ def demo_summary(
 ) -> str:
     """What ``make demo`` prints: the top of ``pass_rates_by_metric`` (lowest pass rate
     first) and the ``worst`` personality × language cells (lowest upper bound first)."""
-    from .views import connect, fetch
 
     con = connect(data_dir, rules)
     try:

@@ -14,6 +14,7 @@ import polars as pl
 from .errors import DataError
 from .passing import wilson_interval
 from .scope import Scope, scope_sql
+from .views import query
 
 #: pass-rate colour scale shared by every chart: red = failing, green = passing
 RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
@@ -140,7 +141,6 @@ def weekly(daily: pl.DataFrame) -> pl.DataFrame:
 
 def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
     """First UTC day each agent version was seen: ``agent_id, agent_version, day``."""
-    from .views import query
 
     sql = (
         "select agent_id, agent_version, min(day) as day from run_details "
@@ -178,7 +178,6 @@ def version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.Data
 
 def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = None) -> pl.DataFrame:
     """``run_id, duration_s, success`` of the runs in scope, from the ``run_details`` view."""
-    from .views import query
 
     sql = (
         "select run_id, duration_s, success from run_details where duration_s is not null"

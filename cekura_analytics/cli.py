@@ -43,18 +43,6 @@ def data_dir_option(func: F) -> F:
     )(func)
 
 
-def need_mock_extra() -> None:
-    """The mock server needs fastapi and uvicorn (the ``[mock]`` extra): say so in one line."""
-    import importlib.util
-
-    from .errors import ConfigError
-
-    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
-        raise ConfigError(
-            "the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
-        )
-
-
 def api_options(func: F) -> F:
     """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
     func = click.option(
@@ -145,7 +133,6 @@ def demo_cmd(data_dir: Path, runs: int, seed: int) -> None:
     """Run everything end to end against an embedded mock Cekura (no API key needed)."""
     from .demo import demo
 
-    need_mock_extra()
     demo(data_dir, runs=runs, seed=seed)
 
 
@@ -219,22 +206,14 @@ def improve_launch_cmd(
     off after its request may have reached Cekura: it is only relaunched with
     --retry-uncertain. The API key comes from CEKURA_API_KEY or a .env file.
     """
-    from .errors import ConfigError
-    from .improve import launch_improve_prompt, read_prompt
+    from .improve import improve_launch
     from .ledger import summarize
 
-    read_prompt(prompt_file)  # a missing or empty file fails before anything else
-    if (run_ids is None) == (outliers is None):
-        raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
-    ids = _parse_ids(run_ids, "--run-ids")
-    if ids is None:
-        from .outliers import outlier_runs
-
-        ids = [int(r) for r in outlier_runs(data_dir, limit=outliers or 0)["run_id"]]
-    df = launch_improve_prompt(
+    df = improve_launch(
         data_dir,
-        ids,
+        _parse_ids(run_ids, "--run-ids"),
         prompt_file,
+        outliers=outliers,
         concurrency=concurrency,
         retry_failed=retry_failed,
         retry_uncertain=retry_uncertain,
@@ -307,10 +286,10 @@ def improve_collect_cmd(
 
     Jobs still running at the timeout stay open: run collect again later. Safe to interrupt.
     """
-    from .improve import collect
+    from .improve import improve_collect
     from .ledger import summarize
 
-    df = collect(
+    df = improve_collect(
         data_dir,
         timeout=timeout,
         poll=poll,
@@ -329,9 +308,9 @@ def improve_collect_cmd(
 @friendly_errors
 def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
     """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
-    from .improve import show
+    from .improve import improve_show
 
-    click.echo(str(show(data_dir, job_id=job_id)))
+    click.echo(str(improve_show(data_dir, job_id=job_id)))
 
 
 # --- mock-server ---
@@ -362,33 +341,19 @@ def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
 )
 @friendly_errors
 def mock_server_cmd(
-    host: str,
-    port: int,
-    runs: int,
-    seed: int,
-    api_key: str,
-    latency_ms: float,
-    fail_rate: float,
-    rate_limit_rps: float,
-    truncate_rate: float,
-    extra_fields: bool,
-    arrivals_per_list: int,
-    max_page_size: int,
-    no_v2: bool,
-    no_improve_prompt: bool,
+    host: str, port: int, no_v2: bool, no_improve_prompt: bool, **settings: Any
 ) -> None:
     """Serve a local mock of the Cekura API with seeded synthetic data (foreground)."""
-    need_mock_extra()
-    from .mock.faults import MockConfig
-    from .mock.server import serve_forever
+    from .mock.process import mock_server
 
-    config = MockConfig(
-        api_key=api_key, seed=seed, runs=runs, latency_ms=latency_ms, fail_rate=fail_rate,
-        rate_limit_rps=rate_limit_rps, truncate_rate=truncate_rate, extra_fields=extra_fields,
-        arrivals_per_list=arrivals_per_list, max_page_size=max_page_size, v2_reads=not no_v2,
+    mock_server(
+        host,
+        port,
+        announce=click.echo,
+        v2_reads=not no_v2,
         improve_prompt_endpoints=not no_improve_prompt,
-    )  # fmt: skip
-    serve_forever(config, host=host, port=port, announce=click.echo)
+        **settings,
+    )
 
 
 # --- report ---
@@ -436,9 +401,9 @@ def report_cmd(
 
     The HTML file carries its chart JavaScript inline: share it, open it on a plane.
     """
-    from .report import build_report
+    from .report import report
 
-    path = build_report(
+    path = report(
         data_dir, out, since=since, agent_id=agent_id, png_dir=png_dir, fmt=fmt, rules=rules
     )
     click.echo(f"wrote {path}")
@@ -532,9 +497,9 @@ def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
     The views read DATA_DIR's parquet by absolute path at query time, so later syncs show up;
     rerun after changing the rules file.
     """
-    from .views import export_duckdb
+    from .views import duckdb
 
-    path = export_duckdb(data_dir, out, rules=rules)
+    path = duckdb(data_dir, out, rules=rules)
     click.echo(f"wrote {path} (open it with: duckdb {path})")
 
 
@@ -566,6 +531,35 @@ def pass_rates_cmd(
     from .views import render
 
     df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules)
+    click.echo(render(df, fmt, out))
+
+
+@cli.command("compare-versions")
+@data_dir_option
+@click.option("--metric", default=None, help="One metric (name or id); default: every metric.")
+@click.option(
+    "--a", "a", default=None, help="The baseline version (default: the older of the two newest)."
+)
+@click.option("--b", "b", default=None, help="The version compared (default: the newest).")
+@click.option("--agent-id", type=int, default=None, help="The agent (default: the busiest).")
+@_output_options
+@_rules_option
+@friendly_errors
+def compare_versions_cmd(
+    data_dir: Path,
+    metric: str | None,
+    a: str | None,
+    b: str | None,
+    agent_id: int | None,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """Per-metric pass rate of agent version A vs B, with intervals and a two-proportion test."""
+    from .analysis import compare_versions
+    from .views import render
+
+    df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules)
     click.echo(render(df, fmt, out))
 
 
@@ -607,10 +601,10 @@ def outliers_cmd(
     rules: Path | None,
 ) -> None:
     """The most surprising runs: failures of usually-passing metrics, low scores, long runs."""
-    from .outliers import outlier_runs
+    from .outliers import outliers
     from .views import render
 
-    df = outlier_runs(
+    df = outliers(
         data_dir,
         limit=limit,
         min_group_pass_rate=min_group_pass_rate,

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import click
 
+from .analysis import demo_summary
 from .errors import ConfigError
 from .extract import extract
-from .mock.process import mock_process
+from .improve import demo_improve
+from .mock.process import mock_process, need_mock_extra
+from .report import demo_report
 from .resources import DEMO_RULES
 
 DEMO_KEY = "demo-key"
@@ -39,10 +42,7 @@ def _step(title: str) -> None:
 
 def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> Path:
     """Run the whole toolkit on a seeded mock; print findings; return the report's path."""
-    from .improve import demo_improve
-    from .report import demo_report
-    from .views import demo_summary
-
+    need_mock_extra()
     started = time.monotonic()
     data_dir = Path(data_dir)
     _fresh_dir(data_dir)

@@ -20,6 +20,7 @@ import polars as pl
 
 from . import jobs_wire as wire
 from . import ledger as lg
+from ._compat import deprecated_alias
 from .client import CekuraClient
 from .config import load_settings
 from .errors import (
@@ -33,6 +34,7 @@ from .errors import (
     NotFoundError,
     RateLimitedError,
 )
+from .outliers import outliers as find_outliers
 from .progress import progress_bar
 from .resources import SAMPLE_PROMPT
 from .store import Store
@@ -82,11 +84,12 @@ def _client(
 
 
 # -- launching -------------------------------------------------------------------------------
-def launch_improve_prompt(
+def improve_launch(
     data_dir: str | Path,
-    run_ids: list[int],
+    run_ids: list[int] | None,
     prompt: str | Path,
     *,
+    outliers: int | None = None,
     concurrency: int = 4,
     retry_failed: bool = False,
     retry_uncertain: bool = False,
@@ -95,9 +98,16 @@ def launch_improve_prompt(
     api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
-    """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action."""
-    text = read_prompt(prompt)
-    ids = list(dict.fromkeys(int(r) for r in run_ids))
+    """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action.
+
+    The runs are ``run_ids``, or the top ``outliers`` runs of the ``outlier_runs`` view.
+    """
+    text = read_prompt(prompt)  # a missing or empty prompt fails before anything else
+    if (run_ids is None) == (outliers is None):
+        raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
+    if outliers is not None:
+        run_ids = [int(r) for r in find_outliers(data_dir, limit=outliers)["run_id"]]
+    ids = list(dict.fromkeys(int(r) for r in run_ids or []))
     if not ids:
         raise ConfigError("no run ids to launch: pass --run-ids 1,2 or --outliers N")
     where = _run_scenarios(Path(data_dir), ids)
@@ -308,7 +318,7 @@ def _not_sent(exc: CekuraError) -> bool:
 
 
 # -- collecting ------------------------------------------------------------------------------
-def collect(
+def improve_collect(
     data_dir: str | Path,
     *,
     timeout: float = 600,
@@ -402,7 +412,7 @@ def _poll_loop(
         )
 
 
-def show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
+def improve_show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
     """Finished jobs (or one job, any status) with diffs of the submitted → improved text."""
     df = lg.read_ledger(data_dir).sort("job_id")
     if job_id is not None:
@@ -416,16 +426,14 @@ def show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
 
 def demo_improve(data_dir: str | Path, base_url: str, api_key: str) -> str:
     """Launch jobs for the top 5 outlier runs with the sample prompt, collect, summarise."""
-    from .outliers import outlier_runs
-
     prompt = read_prompt(SAMPLE_PROMPT)
-    top = outlier_runs(data_dir, limit=5)
+    top = find_outliers(data_dir, limit=5)
     if top.is_empty():
         return "no outlier runs, so no improve-prompt jobs were launched"
     run_ids = [int(r) for r in top["run_id"]]
     kw: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
-    launch_improve_prompt(data_dir, run_ids, prompt, **kw)
-    collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
+    improve_launch(data_dir, run_ids, prompt, **kw)
+    improve_collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
     sha = lg.sha256_text(prompt)
     jobs = {r["run_id"]: r for r in lg.read_ledger(data_dir).iter_rows(named=True)
             if r["prompt_sha256"] == sha}  # fmt: skip
@@ -439,3 +447,8 @@ def demo_improve(data_dir: str | Path, base_url: str, api_key: str) -> str:
         lines += [f"    {ln}" for ln in note.splitlines()]
     lines.append(f"diffs: cekura-analytics improve show --data-dir {data_dir}")
     return "\n".join(lines)
+
+
+launch_improve_prompt = deprecated_alias(improve_launch, "launch_improve_prompt")
+collect = deprecated_alias(improve_collect, "collect")
+show = deprecated_alias(improve_show, "show")

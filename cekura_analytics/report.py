@@ -25,11 +25,14 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from . import __version__
 from . import charts as ch
+from ._compat import deprecated_alias
+from ._version import __version__
+from .analysis import compare_versions, pass_rates_sql
 from .errors import ConfigError, DataError
 from .report_md import render_markdown
 from .scope import Scope, scope_sql
+from .views import connect, fetch
 
 FORMATS = ("html", "md")
 RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
@@ -107,7 +110,6 @@ def _freshness(data_dir: Path) -> tuple[str, str]:
 
 
 def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str, str]]:
-    from .views import fetch
 
     runs = fetch(
         con,
@@ -166,7 +168,6 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
 
 def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
     """Top outlier runs in scope (view ``outlier_runs``), with scenario, persona, transcript."""
-    from .views import fetch
 
     return fetch(
         con,
@@ -232,11 +233,6 @@ def _collect(
     data_dir: Path, since: Any, agent_id: Any, rules: Any, limits: tuple[int, int, int], min_n: int
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values and altair charts."""
-    # views before analysis: views imports analysis at its end, the other order is a cycle
-    from . import views
-    from .analysis import pass_rates_sql
-
-    connect, fetch, compare_versions = views.connect, views.fetch, views.compare_versions
 
     n_worst, n_outliers, n_jobs = limits
     params = Scope.of(since, agent_id).params()
@@ -333,7 +329,7 @@ def _save_pngs(charts: list[dict[str, Any]], png_dir: Path) -> dict[str, Path]:
     }
 
 
-def build_report(
+def report(
     data_dir: str | Path,
     out: str | Path | None = None,
     *,
@@ -386,7 +382,10 @@ def build_report(
 
 def demo_report(data_dir: str | Path) -> Path:
     """What ``make demo`` calls: ``<data_dir>/report.html``; returns its path."""
-    return build_report(data_dir, Path(data_dir) / "report.html")
+    return report(data_dir, Path(data_dir) / "report.html")
 
 
-__all__ = ["FORMATS", "build_report", "demo_report", "json_script", "vega_javascript"]
+__all__ = ["FORMATS", "build_report", "demo_report", "json_script", "report", "vega_javascript"]
+
+
+build_report = deprecated_alias(report, "build_report")

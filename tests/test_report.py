@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 from pathlib import Path
@@ -11,12 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from cekura_analytics import charts as ch
-from cekura_analytics import extract, report
+from cekura_analytics import extract
 from cekura_analytics import ledger as lg
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.mock import MockServer
-from cekura_analytics.report import build_report, json_script, vega_javascript
+from cekura_analytics.report import json_script, vega_javascript
+from cekura_analytics.report import report as build_report
 from cekura_analytics.report_md import md_escape
 from cekura_analytics.store import Store
 
@@ -161,6 +163,8 @@ def test_cli_errors_and_demo_report(
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(data_dir), "--format", "pdf"])
     assert res.exit_code == 2
     calls = []
-    monkeypatch.setattr(report, "build_report", lambda d, out: calls.append((d, out)) or out)
-    assert report.demo_report(data_dir) == data_dir / "report.html"
+    # the module, not the function the package exports under the same name
+    module = importlib.import_module("cekura_analytics.report")
+    monkeypatch.setattr(module, "report", lambda d, out: calls.append((d, out)) or out)
+    assert module.demo_report(data_dir) == data_dir / "report.html"
     assert calls == [(data_dir, data_dir / "report.html")]

@@ -11,7 +11,7 @@ import pytest
 from cekura_analytics import extract
 from cekura_analytics.analysis import pass_rates
 from cekura_analytics.errors import ConfigError
-from cekura_analytics.report import build_report
+from cekura_analytics.report import report as build_report
 from cekura_analytics.scope import Scope, parse_when
 
 

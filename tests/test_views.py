@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from factories import T0, read, result, run, write_part, write_tables
 from polars.testing import assert_frame_equal
 
+from cekura_analytics.analysis import pass_rates
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError, StoreError
 from cekura_analytics.rates import (
@@ -29,12 +30,13 @@ from cekura_analytics.rates import (
 from cekura_analytics.tables import SCHEMAS
 from cekura_analytics.views import (
     connect,
-    export_duckdb,
-    pass_rates,
     query,
     sql_dir,
     sql_files,
     view_names,
+)
+from cekura_analytics.views import (
+    duckdb as write_duckdb,
 )
 
 Z = 1.959964
@@ -538,7 +540,7 @@ def test_query_params_are_never_pasted(data: Path) -> None:
 
 
 def test_duckdb_file_holds_the_views(data: Path, tmp_path: Path, con: Any) -> None:
-    out = export_duckdb(data, tmp_path / "views.duckdb")
+    out = write_duckdb(data, tmp_path / "views.duckdb")
     db = duckdb.connect(str(out), read_only=True)
     try:
         got = db.sql("select * from pass_rates_by_metric").pl()
