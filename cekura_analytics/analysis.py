@@ -7,7 +7,6 @@ them, so it is imported inside the functions.)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -190,76 +189,4 @@ def compare_versions(
     return frame.sort(["change", "metric_id"], nulls_last=True)
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def fmt(cells: list[str]) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  " + "  ".join(parts).rstrip()
-
-    return [fmt(headers), *(fmt(r) for r in rows)]
-
-
-def demo_summary(
-    data_dir: str | Path, *, rules: str | Path | None = None, top: int = 10, worst: int = 5
-) -> str:
-    """What ``make demo`` prints: the top of ``pass_rates_by_metric`` (lowest pass rate
-    first) and the ``worst`` personality × language cells (lowest upper bound first)."""
-
-    con = connect(data_dir, rules)
-    try:
-        metrics = fetch(
-            con,
-            "select * from pass_rates_by_metric"
-            " order by pass_rate asc nulls last, metric_name limit $top",
-            {"top": top},
-        )
-        cells = fetch(
-            con,
-            "select * from pass_rates_by_personality_language where n_evaluated > 0"
-            " order by ci_high, pass_rate, personality_name, scenario_language limit $worst",
-            {"worst": worst},
-        )
-    finally:
-        con.close()
-    lines = [f"Pass rate by metric, lowest first (Wilson 95 % interval; top {top})"]
-    if metrics.is_empty():
-        lines.append("  no metric results yet")
-    else:
-        rows = [
-            [
-                str(r["metric_name"] or f"metric {r['metric_id']}"),
-                str(r["n_evaluated"]),
-                _pct(r["pass_rate"]),
-                f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
-                str(r["n_unknown"]),
-            ]
-            for r in metrics.iter_rows(named=True)
-        ]
-        lines += _table(["metric", "n", "pass", "95% interval", "unknown"], rows, {1, 2, 4})
-    lines += ["", f"{worst} worst personality × language cells (lowest upper bound first)"]
-    if cells.is_empty():
-        lines.append("  no evaluated metric results yet")
-    else:
-        rows = [
-            [
-                str(r["personality_name"] or f"personality {r['personality_id']}"),
-                str(r["scenario_language"] or "?"),
-                str(r["n_evaluated"]),
-                _pct(r["pass_rate"]),
-                f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
-            ]
-            for r in cells.iter_rows(named=True)
-        ]
-        lines += _table(["personality", "language", "n", "pass", "95% interval"], rows, {2, 3})
-    return "\n".join(lines)
-
-
-__all__ = ["compare_versions", "demo_summary", "pass_rates", "pass_rates_sql"]
+__all__ = ["compare_versions", "pass_rates", "pass_rates_sql"]

@@ -36,7 +36,6 @@ from .errors import (
 )
 from .outliers import outliers as find_outliers
 from .progress import progress_bar
-from .resources import SAMPLE_PROMPT
 from .store import Store
 from .views import connect
 
@@ -422,31 +421,6 @@ def improve_show(data_dir: str | Path, *, job_id: str | None = None) -> lg.Impro
     else:
         df = df.filter(pl.col("status").is_in(lg.FINISHED))
     return lg.ImproveShow(df, Path(data_dir))
-
-
-def demo_improve(data_dir: str | Path, base_url: str, api_key: str) -> str:
-    """Launch jobs for the top 5 outlier runs with the sample prompt, collect, summarise."""
-    prompt = read_prompt(SAMPLE_PROMPT)
-    top = find_outliers(data_dir, limit=5)
-    if top.is_empty():
-        return "no outlier runs, so no improve-prompt jobs were launched"
-    run_ids = [int(r) for r in top["run_id"]]
-    kw: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
-    improve_launch(data_dir, run_ids, prompt, **kw)
-    improve_collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
-    sha = lg.sha256_text(prompt)
-    jobs = {r["run_id"]: r for r in lg.read_ledger(data_dir).iter_rows(named=True)
-            if r["prompt_sha256"] == sha}  # fmt: skip
-    lines = [f"improve-prompt jobs for the top {len(run_ids)} outlier runs ({SAMPLE_PROMPT.name}):"]
-    for t in top.iter_rows(named=True):
-        job, failed = jobs[t["run_id"]], t.get("failed_metrics")
-        if isinstance(failed, list):
-            failed = ", ".join(map(str, failed))
-        lines.append(f"- run {t['run_id']}: {job['status']}; failed metrics: {failed or 'none'}")
-        note = job["summary_of_changes"] or job["error"] or job["message"] or ""
-        lines += [f"    {ln}" for ln in note.splitlines()]
-    lines.append(f"diffs: cekura-analytics improve show --data-dir {data_dir}")
-    return "\n".join(lines)
 
 
 launch_improve_prompt = deprecated_alias(improve_launch, "launch_improve_prompt")

@@ -103,6 +103,13 @@ _GRAIN_WORDS = {"language": "scenario language", "day": "UTC day", "agent_versio
                 " agent version"}  # fmt: skip
 
 
+def pct(rate: float | None) -> str:
+    """A rate as people read it: ``0.853`` -> ``"85.3 %"``, missing -> ``"–"``."""
+    if rate is None or rate != rate:  # None or NaN
+        return "–"
+    return f"{100 * rate:.1f} %"
+
+
 def dimensions(by: str | Iterable[str]) -> list[str]:
     """``"metric, persona"`` -> ``["metric", "personality"]``; a one-line error otherwise."""
     items = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b) for b in by]
@@ -210,6 +217,7 @@ __all__ = [
     "dimensions",
     "key_columns",
     "output_columns",
+    "pct",
     "rates_sql",
     "view_file",
     "view_sql",

@@ -30,6 +30,7 @@ from ._compat import deprecated_alias
 from ._version import __version__
 from .analysis import compare_versions, pass_rates_sql
 from .errors import ConfigError, DataError
+from .rates import pct
 from .report_md import render_markdown
 from .scope import Scope, scope_sql
 from .views import connect, fetch
@@ -89,10 +90,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
-
-
 def _interval(lo: float | None, hi: float | None) -> str:
     return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
 
@@ -133,11 +130,11 @@ def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str
     period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
     success = runs["ok"] / runs["judged"] if runs["judged"] else None
     return [
-        {"label": "runs", "value": f"{runs['n']:,}", "note": f"run success {_pct(success)}"},
+        {"label": "runs", "value": f"{runs['n']:,}", "note": f"run success {pct(success)}"},
         {"label": "metrics evaluated", "value": f"{m['metrics']:,}", "note": ""},
         {
             "label": "overall metric pass rate",
-            "value": _pct(rate),
+            "value": pct(rate),
             "note": f"95 % {_interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
         },
         {"label": "period covered (UTC)", "value": period, "note": ""},
@@ -158,7 +155,7 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
         {
             "metric": str(r["metric_name"]),
             "where": where,
-            "rate": _pct(r["pass_rate"]),
+            "rate": pct(r["pass_rate"]),
             "interval": _interval(r["ci_low"], r["ci_high"]),
             "n": f"{r['n_evaluated']:,}",
         }
@@ -380,12 +377,7 @@ def report(
     return out
 
 
-def demo_report(data_dir: str | Path) -> Path:
-    """What ``make demo`` calls: ``<data_dir>/report.html``; returns its path."""
-    return report(data_dir, Path(data_dir) / "report.html")
-
-
-__all__ = ["FORMATS", "build_report", "demo_report", "json_script", "report", "vega_javascript"]
+__all__ = ["FORMATS", "build_report", "json_script", "report", "vega_javascript"]
 
 
 build_report = deprecated_alias(report, "build_report")

@@ -497,7 +497,9 @@ def test_launch_outliers_then_demo_improve(extracted: tuple[Any, Path]) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     assert "2 queued" in out.decode()
-    text = improve.demo_improve(d, srv.base_url, KEY)
+    from cekura_analytics.demo import improve_jobs
+
+    text = improve_jobs(d, srv.base_url, KEY)
     assert text.count("- run ") == 5 and "completed" in text and "improve show" in text
     assert stats(srv)[LAUNCH] == 5  # the two launched from the CLI were not sent again
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import shutil
 from pathlib import Path
@@ -155,16 +154,8 @@ def test_bad_arguments_are_one_line_errors(data_dir: Path, tmp_path: Path) -> No
         build_report(tmp_path / "empty", tmp_path / "r.html")
 
 
-def test_cli_errors_and_demo_report(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_errors(data_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(tmp_path / "nope")])
     assert res.exit_code == 1 and "error:" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(data_dir), "--format", "pdf"])
     assert res.exit_code == 2
-    calls = []
-    # the module, not the function the package exports under the same name
-    module = importlib.import_module("cekura_analytics.report")
-    monkeypatch.setattr(module, "report", lambda d, out: calls.append((d, out)) or out)
-    assert module.demo_report(data_dir) == data_dir / "report.html"
-    assert calls == [(data_dir, data_dir / "report.html")]
