@@ -21,7 +21,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,6 +41,7 @@ from .errors import (
     ResponseError,
     ServerError,
 )
+from .pool import bounded_map
 
 API_PREFIX = "/test_framework/v1"
 KEY_HEADER = "X-CEKURA-API-KEY"
@@ -289,39 +289,10 @@ class CekuraClient:
         ``window`` (default ``2 × concurrency``) items are in flight, so memory stays flat.
         Items are pulled from ``items`` on the caller's thread.
         """
-        window = window or self.concurrency * 2
-        it = iter(items)
-        with ThreadPoolExecutor(min(window, self.concurrency), thread_name_prefix="cekura") as pool:
-            pending: dict[Future[R], int] = {}
-            seq = 0
-            for item in it:
-                pending[pool.submit(fn, item)] = seq
-                seq += 1
-                if len(pending) >= window:
-                    break
-            buffered: dict[int, R] = {}
-            next_out = 0
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    idx = pending.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BaseException:
-                        for other in pending:
-                            other.cancel()
-                        raise
-                    if ordered:
-                        buffered[idx] = result
-                    else:
-                        yield result
-                    item_next = next(it, _SENTINEL)
-                    if item_next is not _SENTINEL:
-                        pending[pool.submit(fn, item_next)] = seq
-                        seq += 1
-                while ordered and next_out in buffered:
-                    yield buffered.pop(next_out)
-                    next_out += 1
+        return bounded_map(
+            fn, items, workers=self.concurrency, window=window or 2 * self.concurrency,
+            ordered=ordered,
+        )  # fmt: skip
 
     def bulk_runs(self, run_ids: list[int]) -> list[dict[str, Any]]:
         """Full runs for ``run_ids`` via ``runs/bulk/``, in batches of 100, concurrently."""
@@ -348,9 +319,6 @@ class CekuraClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_SENTINEL: Any = object()
 
 
 def _first(item: tuple[int, Any]) -> int:

@@ -152,42 +152,6 @@ def test_agent_version_label_and_id(sent: Any, label: str | None, version_id: in
     assert (row["agent_version"], row["agent_version_id"]) == (label, version_id)
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("01:02", 62),
-        ("1:02", 62),
-        ("0:05", 5),
-        ("1:02:03", 3723),
-        ("00:00", 0),
-        ("1:75", None),
-        ("", None),
-        ("n/a", None),
-        (None, None),
-        (62, 62),
-    ],
-)
-def test_duration_forms(text: Any, seconds: int | None) -> None:
-    assert rows.duration_seconds(text) == seconds
-
-
-@pytest.mark.parametrize(
-    ("rate", "k", "n", "want"),
-    [
-        (100, None, None, 1.0),  # the docs' results example
-        (87.5, None, None, 0.875),
-        (0.875, None, None, 0.875),
-        (1.0, 1, 100, 0.01),  # 1 % written as 0-100: the counts say so
-        (1.0, 10, 10, 1.0),
-        (0.5, "5", "10", 0.5),  # counts sent as strings
-        (None, 3, 4, None),
-        ("n/a", None, None, None),
-    ],
-)
-def test_success_rate_is_stored_as_a_fraction(rate: Any, k: Any, n: Any, want: Any) -> None:
-    assert rows.fraction(rate, k, n) == want
-
-
 def test_results_example_with_percent_rate() -> None:
     page = _payload("result_v1_list_paginated_docapi.json")
     results = m.parse_items(m.Result, page["results"], what="results", shapes=m.ShapeLog())
