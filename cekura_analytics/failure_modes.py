@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .analysis import _since
 from .errors import ConfigError, DataError
+from .scope import Scope, scope_sql
 from .store import Store
 from .tables import FAILURE_MODE_MEMBERS, FAILURE_MODE_VOCAB, FAILURE_MODES
 
@@ -62,9 +62,8 @@ def load_failures(
             " coalesce(m.explanation, '') as explanation"
             " from metric_results as r join stg_run_metrics as m using (run_id, metric_id)"
             " where r.passed = false"
-            " and ($since is null or r.timestamp >= cast($since as timestamptz))"
-            " order by r.metric_id, r.run_id",
-            {"since": _since(since)},
+            f" and {scope_sql('r.')} order by r.metric_id, r.run_id",
+            Scope.of(since).params(),
         )
     finally:
         con.close()
@@ -346,16 +345,3 @@ def representative_runs(
                 rows.append({"run_id": rid, **mode})
                 picked += 1
     return pl.DataFrame(rows)
-
-
-def demo_failure_modes(data_dir: str | Path, top: int = 3) -> str:
-    """What the demo prints: the top modes of each metric, with share and interval."""
-    df = failure_modes(data_dir)
-    lines = []
-    for r in df.filter(pl.col("mode_rank") <= top).iter_rows(named=True):
-        lines.append(
-            f"{r['metric_name'][:26]:<26} #{r['mode_rank']} {r['label'][:48]:<48} "
-            f"{r['n_failed']:>5} of {r['n_metric_failed']:<5} {100 * r['share']:5.1f} % "
-            f"[{100 * r['share_ci_low']:.1f}-{100 * r['share_ci_high']:.1f}]"
-        )
-    return "\n".join(lines)

@@ -173,6 +173,7 @@ def describe(
         others = np.mean([o for j, o in enumerate(centres) if j != c], axis=0) if k > 1 else 0
         distinct = centre - others
         label_terms = [vocab.terms[i] for i in np.argsort(-distinct, kind="stable")[:LABEL_TERMS]]
+        label_terms = label_terms or ["(no explanation)"]
         heavy = np.argsort(-centre, kind="stable")[:CENTRE_TERMS]
         heavy = heavy[centre[heavy] > 0]
         top = [vocab.terms[i] for i in heavy[:ID_TERMS]]

@@ -14,18 +14,20 @@ import requests
 from click.testing import CliRunner
 from sklearn.metrics import adjusted_rand_score
 
-from cekura_analytics import failure_modes as fm
 from cekura_analytics import mode_clustering as mc
 from cekura_analytics.charts import failure_mode_chart
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.extract import extract
+from cekura_analytics.failure_modes import failure_modes
+from cekura_analytics.mock.catalog import METRICS
 from cekura_analytics.mock.modes import PLANTED, failed_explanation
-from cekura_analytics.report import build_report
+from cekura_analytics.report import report
+from cekura_analytics.resources import SAMPLE_PROMPT
 from cekura_analytics.views import query
 
 KEY = "test-key"
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_prompt.txt"
+SAMPLE = SAMPLE_PROMPT
 
 
 @pytest.fixture
@@ -58,7 +60,9 @@ def members(d: Path) -> pl.DataFrame:
 def test_mock_explanations_follow_the_planted_modes(mocked: tuple[Any, Path]) -> None:
     srv, d = mocked
     truth = planted(srv)
-    assert set(truth["metric_id"]) == set(PLANTED)
+    # code metrics send an empty explanation: no planted mode
+    explained = {m.id for m in METRICS if m.kind != "custom_code"}
+    assert set(truth["metric_id"]) == set(PLANTED) & explained != set(PLANTED)
     got = query(
         d,
         "select run_id, metric_id, explanation from stg_run_metrics"
@@ -73,7 +77,7 @@ def test_mock_explanations_follow_the_planted_modes(mocked: tuple[Any, Path]) ->
 
 def test_names_the_planted_modes(mocked: tuple[Any, Path]) -> None:
     srv, d = mocked
-    modes = fm.failure_modes(d)
+    modes = failure_modes(d)
     got = planted(srv).join(members(d), on=["run_id", "metric_id"], how="inner")
     assert got.height > 500
     for (metric_id,), g in got.group_by(["metric_id"]):
@@ -90,7 +94,7 @@ def test_names_the_planted_modes(mocked: tuple[Any, Path]) -> None:
 
 def test_every_failure_in_exactly_one_mode_and_counts_add_up(mocked: tuple[Any, Path]) -> None:
     _, d = mocked
-    modes = fm.failure_modes(d)
+    modes = failure_modes(d)
     failed = query(d, "select run_id, metric_id from metric_results where passed = false")
     mem = members(d)
     assert mem.select("run_id", "metric_id").is_duplicated().sum() == 0
@@ -112,8 +116,8 @@ def test_ids_stable_across_reruns(mocked: tuple[Any, Path], tmp_path: Path) -> N
     _, d = mocked
     copy = tmp_path / "copy"
     shutil.copytree(d, copy)
-    first = fm.failure_modes(d).sort("mode_id")
-    again = fm.failure_modes(copy, recluster=True).sort("mode_id")
+    first = failure_modes(d).sort("mode_id")
+    again = failure_modes(copy, recluster=True).sort("mode_id")
     cols = ["mode_id", "label", "n_failed", "example_run_id"]
     assert first.select(cols).equals(again.select(cols))
     assert (
@@ -125,11 +129,11 @@ def test_ids_stable_across_reruns(mocked: tuple[Any, Path], tmp_path: Path) -> N
 
 def test_incremental_then_recluster(mocked: tuple[Any, Path]) -> None:
     srv, d = mocked
-    fm.failure_modes(d)
+    failure_modes(d)
     before = members(d).select("run_id", "metric_id", "mode_id")
     requests.post(f"{srv.base_url}/_mock/runs/add?n=400&status=completed", timeout=30)
     extract(d, base_url=srv.base_url, quiet=True)
-    modes = fm.failure_modes(d)
+    modes = failure_modes(d)
     after = members(d)
     # old members keep their mode; new failures join one; all failures have exactly one
     kept = before.join(after, on=["run_id", "metric_id"], suffix="_now")
@@ -143,7 +147,7 @@ def test_incremental_then_recluster(mocked: tuple[Any, Path]) -> None:
         pl.col("n_failed").sum(), pl.col("n_metric_failed").first()
     )
     assert (sums["n_failed"] == sums["n_metric_failed"]).all()
-    fm.failure_modes(d, metric="Appointment Booked", recluster=True)
+    failure_modes(d, metric="Appointment Booked", recluster=True)
     again = members(d)
     assert set(again.filter(pl.col("metric_id") == 301)["assigned_by"]) == {"cluster"}
     assert set(again.filter(pl.col("metric_id") != 301)["assigned_by"]) >= {"nearest"}
@@ -167,7 +171,7 @@ def test_far_failures_open_a_new_mode() -> None:
 
 def test_per_mode_launches_one_job_per_mode(mocked: tuple[Any, Path]) -> None:
     srv, d = mocked
-    modes = fm.failure_modes(d)
+    modes = failure_modes(d)
     args = ["improve", "launch", "--data-dir", str(d), "--base-url", srv.base_url]
     out = CliRunner().invoke(cli, [*args, "--prompt-file", str(SAMPLE), "--per-mode", "1",
                                    "--top-modes", "4"])  # fmt: skip
@@ -202,7 +206,7 @@ def test_cli(mocked: tuple[Any, Path]) -> None:
 def test_without_scikit_learn_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "cekura_analytics.mode_clustering", None)
     with pytest.raises(ConfigError, match=r"pip install 'cekura-analytics\[modes\]'"):
-        fm.failure_modes("/nonexistent")
+        failure_modes("/nonexistent")
 
 
 def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: Path) -> None:
@@ -210,29 +214,31 @@ def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: 
     evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     for part in (d / "run_metrics").glob("*.parquet"):
         df = pl.read_parquet(part)
-        df.with_columns(explanation=pl.col("explanation") + " " + evil).write_parquet(part)
-    modes = fm.failure_modes(d)
+        df.with_columns(explanation=pl.col("explanation").fill_null("") + " " + evil).write_parquet(
+            part
+        )
+    modes = failure_modes(d)
     assert modes["example_explanation"].str.contains("<script>", literal=True).all()
-    html = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
+    html = report(d, tmp_path / "r.html").read_text(encoding="utf-8")
     section = html[html.index("<h2>Failure modes") : html.index("<h2>Improve")]
     assert evil not in html
     assert section.count("&lt;script&gt;alert(1)&lt;/script&gt;") == section.count("<tr>") - 1 > 3
     assert 'id="spec-failure_modes"' in html
-    md = build_report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
+    md = report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
     assert evil not in md and "## Failure modes" in md and "&lt;script&gt;" in md
 
 
 def test_since_limits_the_failures_looked_at(mocked: tuple[Any, Path]) -> None:
     _, d = mocked
     cut = query(d, "select quantile_disc(timestamp, 0.5) as t from metric_results")["t"][0]
-    fm.failure_modes(d, since=cut.isoformat())
+    failure_modes(d, since=cut.isoformat())
     looked = query(
         d,
         "select run_id, metric_id from metric_results where passed = false and timestamp >= ?",
         [cut],
     )
     assert set(members(d).select("run_id", "metric_id").rows()) == set(looked.rows())
-    fm.failure_modes(d)  # without --since: the older failures join the stored modes
+    failure_modes(d)  # without --since: the older failures join the stored modes
     after = members(d)
     older = after.join(looked, on=["run_id", "metric_id"], how="anti")
     assert older.height > 0 and set(older["assigned_by"]) <= {"nearest", "new_mode"}

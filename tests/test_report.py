@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from cekura_analytics import charts as ch
-from cekura_analytics import extract, report
+from cekura_analytics import extract
 from cekura_analytics import ledger as lg
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.mock import MockServer
-from cekura_analytics.report import build_report, json_script, vega_javascript
+from cekura_analytics.report import json_script, vega_javascript
+from cekura_analytics.report import report as build_report
 from cekura_analytics.report_md import md_escape
 from cekura_analytics.store import Store
 
@@ -153,14 +154,8 @@ def test_bad_arguments_are_one_line_errors(data_dir: Path, tmp_path: Path) -> No
         build_report(tmp_path / "empty", tmp_path / "r.html")
 
 
-def test_cli_errors_and_demo_report(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_errors(data_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(tmp_path / "nope")])
     assert res.exit_code == 1 and "error:" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(data_dir), "--format", "pdf"])
     assert res.exit_code == 2
-    calls = []
-    monkeypatch.setattr(report, "build_report", lambda d, out: calls.append((d, out)) or out)
-    assert report.demo_report(data_dir) == data_dir / "report.html"
-    assert calls == [(data_dir, data_dir / "report.html")]

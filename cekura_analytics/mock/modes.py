@@ -8,7 +8,8 @@ weights below; its explanation is one of the mode's paraphrased templates, with 
 phrase and a closing sentence shared by all modes. Passing results keep their old texts.
 
 ``GET /_mock/failure_modes`` lists the planted mode of every failed result (off the public
-contract) so tests and the benchmark can score the recovered modes.
+contract) so tests and the benchmark can score the recovered modes. Code metrics
+(``kind="custom_code"``) send an empty explanation, so they have no planted mode there.
 """
 
 from __future__ import annotations
@@ -316,6 +317,7 @@ _CLOSERS = (
 )
 _MOODS = ("calm", "tired", "rushed", "polite", "curt")
 _NAMES = {m.id: m.name for m in C.METRICS}
+_EXPLAINED = [m.kind != "custom_code" for m in C.METRICS]  # code metrics explain nothing
 _SALT = 2000  # hash salt for the mode draw (data.py uses 1-10 and 1000+metric index)
 
 
@@ -365,7 +367,7 @@ def planted_failures(data: MockData) -> list[dict[str, Any]]:
         runs = data.runs.filter(data.runs["status"].is_in([COMPLETED, TIMEOUT]))
     for row in runs.select("id", "scen", "bits").iter_rows(named=True):
         for mi in C.SCENARIOS[row["scen"]].metric_idx:
-            if not row["bits"] >> mi & 1:
+            if not row["bits"] >> mi & 1 and _EXPLAINED[mi]:
                 mid = C.METRICS[mi].id
                 mode = planted_mode(data.seed, row["id"], mid)
                 out.append({"run_id": row["id"], "metric_id": mid, "mode": mode})
