@@ -1,0 +1,101 @@
+"""Tests for "is this pass rate worse than that one?": exact, z, and Holm's correction.
+
+The gate and ``improve impact`` ask one-sided questions of two binomial samples (k passes
+out of n). Small counts get Fisher's exact test (the hypergeometric tail); larger ones the
+pooled two-proportion z test of :func:`cekura_analytics.passing.two_proportion_test`. Many
+cells tested at once get Holm's step-down correction, which controls the chance of any false
+alarm at ``alpha`` without assuming the tests are independent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .passing import two_proportion_test
+
+#: the exact test is used when a 2 × 2 cell's expected count (under "no difference") is below
+#: this: Cochran's rule for when the normal approximation stops being trustworthy
+MIN_EXPECTED = 5.0
+EXACT = "fisher exact"
+Z_TEST = "z test"
+
+
+def _log_comb(n: int, k: int) -> float:
+    """log C(n, k) through lgamma, so large tables need no huge integers."""
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def fisher_less(k1: int, n1: int, k2: int, n2: int) -> float:
+    """One-sided Fisher exact p-value of "rate 2 < rate 1": P(X <= k2), X hypergeometric."""
+    _check(k1, n1, k2, n2)
+    passes, total = k1 + k2, n1 + n2
+    low, high = max(0, passes - n1), min(passes, n2)
+    if n1 == 0 or n2 == 0 or low == high:
+        return 1.0
+    denom = _log_comb(total, n2)
+
+    def pmf(x: int) -> float:
+        return math.exp(_log_comb(passes, x) + _log_comb(total - passes, n2 - x) - denom)
+
+    # sum the shorter tail; the two tails overlap in x = k2, which belongs to the lower one
+    if k2 - low <= high - k2:
+        p = math.fsum(pmf(x) for x in range(low, k2 + 1))
+    else:
+        p = 1.0 - math.fsum(pmf(x) for x in range(k2 + 1, high + 1))
+    return min(1.0, max(0.0, p))
+
+
+def z_less(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """One-sided pooled z test of "rate 2 < rate 1": ``(z, p)`` with p = Φ(z)."""
+    _check(k1, n1, k2, n2)
+    z, _ = two_proportion_test(k1, n1, k2, n2)
+    if z is None:
+        return 0.0, 1.0
+    return z, 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def needs_exact(k1: int, n1: int, k2: int, n2: int, min_expected: float = MIN_EXPECTED) -> bool:
+    """True when an expected 2 × 2 count under "same rate" is below ``min_expected``."""
+    total = n1 + n2
+    if total == 0:
+        return True
+    pooled = (k1 + k2) / total
+    return min(n * r for n in (n1, n2) for r in (pooled, 1 - pooled)) < min_expected
+
+
+def less_test(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float]:
+    """``(method, p)`` of "rate 2 < rate 1": Fisher exact for small counts, else z."""
+    if needs_exact(k1, n1, k2, n2):
+        return EXACT, fisher_less(k1, n1, k2, n2)
+    return Z_TEST, z_less(k1, n1, k2, n2)[1]
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values, in the input order (reject where adjusted < alpha)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        # multiply the rank-th smallest by (m - rank), keep them non-decreasing, cap at 1
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def _check(k1: int, n1: int, k2: int, n2: int) -> None:
+    if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
+        raise ValueError(f"counts must satisfy 0 <= k <= n, got {k1}/{n1} and {k2}/{n2}")
+
+
+__all__ = [
+    "EXACT",
+    "MIN_EXPECTED",
+    "Z_TEST",
+    "fisher_less",
+    "holm",
+    "needs_exact",
+    "less_test",
+    "z_less",
+]

@@ -1,0 +1,81 @@
+"""The gate's statistics against values checkable by hand (exact fractions, textbook tables)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cekura_analytics import stats
+
+
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2", "expected"),
+    [
+        # Fisher's tea-tasting table (3 of 4 vs 1 of 4): P(X<=1) = (1 + 16) / C(8, 4) = 17/70;
+        # R: fisher.test(matrix(c(3, 1, 1, 3), 2), alternative = "greater")$p.value = 0.2429
+        (3, 4, 1, 4, 17 / 70),
+        # 10/10 vs 5/10: only x = 5 is as extreme: C(15, 5) * C(5, 5) / C(20, 10)
+        (10, 10, 5, 10, 3003 / 184756),
+        # the candidate is not worse (5/10 vs 10/10): every table is as extreme
+        (5, 10, 10, 10, 1.0),
+        # no failure anywhere: nothing to test
+        (20, 20, 20, 20, 1.0),
+        # 2/2 vs 0/2: C(2, 0) * C(2, 2) / C(4, 2) = 1/6
+        (2, 2, 0, 2, 1 / 6),
+    ],
+)
+def test_fisher_less_matches_exact_fractions(
+    k1: int, n1: int, k2: int, n2: int, expected: float
+) -> None:
+    assert stats.fisher_less(k1, n1, k2, n2) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fisher_less_sums_the_long_tail_as_a_complement() -> None:
+    # 95 of 100 vs 80 of 100: the upper tail is shorter, so the code takes 1 - upper
+    direct = sum(
+        math.comb(175, x) * math.comb(25, 100 - x) for x in range(75, 81)
+    ) / math.comb(200, 100)
+    assert stats.fisher_less(95, 100, 80, 100) == pytest.approx(direct, rel=1e-9)
+
+
+def test_z_less_matches_hand_computation() -> None:
+    # 90/100 vs 80/100: pooled 0.85, se = sqrt(0.85 * 0.15 * 0.02) = 0.0504975,
+    # z = -0.1 / se = -1.98030; normal table Φ(-1.98) = 0.02385, Φ(-1.99) = 0.02330, so
+    # Φ(-1.98030) ≈ 0.02385 - 0.03 * 0.00055 = 0.023834
+    z, p = stats.z_less(90, 100, 80, 100)
+    assert z == pytest.approx(-1.98030, abs=1e-5)
+    assert p == pytest.approx(0.023834, abs=3e-6)
+    # the other direction is the complement
+    assert stats.z_less(80, 100, 90, 100)[1] == pytest.approx(1 - p, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("counts", "method"),
+    [
+        ((95, 100, 90, 100), stats.Z_TEST),  # expected failures 7.5 per side
+        ((98, 100, 97, 100), stats.EXACT),  # expected failures 2.5 per side
+        ((3, 4, 1, 4), stats.EXACT),
+        ((0, 0, 5, 10), stats.EXACT),
+    ],
+)
+def test_less_test_picks_exact_for_small_expected_counts(
+    counts: tuple[int, int, int, int], method: str
+) -> None:
+    assert stats.less_test(*counts)[0] == method
+
+
+def test_holm_textbook_example() -> None:
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> running max
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_caps_at_one_and_handles_empty() -> None:
+    assert stats.holm([0.5, 0.9]) == [1.0, 1.0]
+    assert stats.holm([]) == []
+    assert stats.holm([0.01]) == [0.01]
+
+
+def test_bad_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        stats.fisher_less(5, 4, 1, 4)
