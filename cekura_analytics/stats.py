@@ -95,7 +95,7 @@ __all__ = [
     "Z_TEST",
     "fisher_less",
     "holm",
-    "needs_exact",
     "less_test",
+    "needs_exact",
     "z_less",
 ]

@@ -33,9 +33,9 @@ def test_fisher_less_matches_exact_fractions(
 
 def test_fisher_less_sums_the_long_tail_as_a_complement() -> None:
     # 95 of 100 vs 80 of 100: the upper tail is shorter, so the code takes 1 - upper
-    direct = sum(
-        math.comb(175, x) * math.comb(25, 100 - x) for x in range(75, 81)
-    ) / math.comb(200, 100)
+    direct = sum(math.comb(175, x) * math.comb(25, 100 - x) for x in range(75, 81)) / math.comb(
+        200, 100
+    )
     assert stats.fisher_less(95, 100, 80, 100) == pytest.approx(direct, rel=1e-9)
 
 
