@@ -612,3 +612,25 @@ def gate_cmd(data_dir: Path, junit: Path | None, markdown: Path | None, **settin
     result.write(junit=junit, markdown=markdown)
     click.echo(str(result))
     sys.exit(result.exit_code)
+
+
+# --- improve impact (after the output options it uses) ---
+@improve_group.command("impact")
+@data_dir_option
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="After Holm.")
+@click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: no evidence.")
+@click.option("--agent-id", type=int, default=None, help="Only jobs of this agent.")
+@_output_options
+@_rules_option
+@friendly_errors
+def improve_impact_cmd(data_dir: Path, fmt: str, out: Path | None, **settings: Any) -> None:
+    """Did the suggestions work? Each finished job's targeted metrics, before → after.
+
+    Before: the agent version the job's run used; after: the agent's next version first seen
+    after the job finished. Verdict: improved, no evidence, worse or not yet shipped (one-sided
+    tests as in `gate`, Holm-corrected over all jobs and metrics).
+    """
+    from .impact import improve_impact
+    from .views import render
+
+    click.echo(render(improve_impact(data_dir, **settings), fmt, out))

@@ -2,15 +2,18 @@
 
 ``write_versions(d, {("v1", "Empathy"): (100, 95), ...})`` writes one run per result (agent 1)
 with one metric each, ``k`` of ``n`` passing (``rubric_passed``), versions introduced in the
-order given, one hour apart per version, through :func:`factories.write_tables`.
+order given, one hour apart per version, committed through the store like the extractor's tables.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from factories import T0, result, run, write_tables
+from factories import T0, frame, result, run
+
+from cekura_analytics.store import Store
 
 #: metric names -> ids of the crafted catalogue
 METRIC_IDS = {name: i for i, name in enumerate(
@@ -52,7 +55,21 @@ def write_versions(data_dir: Path, counts: Counts, agent_id: int = 1) -> Path:
                             scenario_id=scenario, personality_id=scenario))  # fmt: skip
             rms.append(result(run_id, ids[metric], rubric_passed=i < k))
     metrics = [{"metric_id": i, "name": name, "eval_type": "binary"} for name, i in ids.items()]
-    return write_tables(
-        data_dir, runs=runs, run_metrics=rms, metrics=metrics, scenarios=SCENARIOS,
-        personalities=PERSONALITIES,
-    )  # fmt: skip
+    tables = {"runs": runs, "run_metrics": rms, "metrics": metrics, "scenarios": SCENARIOS,
+              "personalities": PERSONALITIES}  # fmt: skip
+    # committed through the store, as the extractor does, so a later ledger commit keeps them
+    with Store(data_dir, lock=True) as store:
+        for table, rows in tables.items():
+            store.replace_table(table, frame(table, rows))
+    return data_dir
+
+
+def write_jobs(data_dir: Path, jobs: list[dict[str, Any]]) -> None:
+    """Commit improve-job rows (``empty_row`` + the given fields) through the ledger."""
+    from cekura_analytics import ledger as lg
+
+    with Store(data_dir, lock=True) as store:
+        book = lg.Ledger(store)
+        for fields in jobs:
+            book.put(lg.empty_row() | {"kind": "prompt", "status": lg.COMPLETED} | fields)
+        book.commit()
