@@ -21,6 +21,7 @@ import polars as pl
 
 from .errors import ConfigError, DataError
 from .passing import wilson_interval
+from .report_md import md_escape
 from .stats import holm, less_test
 
 PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient"
@@ -217,7 +218,7 @@ class GateResult:
 
     def markdown(self) -> str:
         """A PR-comment table, worst first; cell text is escaped for Markdown tables."""
-        head = f"### {'✅' if self.passed else '❌'} {_md(self.headline())}"
+        head = f"### {'✅' if self.passed else '❌'} {md_escape(self.headline())}"
         lines = [
             head,
             "",
@@ -225,14 +226,14 @@ class GateResult:
             f"one-sided test is significant at α = {self.alpha:g} after Holm's correction over "
             f"the tested cells; cells with n < {self.min_n} on a side are not tested.",
             "",
-            f"| status | cell | {_md(self.baseline)} | {_md(self.candidate)} | drop | test "
-            "| p | Holm p |",
+            f"| status | cell | {md_escape(self.baseline)} | {md_escape(self.candidate)} "
+            "| drop | test | p | Holm p |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for c in self.worst_first():
             k = c.cmp
             lines.append(
-                f"| {c.status} | {_md(c.name)} | {_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)} "  # noqa: E501
+                f"| {c.status} | {md_escape(c.name)} | {_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)} "  # noqa: E501
                 f"| {_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)} "  # noqa: E501
                 f"| {_pts(c.drop)} | {k.test or '–'} | {_p(k.p_worse)} | {_p(c.p_holm)} |"
             )
@@ -264,14 +265,6 @@ def _p(x: float | None) -> str:
 
 def _cell(rate: float | None, lo: float | None, hi: float | None, n: int) -> str:
     return f"{_pct(rate)} [{_pct(lo)}, {_pct(hi)}] n={n}"
-
-
-def _md(text: str) -> str:
-    """Escape what would break a Markdown table or inject markup into a PR comment."""
-    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    for ch in "<>*_`[]":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def version_history(con: Any, agent_id: int) -> pl.DataFrame:
