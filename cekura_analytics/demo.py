@@ -14,6 +14,7 @@ import click
 
 from .errors import ConfigError
 from .extract import extract
+from .mock.history import record_improve_history
 from .mock.process import mock_process
 
 DEMO_KEY = "demo-key"
@@ -54,6 +55,8 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
         click.echo(str(summary))
         _step("where does the agent fail? (Wilson 95 % intervals)")
         click.echo(demo_summary(data_dir))
+        # the jobs a team ran while the mock's broken version was live, for `improve impact`
+        record_improve_history(data_dir)
         _step("improve-prompt jobs for the top 5 outlier runs")
         click.echo(demo_improve(data_dir, base_url, DEMO_KEY))
     _step("report")

@@ -5,7 +5,8 @@ and each metric its run failed with "before" (the agent version the run used) an
 (the agent's next version first seen after the job finished). :func:`improve_impact` tests
 each pair like the release gate does (:func:`cekura_analytics.gate.compare_counts`: Fisher
 exact for small counts, z otherwise), in both directions, with Holm's correction over all
-those one-sided tests together, and gives a verdict:
+those one-sided tests together (jobs on runs of the same version share one comparison, tested
+once), and gives a verdict:
 
 * ``not yet shipped``: no later version of the agent has results yet;
 * ``improved`` / ``worse``: the after version passes the metric significantly more / less;
@@ -52,9 +53,12 @@ def improve_impact(
     finally:
         con.close()
     rows = df.to_dicts()
-    tests: list[dict[str, Any]] = []
+    # jobs on runs of the same version share one comparison: test each distinct pair once
+    tests: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
-        shipped = r["after_version"] is not None
+        key = (r["agent_id"], r["before_version"], r["after_version"], r["metric_id"])
+        if r["after_version"] is None or key in tests:
+            continue
         cmp = compare_counts(
             int(r["n_passed_before"]),
             int(r["n_before"]),
@@ -62,20 +66,15 @@ def improve_impact(
             int(r["n_after"]),
             min_n,
         )
-        tests.append(
-            {
-                "test": cmp.test if shipped else None,
-                "p_better": cmp.p_better if shipped else None,
-                "p_worse": cmp.p_worse if shipped else None,
-            }
-        )
+        tests[key] = {"test": cmp.test, "p_better": cmp.p_better, "p_worse": cmp.p_worse}
     # one family: both directions of every tested pair
-    family = [(i, side) for i, t in enumerate(tests) for side in ("better", "worse")
+    family = [(key, side) for key, t in tests.items() for side in ("better", "worse")
               if t[f"p_{side}"] is not None]  # fmt: skip
-    adjusted = holm([tests[i][f"p_{side}"] for i, side in family])
-    for (i, side), p in zip(family, adjusted, strict=True):
-        tests[i][f"p_holm_{side}"] = p
-    for r, t in zip(rows, tests, strict=True):
+    adjusted = holm([tests[key][f"p_{side}"] for key, side in family])
+    for (key, side), p in zip(family, adjusted, strict=True):
+        tests[key][f"p_holm_{side}"] = p
+    for r in rows:
+        t = tests.get((r["agent_id"], r["before_version"], r["after_version"], r["metric_id"]), {})
         better, worse = t.get("p_holm_better"), t.get("p_holm_worse")
         if r["after_version"] is None:
             verdict = NOT_SHIPPED
@@ -85,7 +84,7 @@ def improve_impact(
             verdict = WORSE
         else:
             verdict = NO_EVIDENCE
-        r |= {"test": t["test"], "p_better": t["p_better"], "p_worse": t["p_worse"]}
+        r |= {"test": t.get("test"), "p_better": t.get("p_better"), "p_worse": t.get("p_worse")}
         r |= {"p_holm_better": better, "p_holm_worse": worse, "verdict": verdict}
     extra = {
         "test": pl.String,
@@ -95,4 +94,43 @@ def improve_impact(
     return pl.DataFrame(rows, schema={**df.schema, **extra})
 
 
-__all__ = ["IMPROVED", "NOT_SHIPPED", "NO_EVIDENCE", "VERDICTS", "WORSE", "improve_impact"]
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def impact_rows(df: pl.DataFrame) -> list[dict[str, str]]:
+    """The report's "Did the suggestions work?" rows: text cells (the template escapes them)."""
+    out = []
+    for r in df.iter_rows(named=True):
+        sides = {}
+        for side, version in (("before", r["before_version"]), ("after", r["after_version"])):
+            if version is None:
+                sides[side] = "not shipped yet"
+                continue
+            rate, lo, hi = (r[f"{c}_{side}"] for c in ("pass_rate", "ci_low", "ci_high"))
+            interval = "" if lo is None else f" [{_pct(lo)} – {_pct(hi)}]"
+            sides[side] = f"{version}: {_pct(rate)}{interval} n={r[f'n_{side}']}"
+        change = r["change"]
+        out.append(
+            {
+                "job": str(r["job_id"]),
+                "run": str(r["run_id"]),
+                "metric": str(r["metric_name"] or f"metric {r['metric_id']}"),
+                "before": sides["before"],
+                "after": sides["after"],
+                "change": "–" if change is None else f"{100 * change:+.1f} pts",
+                "verdict": str(r["verdict"]),
+            }
+        )
+    return out
+
+
+__all__ = [
+    "IMPROVED",
+    "NOT_SHIPPED",
+    "NO_EVIDENCE",
+    "VERDICTS",
+    "WORSE",
+    "impact_rows",
+    "improve_impact",
+]

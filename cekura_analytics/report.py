@@ -28,6 +28,7 @@ from markupsafe import Markup
 from . import __version__
 from . import charts as ch
 from .errors import ConfigError, DataError
+from .impact import impact_rows, improve_impact
 from .report_md import render_markdown
 
 FORMATS = ("html", "md")
@@ -325,6 +326,7 @@ def _collect(
         "min_n": min_n,
         "outliers": rows,
         "suggestions": _suggestions(data_dir, agent_id, n_jobs),
+        "impact": impact_rows(improve_impact(data_dir, agent_id=agent_id, rules=rules)),
         "data_dir_name": data_dir.name,
         "version": __version__,
     }
