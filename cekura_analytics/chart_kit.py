@@ -12,8 +12,6 @@ import polars as pl
 
 from .errors import DataError
 
-#: pass-rate colour scale shared by every chart: red = failing, green = passing
-RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
 BAR_COLOR = "#4c78a8"
 INTERVAL_COLOR = "#333333"
 COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant change": "#9e9e9e"}
@@ -116,6 +114,21 @@ def rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
 
 
 RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
+
+
+def centred_rate_scale(df: pl.DataFrame) -> tuple[alt.Scale, float, float, float]:
+    """A diverging colour scale over the cells' own range, centred on their pooled pass rate.
+
+    Returns ``(scale, low, overall, high)``. Cells between 80 and 100 % look alike on a 0-100 %
+    scale; this one spends the colours where the data is, and the legend shows its real ends.
+    """
+    overall = float(df["n_passed"].sum()) / float(df["n_evaluated"].sum())
+    low = min(float(df["pass_rate"].min()), overall)  # type: ignore[arg-type]
+    high = max(float(df["pass_rate"].max()), overall)  # type: ignore[arg-type]
+    if high - low < 1e-9:  # one value everywhere: any small span shows it as the centre colour
+        low, high = max(0.0, overall - 0.01), min(1.0, overall + 0.01)
+    scale = alt.Scale(scheme="redyellowgreen", domain=[low, high], domainMid=overall)
+    return scale, low, overall, high
 
 
 def nice_step(raw: float) -> float:

@@ -9,6 +9,7 @@ report's own nonce-tagged scripts run.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
@@ -28,6 +29,7 @@ from markupsafe import Markup
 from . import __version__
 from . import charts as ch
 from .errors import ConfigError, DataError
+from .gate import gate
 from .impact import impact_rows, improve_impact
 from .report_md import render_markdown
 
@@ -275,7 +277,12 @@ def _collect(
     def versions() -> Any:
         # the agent with most results (or --agent-id), its two latest versions, all time
         cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules)
-        return ch.version_comparison(cmp)
+        failures = None  # the gate's verdict on the same two versions, marked on the chart
+        with contextlib.suppress(DataError, IndexError):
+            va, vb, agent = cmp["version_a"][0], cmp["version_b"][0], cmp["agent_id"][0]
+            verdict = gate(data_dir, agent, baseline=va, candidate=vb, rules=rules)
+            failures = [c.metric_id for c in verdict.failures]
+        return ch.version_comparison(cmp, gate_failures=failures)
 
     charts = [
         _chart(
