@@ -158,7 +158,7 @@ class GateResult:
             f"{_pct(k.rate_baseline)} [{_pct(k.ci_low_baseline)}, {_pct(k.ci_high_baseline)}] "
             f"n={k.n_baseline} -> {_pct(k.rate_candidate)} [{_pct(k.ci_low_candidate)}, "
             f"{_pct(k.ci_high_candidate)}] n={k.n_candidate}; drop {_pts(c.drop)} "
-            f"(max {_pts(self.max_drop)}); {k.test} one-sided p={_p(k.p_worse)}, "
+            f"(max {100 * self.max_drop:.1f} pts); {k.test} one-sided p={_p(k.p_worse)}, "
             f"Holm p={_p(c.p_holm)} (alpha {self.alpha:g})"
         )
 
@@ -222,8 +222,8 @@ class GateResult:
         lines = [
             head,
             "",
-            f"A cell fails when the pass rate drops by more than {_pts(self.max_drop)} and the "
-            f"one-sided test is significant at α = {self.alpha:g} after Holm's correction over "
+            f"A cell fails when the pass rate drops by more than {100 * self.max_drop:.1f} "
+            f"points and the one-sided test is significant at α = {self.alpha:g} after Holm's correction over "
             f"the tested cells; cells with n < {self.min_n} on a side are not tested.",
             "",
             f"| status | cell | {md_escape(self.baseline)} | {md_escape(self.candidate)} "
