@@ -223,8 +223,9 @@ class GateResult:
             head,
             "",
             f"A cell fails when the pass rate drops by more than {100 * self.max_drop:.1f} "
-            f"points and the one-sided test is significant at α = {self.alpha:g} after Holm's correction over "
-            f"the tested cells; cells with n < {self.min_n} on a side are not tested.",
+            f"points and the one-sided test is significant at α = {self.alpha:g} after Holm's "
+            f"correction over the tested cells; cells with n < {self.min_n} on a side are not "
+            "tested.",
             "",
             f"| status | cell | {md_escape(self.baseline)} | {md_escape(self.candidate)} "
             "| drop | test | p | Holm p |",
