@@ -23,6 +23,7 @@ from .errors import ConfigError, DataError
 from .passing import wilson_interval
 from .report_md import md_escape
 from .stats import holm, less_test
+from .views import connect, fetch
 
 PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient"
 #: ``--by`` values -> the extra dimension beside the metric: (key column, label column)
@@ -270,8 +271,6 @@ def _cell(rate: float | None, lo: float | None, hi: float | None, n: int) -> str
 
 def version_history(con: Any, agent_id: int) -> pl.DataFrame:
     """The agent's versions in order of first result: ``agent_version, first_seen, n``."""
-    from .views import fetch
-
     return fetch(
         con,
         "select agent_version, min(timestamp) as first_seen, count(*) as n"
@@ -308,8 +307,6 @@ def pick_versions(
 
 
 def _counts(con: Any, agent_id: int, versions: tuple[str, str], by: str) -> pl.DataFrame:
-    from .views import fetch
-
     dim = BY[by]
     key = f", cast({dim[0]} as varchar) as dim_key" if dim else ", null as dim_key"
     label = f", cast(any_value({dim[1]}) as varchar) as dim_label" if dim else ""
@@ -351,8 +348,6 @@ def gate(
     rules: str | Path | None = None,
 ) -> GateResult:
     """Compare two versions of an agent cell by cell and decide pass / regression (see module)."""
-    from .views import connect
-
     by = _check_settings(by, max_drop, alpha, min_n)
     con = connect(data_dir, rules)
     try:

@@ -22,6 +22,7 @@ import polars as pl
 
 from .gate import compare_counts
 from .stats import holm
+from .views import connect, fetch
 
 IMPROVED, NO_EVIDENCE, WORSE, NOT_SHIPPED = "improved", "no evidence", "worse", "not yet shipped"
 VERDICTS = (IMPROVED, NO_EVIDENCE, WORSE, NOT_SHIPPED)
@@ -40,8 +41,6 @@ def improve_impact(
     Columns: those of the ``improve_impact`` view plus ``test``, ``p_better``, ``p_worse``
     (one-sided), ``p_holm_better``, ``p_holm_worse`` and ``verdict``.
     """
-    from .views import connect, fetch
-
     con = connect(data_dir, rules)
     try:
         df = fetch(
