@@ -2,7 +2,7 @@
 
 Per metric (or metric × language / personality cell): both pass rates with Wilson 95 %
 intervals and n, the drop (baseline - candidate), a one-sided test of "the candidate is worse"
-(Fisher exact where counts are small, a pooled z test otherwise, see :mod:`.stats`) and
+(Fisher exact where counts are small, a pooled z test otherwise: :func:`.stats.compare_counts`) and
 Holm's correction across every tested cell. A cell **fails** when its drop is larger than
 ``max_drop`` and it is significant after the correction; a cell with fewer than ``min_n``
 evaluated results on either side is **insufficient** (reported, untested, fails only with
@@ -20,9 +20,8 @@ from xml.etree import ElementTree as ET
 import polars as pl
 
 from .errors import ConfigError, DataError
-from .passing import wilson_interval
 from .report_md import md_escape
-from .stats import holm, less_test
+from .stats import Comparison, compare_counts, holm
 from .views import connect, fetch
 
 PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient"
@@ -33,44 +32,6 @@ BY: dict[str, tuple[str, str] | None] = {
     "metric,personality": ("personality_id", "personality_name"),
 }
 EXIT_PASS, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Pass counts of one cell in two versions, with rates, intervals and the test."""
-
-    n_baseline: int
-    n_passed_baseline: int
-    n_candidate: int
-    n_passed_candidate: int
-    rate_baseline: float | None
-    ci_low_baseline: float | None
-    ci_high_baseline: float | None
-    rate_candidate: float | None
-    ci_low_candidate: float | None
-    ci_high_candidate: float | None
-    change: float | None  # candidate - baseline
-    test: str | None  # stats.EXACT or stats.Z_TEST; None when untested
-    p_worse: float | None  # one-sided p of "candidate < baseline"
-    p_better: float | None  # one-sided p of "candidate > baseline"
-
-
-def compare_counts(k_b: int, n_b: int, k_c: int, n_c: int, min_n: int) -> Comparison:
-    """Rates, intervals and both one-sided tests of one cell (untested below ``min_n``)."""
-    lo_b, hi_b = wilson_interval(k_b, n_b)
-    lo_c, hi_c = wilson_interval(k_c, n_c)
-    rate_b = k_b / n_b if n_b else None
-    rate_c = k_c / n_c if n_c else None
-    tested = n_b >= max(min_n, 1) and n_c >= max(min_n, 1)
-    method = p_worse = p_better = None
-    if tested:
-        method, p_worse = less_test(k_b, n_b, k_c, n_c)
-        _, p_better = less_test(k_c, n_c, k_b, n_b)
-    change = None if rate_b is None or rate_c is None else rate_c - rate_b
-    return Comparison(
-        n_b, k_b, n_c, k_c, rate_b, lo_b, hi_b, rate_c, lo_c, hi_c, change, method, p_worse,
-        p_better,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -403,9 +364,7 @@ __all__ = [
     "INSUFFICIENT",
     "PASS",
     "Cell",
-    "Comparison",
     "GateResult",
-    "compare_counts",
     "gate",
     "pick_versions",
     "version_history",

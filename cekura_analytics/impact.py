@@ -3,7 +3,7 @@
 The view ``improve_impact`` (``sql/91_improve_impact.sql``) pairs every completed prompt job
 and each metric its run failed with "before" (the agent version the run used) and "after"
 (the agent's next version first seen after the job finished). :func:`improve_impact` tests
-each pair like the release gate does (:func:`cekura_analytics.gate.compare_counts`: Fisher
+each pair like the release gate does (:func:`cekura_analytics.stats.compare_counts`: Fisher
 exact for small counts, z otherwise), in both directions, with Holm's correction over all
 those one-sided tests together (jobs on runs of the same version share one comparison, tested
 once), and gives a verdict:
@@ -20,8 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from .gate import compare_counts
-from .stats import holm
+from .stats import compare_counts, holm
 from .views import connect, fetch
 
 IMPROVED, NO_EVIDENCE, WORSE, NOT_SHIPPED = "improved", "no evidence", "worse", "not yet shipped"

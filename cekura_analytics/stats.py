@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .passing import two_proportion_test
+from .passing import two_proportion_test, wilson_interval
 
 #: the exact test is used when a 2 × 2 cell's expected count (under "no difference") is below
 #: this: Cochran's rule for when the normal approximation stops being trustworthy
@@ -84,6 +85,44 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Pass counts of one cell in two versions, with rates, intervals and the test."""
+
+    n_baseline: int
+    n_passed_baseline: int
+    n_candidate: int
+    n_passed_candidate: int
+    rate_baseline: float | None
+    ci_low_baseline: float | None
+    ci_high_baseline: float | None
+    rate_candidate: float | None
+    ci_low_candidate: float | None
+    ci_high_candidate: float | None
+    change: float | None  # candidate - baseline
+    test: str | None  # stats.EXACT or stats.Z_TEST; None when untested
+    p_worse: float | None  # one-sided p of "candidate < baseline"
+    p_better: float | None  # one-sided p of "candidate > baseline"
+
+
+def compare_counts(k_b: int, n_b: int, k_c: int, n_c: int, min_n: int) -> Comparison:
+    """Rates, intervals and both one-sided tests of one cell (untested below ``min_n``)."""
+    lo_b, hi_b = wilson_interval(k_b, n_b)
+    lo_c, hi_c = wilson_interval(k_c, n_c)
+    rate_b = k_b / n_b if n_b else None
+    rate_c = k_c / n_c if n_c else None
+    tested = n_b >= max(min_n, 1) and n_c >= max(min_n, 1)
+    method = p_worse = p_better = None
+    if tested:
+        method, p_worse = less_test(k_b, n_b, k_c, n_c)
+        _, p_better = less_test(k_c, n_c, k_b, n_b)
+    change = None if rate_b is None or rate_c is None else rate_c - rate_b
+    return Comparison(
+        n_b, k_b, n_c, k_c, rate_b, lo_b, hi_b, rate_c, lo_c, hi_c, change, method, p_worse,
+        p_better,
+    )  # fmt: skip
+
+
 def _check(k1: int, n1: int, k2: int, n2: int) -> None:
     if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
         raise ValueError(f"counts must satisfy 0 <= k <= n, got {k1}/{n1} and {k2}/{n2}")
@@ -93,6 +132,8 @@ __all__ = [
     "EXACT",
     "MIN_EXPECTED",
     "Z_TEST",
+    "Comparison",
+    "compare_counts",
     "fisher_less",
     "holm",
     "less_test",

@@ -79,3 +79,14 @@ def test_holm_caps_at_one_and_handles_empty() -> None:
 def test_bad_counts_are_refused() -> None:
     with pytest.raises(ValueError, match="0 <= k <= n"):
         stats.fisher_less(5, 4, 1, 4)
+
+
+def test_compare_counts_tests_both_directions_and_skips_small_samples() -> None:
+    cmp = stats.compare_counts(90, 100, 80, 100, min_n=30)
+    assert cmp.change == pytest.approx(-0.10) and cmp.test == stats.Z_TEST
+    assert cmp.p_worse == pytest.approx(stats.z_less(90, 100, 80, 100)[1])
+    assert cmp.p_better == pytest.approx(1 - cmp.p_worse)
+    assert cmp.ci_low_baseline < 0.9 < cmp.ci_high_baseline
+    small = stats.compare_counts(9, 10, 2, 10, min_n=30)
+    assert small.test is small.p_worse is small.p_better is None
+    assert small.rate_candidate == pytest.approx(0.2)
