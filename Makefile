@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,mock]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,7 +29,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,mock,notebooks]'
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)

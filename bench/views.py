@@ -32,6 +32,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cekura_analytics.rates import METRIC_RESULTS, PASS_RATE_VIEWS, RATE_COLUMNS, output_columns
 from cekura_analytics.tables import SCHEMAS
 from cekura_analytics.views import connect, view_names
 
@@ -266,24 +267,11 @@ def pandas_prepare(root: Path) -> Callable[[list[str]], Any]:
     return group
 
 
+#: key and label columns of each metric pass-rate view, from the one map
 PANDAS_KEYS = {
-    "pass_rates_by_metric": ["metric_id", "metric_name"],
-    "pass_rates_by_personality": ["personality_id", "personality_name"],
-    "pass_rates_by_language": ["scenario_language"],
-    "pass_rates_by_metric_personality": [
-        "metric_id",
-        "metric_name",
-        "personality_id",
-        "personality_name",
-    ],
-    "pass_rates_by_metric_language": ["metric_id", "metric_name", "scenario_language"],
-    "pass_rates_by_metric_agent_version": ["metric_id", "metric_name", "agent_id", "agent_version"],
-    "pass_rates_daily": ["day", "metric_id", "metric_name"],
-    "pass_rates_by_personality_language": [
-        "personality_id",
-        "personality_name",
-        "scenario_language",
-    ],
+    name: output_columns(view.by)[: -len(RATE_COLUMNS)]
+    for name, view in PASS_RATE_VIEWS.items()
+    if view.source is METRIC_RESULTS
 }
 
 

@@ -1,34 +1,68 @@
-"""cekura-analytics: Cekura test data in parquet, pass rates in DuckDB, better prompts.
+"""cekura-analytics: Cekura test data in tables, pass rates in DuckDB, better prompts.
 
-The public surface::
+The public surface, listed once (the path of the data, top to bottom)::
 
-    extract(data_dir, ...)                 API → parquet (incremental, resumable)
-    CekuraClient, Settings, load_settings  HTTP access to the API
-    errors                                 the exception hierarchy (CekuraError and children)
-    gate(data_dir, agent_id, ...)          release gate: did a version make a metric worse?
-    improve_impact(data_dir, ...)          did the improve-prompt suggestions work?
+    CekuraClient, Settings, load_settings   the API: auth, retries, paging, v1/v2 reads
+    extract, ExtractSummary                 API -> tables (incremental, resumable)
+    connect, query, sql, duckdb             tables -> DuckDB views; ad-hoc SQL; a .duckdb file
+    Scope                                   --since / --agent-id, parsed once
+    pass_rates, compare_versions, outliers  analysis over the views
+    gate, GateResult                        release gate: did a version make a metric worse?
+    improve_launch, improve_instructions,   improve jobs: launch once, collect, show the diffs
+    improve_collect, improve_show,
+    improve_impact                          ... and did the suggestions work?
+    report                                  the offline HTML / Markdown report
+    demo, mock_server, SAMPLE_PROMPT        the end-to-end demo, the local mock API, a prompt
+    CekuraError (and errors.*)              the exception hierarchy
+
+Every CLI command is a thin wrapper over the function of the same name here
+(``improve launch`` -> ``improve_launch``).
 """
 
 from __future__ import annotations
 
+from ._version import __version__
+from .analysis import compare_versions, pass_rates
 from .client import CekuraClient
 from .config import Settings, load_settings
+from .demo import demo
 from .errors import CekuraError
 from .extract import ExtractSummary, extract
 from .gate import GateResult, gate
 from .impact import improve_impact
-
-__version__ = "0.1.0"
+from .improve import improve_collect, improve_instructions, improve_launch, improve_show
+from .mock.process import mock_server
+from .outliers import outliers
+from .report import report
+from .resources import SAMPLE_PROMPT
+from .scope import Scope
+from .views import connect, duckdb, query, sql
 
 __all__ = [
+    "SAMPLE_PROMPT",
     "CekuraClient",
     "CekuraError",
     "ExtractSummary",
     "GateResult",
+    "Scope",
     "Settings",
     "__version__",
+    "compare_versions",
+    "connect",
+    "demo",
+    "duckdb",
     "extract",
     "gate",
+    "improve_collect",
     "improve_impact",
+    "improve_instructions",
+    "improve_launch",
+    "improve_show",
     "load_settings",
+    "mock_server",
+    "outliers",
+    "pass_rates",
+    "query",
+    "report",
+    "sql",
 ]

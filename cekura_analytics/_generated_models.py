@@ -116,8 +116,11 @@ class MetricResult(ApiModel):
     score: float | None = None
     enum: str | None = None
     value: str | None = None
-    explanation: list[str] | None = None
+    explanation: Any = None
     extra: dict[str, Any] | None = None
+    eval_type: str | None = None
+    passed: bool | None = None
+    function_name: str | None = None
 
 
 class CriticalCategory(ApiModel):
@@ -375,6 +378,75 @@ class Agent(ApiModel):
     webhook_url: str | None = None
     webhook_secret_configured: Any = None
     email_id: str | None = None
+
+
+class AgentV2(ApiModel):
+    """``AIAgentV2`` in the contract."""
+
+    id: int | None = None
+    name: str | None = None
+    description: str | None = None
+    project: int | None = None
+    language: str | None = None
+    telephony: Any = None
+    provider: Any = None
+    agent_speaks_first: bool | None = None
+    knowledge_base_files: list[Any] | None = None
+    enabled_personalities: list[int] | None = None
+    webhook_url: str | None = None
+    webhook_secret_configured: Any = None
+    mock_tools: list[Any] | None = None
+    mock_tools_enabled: bool | None = None
+    mock_tools_provider: Any = None
+    dynamic_variables: list[Any] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    email_id: str | None = None
+
+
+class MetricV2(ApiModel):
+    """``MetricListSerializerV2`` in the contract."""
+
+    id: int | None = None
+    slug: str | None = None
+    project: int | None = None
+    agents: list[int] | None = None
+    agent_names: Any = None
+    name: str | None = None
+    description: str | None = None
+    function_name: str | None = None
+    type: str | None = None
+    eval_type: str | None = None
+    enum_values: Any = None
+    audio_enabled: bool | None = None
+    observability_enabled: bool | None = None
+    simulation_enabled: bool | None = None
+    sampling_enabled: bool | None = None
+    prompt: str | None = None
+    display_order: int | None = None
+    evaluation_trigger: str | None = None
+    trigger_type: str | None = None
+    evaluation_trigger_prompt: str | None = None
+    evaluation_trigger_custom_code: str | None = None
+    priority_assignment_prompt: str | None = None
+    vocera_defined_metric_code: str | None = None
+    configuration: Any = None
+    overall_score: Any = None
+    total_score: Any = None
+    kb_file_ids: list[int] | None = None
+    knowledge_base_files: list[Any] | None = None
+    metric_cost: float | None = None
+    alert_type: str | None = None
+    significant_change_alert_status: str | None = None
+    significant_change_alert_direction: str | None = None
+    window_size: int | None = None
+    std_multiplier: float | None = None
+    ewma_alpha: float | None = None
+    add_to_new_agents: bool | None = None
+    alert_filters: Any = None
+    slack_workspace: int | None = None
+    slack_channel_id: str | None = None
+    uses_llm_judge: Any = None
 
 
 class TestProfile(ApiModel):

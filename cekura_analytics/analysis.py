@@ -7,7 +7,6 @@ them, so it is imported inside the functions.)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -17,109 +16,14 @@ import polars as pl
 
 from .errors import DataError
 from .passing import two_proportion_test, wilson_interval
-
-#: ``by`` names -> (key columns, label columns with the relation that holds them)
-DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    "metric": (("metric_id",), (("metric_name", ""),)),  # "": any_value in the aggregate
-    "personality": (("personality_id",), (("personality_name", "stg_personalities"),)),
-    "language": (("scenario_language",), ()),
-    "scenario": (("scenario_id",), (("scenario_name", "stg_scenarios"),)),
-    "agent": (("agent_id",), (("agent_name", "stg_agents"),)),
-    "agent_version": (("agent_id", "agent_version"), ()),
-    "day": (("day",), ()),
-    "result": (("result_id",), ()),
-}
-ALIASES = {
-    "metrics": "metric",
-    "metric_id": "metric",
-    "metric_name": "metric",
-    "personalities": "personality",
-    "personality_id": "personality",
-    "persona": "personality",
-    "languages": "language",
-    "scenario_language": "language",
-    "lang": "language",
-    "version": "agent_version",
-    "versions": "agent_version",
-    "date": "day",
-    "daily": "day",
-    "scenarios": "scenario",
-    "agents": "agent",
-}
-RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
-_SCOPE = (
-    "($since is null or timestamp >= cast($since as timestamptz))"
-    " and ($agent_id is null or agent_id = cast($agent_id as bigint))"
-)
-
-
-def _dims(by: str | Iterable[str]) -> list[str]:
-    items = [b.strip() for b in by.split(",")] if isinstance(by, str) else [str(b) for b in by]
-    out: list[str] = []
-    for item in filter(None, items):
-        name = ALIASES.get(item.lower(), item.lower())
-        if name not in DIMENSIONS:
-            raise DataError(
-                f"cannot group pass rates by {item!r}: use {', '.join(DIMENSIONS)} "
-                "(comma-separated for several)"
-            )
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise DataError(f"say what to group pass rates by: one or more of {', '.join(DIMENSIONS)}")
-    return out
-
-
-def _since(since: str | date | datetime | None) -> str | None:
-    if since is None or since == "":
-        return None
-    if isinstance(since, datetime | date):
-        return since.isoformat()
-    try:
-        datetime.fromisoformat(str(since))
-    except ValueError:
-        raise DataError(f"--since {since!r} is not an ISO date or date-time (2026-06-01)") from None
-    return str(since)
-
-
-def _scope(since: str | date | datetime | None, agent_id: Any) -> dict[str, Any]:
-    if agent_id is not None and not str(agent_id).lstrip("-").isdigit():
-        raise DataError(f"agent id must be an integer, got {agent_id!r}")
-    return {"since": _since(since), "agent_id": None if agent_id is None else int(agent_id)}
+from .rates import rates_sql
+from .scope import Scope, scope_sql
+from .views import connect, fetch
 
 
 def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
     """The SQL :func:`pass_rates` runs (parameters ``$since`` and ``$agent_id``)."""
-    keys: list[str] = []
-    select: list[str] = []
-    joins: list[str] = []
-    carried: list[str] = []
-    for i, dim in enumerate(_dims(by)):
-        dim_keys, labels = DIMENSIONS[dim]
-        for key in dim_keys:
-            if key not in keys:
-                keys.append(key)
-                select.append(f"k.{key}")
-        for label, relation in labels:
-            if not relation:  # a column of metric_results, one value per key
-                carried.append(f"any_value({label}) as {label}, ")
-                select.append(f"k.{label}")
-                continue
-            alias = f"l{i}"
-            key = dim_keys[0]
-            select.append(f"{alias}.{label}")
-            joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
-    key_list = ", ".join(keys)
-    return (
-        f"with counts as (select {key_list}, {''.join(carried)}count(passed) as n_evaluated,"
-        " count(*) filter (where passed) as n_passed, count(*) - count(passed) as n_unknown"
-        f" from metric_results where {_SCOPE} group by {key_list})"
-        f" select {', '.join(select)}, k.n_evaluated, k.n_passed, k.n_unknown,"
-        " pass_rate(k.n_passed, k.n_evaluated) as pass_rate,"
-        " wilson_low(k.n_passed, k.n_evaluated) as ci_low,"
-        " wilson_high(k.n_passed, k.n_evaluated) as ci_high"
-        f" from counts as k {' '.join(joins)} order by {', '.join('k.' + k for k in keys)}"
-    )
+    return rates_sql(by, where=scope_sql())
 
 
 def pass_rates(
@@ -137,12 +41,12 @@ def pass_rates(
     Same columns as the ``pass_rates_by_*`` views: ``by=("metric",)`` equals
     ``pass_rates_by_metric``.
     """
-    from .views import connect, fetch
 
     statement = pass_rates_sql(by)
+    params = Scope.of(since, agent_id).params()  # bad input fails before anything is read
     con = connect(data_dir, rules)
     try:
-        return fetch(con, statement, _scope(since, agent_id))
+        return fetch(con, statement, params)
     finally:
         con.close()
 
@@ -151,7 +55,6 @@ def _pick_versions(
     con: Any, agent_id: int | None, a: str | None, b: str | None
 ) -> tuple[int | None, str, str]:
     """(agent, older version, newer version) to compare; see :func:`compare_versions`."""
-    from .views import fetch
 
     seen = fetch(
         con,
@@ -210,7 +113,6 @@ def compare_versions(
     pass_rate_a, ci_low_a, ci_high_a`` (same for ``_b``), ``change`` (b - a), ``z``,
     ``p_value`` (two-sided, pooled), sorted with the largest drop first.
     """
-    from .views import connect, fetch
 
     con = connect(data_dir, rules)
     try:
@@ -287,77 +189,4 @@ def compare_versions(
     return frame.sort(["change", "metric_id"], nulls_last=True)
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def fmt(cells: list[str]) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  " + "  ".join(parts).rstrip()
-
-    return [fmt(headers), *(fmt(r) for r in rows)]
-
-
-def demo_summary(
-    data_dir: str | Path, *, rules: str | Path | None = None, top: int = 10, worst: int = 5
-) -> str:
-    """What ``make demo`` prints: the top of ``pass_rates_by_metric`` (lowest pass rate
-    first) and the ``worst`` personality × language cells (lowest upper bound first)."""
-    from .views import connect, fetch
-
-    con = connect(data_dir, rules)
-    try:
-        metrics = fetch(
-            con,
-            "select * from pass_rates_by_metric"
-            " order by pass_rate asc nulls last, metric_name limit $top",
-            {"top": top},
-        )
-        cells = fetch(
-            con,
-            "select * from pass_rates_by_personality_language where n_evaluated > 0"
-            " order by ci_high, pass_rate, personality_name, scenario_language limit $worst",
-            {"worst": worst},
-        )
-    finally:
-        con.close()
-    lines = [f"Pass rate by metric, lowest first (Wilson 95 % interval; top {top})"]
-    if metrics.is_empty():
-        lines.append("  no metric results yet")
-    else:
-        rows = [
-            [
-                str(r["metric_name"] or f"metric {r['metric_id']}"),
-                str(r["n_evaluated"]),
-                _pct(r["pass_rate"]),
-                f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
-                str(r["n_unknown"]),
-            ]
-            for r in metrics.iter_rows(named=True)
-        ]
-        lines += _table(["metric", "n", "pass", "95% interval", "unknown"], rows, {1, 2, 4})
-    lines += ["", f"{worst} worst personality × language cells (lowest upper bound first)"]
-    if cells.is_empty():
-        lines.append("  no evaluated metric results yet")
-    else:
-        rows = [
-            [
-                str(r["personality_name"] or f"personality {r['personality_id']}"),
-                str(r["scenario_language"] or "?"),
-                str(r["n_evaluated"]),
-                _pct(r["pass_rate"]),
-                f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]",
-            ]
-            for r in cells.iter_rows(named=True)
-        ]
-        lines += _table(["personality", "language", "n", "pass", "95% interval"], rows, {2, 3})
-    return "\n".join(lines)
-
-
-__all__ = ["DIMENSIONS", "compare_versions", "demo_summary", "pass_rates", "pass_rates_sql"]
+__all__ = ["compare_versions", "pass_rates", "pass_rates_sql"]

@@ -3,6 +3,7 @@ interval as polars expressions, tooltip labels, offline export, the notebook ren
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import altair as alt
 import polars as pl
 
 from .errors import DataError
+from .passing import wilson_interval
+from .scope import Scope, scope_sql
+from .views import query
 
 BAR_COLOR = "#4c78a8"
 INTERVAL_COLOR = "#333333"
@@ -18,7 +22,6 @@ COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant cha
 FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
 OUTCOME_COLORS = {"success": "#54a24b", "failure": "#e45756", "unknown": "#bab0ac"}
 OUTCOME_COLORS["all runs"] = BAR_COLOR
-Z95 = 1.959964
 
 THEME: dict[str, Any] = {
     "font": FONT,
@@ -78,16 +81,13 @@ def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
 
 
-def wilson(n_passed: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
-    """Wilson score interval bounds as polars expressions (null where ``n`` is 0)."""
-    p = n_passed / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt()) / denom
-    ok = n > 0
-    low = pl.when(ok).then((centre - half).clip(0.0, 1.0))
-    high = pl.when(ok).then((centre + half).clip(0.0, 1.0))
-    return low, high
+def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
+    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (passing.wilson_interval)."""
+    bounds = [wilson_interval(k, n) for k, n in zip(df["n_passed"], df["n_evaluated"], strict=True)]
+    return df.with_columns(
+        ci_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),
+        ci_high=pl.Series([b[1] for b in bounds], dtype=pl.Float64),
+    )
 
 
 def with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
@@ -111,9 +111,6 @@ def rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
         alt.Tooltip("n_passed:Q", title="n passed"),
         alt.Tooltip("n_unknown:Q", title="n unknown (excluded)"),
     ]
-
-
-RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
 
 
 def centred_rate_scale(df: pl.DataFrame) -> tuple[alt.Scale, float, float, float]:
@@ -151,14 +148,12 @@ def weekly(daily: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(pl.col("day").cast(pl.Date).dt.truncate("1w").alias("day"))
     keys = [c for c in ("day", "metric_id", "metric_name") if c in df.columns]
     out = df.group_by(keys).agg(pl.col("n_evaluated", "n_passed", "n_unknown").sum())
-    low, high = wilson(pl.col("n_passed"), pl.col("n_evaluated"))
     rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
-    return out.with_columns(pass_rate=rate, ci_low=low, ci_high=high).sort(keys)
+    return with_wilson(out.with_columns(pass_rate=rate)).sort(keys)
 
 
 def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
     """First UTC day each agent version was seen: ``agent_id, agent_version, day``."""
-    from .views import query
 
     sql = (
         "select agent_id, agent_version, min(day) as day from run_details "
@@ -196,16 +191,12 @@ def version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.Data
 
 def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = None) -> pl.DataFrame:
     """``run_id, duration_s, success`` of the runs in scope, from the ``run_details`` view."""
-    from .views import query
 
     sql = (
         "select run_id, duration_s, success from run_details where duration_s is not null"
-        " and ($since is null or timestamp >= cast($since as timestamptz))"
-        " and ($agent_id is null or agent_id = $agent_id)"
+        f" and {scope_sql()}"
     )
-    return query(
-        data_dir, sql, {"since": None if since is None else str(since), "agent_id": agent_id}
-    )
+    return query(data_dir, sql, Scope.of(since, agent_id).params())
 
 
 # -- export --------------------------------------------------------------------------
@@ -227,14 +218,19 @@ def save_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
 def use_notebook_renderer() -> str:
     """Render charts in Jupyter without fetching JavaScript from a CDN; returns the renderer.
 
-    With ``anywidget`` installed charts are interactive (``jupyter`` renderer, offline bundle);
-    otherwise they are static SVG drawn by vl-convert.
+    With ``anywidget`` installed (the ``[notebooks]`` extra) charts are interactive, tooltips
+    and all (``jupyter`` renderer, offline bundle); otherwise they are static SVG drawn by
+    vl-convert, and a warning says how to get the interactive ones.
     """
     try:
         import anywidget  # noqa: F401
-
-        alt.renderers.enable("jupyter", offline=True)
-        return "jupyter"
     except ImportError:
         alt.renderers.enable("svg")
+        warnings.warn(
+            "charts are static SVG (no tooltips): pip install 'cekura-analytics[notebooks]' "
+            "for interactive ones",
+            stacklevel=2,
+        )
         return "svg"
+    alt.renderers.enable("jupyter", offline=True)
+    return "jupyter"

@@ -18,12 +18,12 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from .analysis import pass_rates
 from .chart_kit import (
     BAR_COLOR,
     COLORS,
     INTERVAL_COLOR,
     OUTCOME_COLORS,
-    RATE_COLUMNS,
     THEME,
     centred_rate_scale,
     need,
@@ -37,10 +37,11 @@ from .chart_kit import (
     version_changes,
     version_rules,
     weekly,
-    wilson,
     with_labels,
 )
 from .errors import DataError
+from .outliers import outliers
+from .rates import RATE_COLUMNS
 
 Source = pl.DataFrame | str | Path
 
@@ -49,8 +50,6 @@ def _rates(data: Source, by: tuple[str, ...], since: Any = None, agent_id: Any =
     """The frame itself, or the pass-rate view ``by`` read from a data dir."""
     if isinstance(data, pl.DataFrame):
         return data
-    from .views import pass_rates
-
     return pass_rates(data, by=by, since=since, agent_id=agent_id)
 
 
@@ -400,12 +399,7 @@ def duration_distribution(
 def outlier_table(data: Source, *, limit: int = 20) -> alt.HConcatChart:
     """Outlier runs ranked by score: a bar per run and, beside it, the first reason; every
     reason and failed metric in the tooltip."""
-    if isinstance(data, pl.DataFrame):
-        df = data
-    else:
-        from .views import outlier_runs  # re-exported there; see views.py on the import cycle
-
-        df = outlier_runs(data, limit=limit)
+    df = data if isinstance(data, pl.DataFrame) else outliers(data, limit=limit)
     df = need(df, ("run_id", "outlier_score", "reasons"), "outliers").head(limit)
     if df.is_empty():
         raise DataError("outlier runs: none found")
@@ -461,5 +455,4 @@ __all__ = [
     "version_changes",
     "version_comparison",
     "weekly",
-    "wilson",
 ]

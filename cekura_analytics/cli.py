@@ -44,12 +44,18 @@ def data_dir_option(func: F) -> F:
 
 
 def api_options(func: F) -> F:
-    """``--base-url``; the key comes from CEKURA_API_KEY or .env, never from argv."""
+    """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
+    func = click.option(
+        "--api-version",
+        type=click.Choice(["auto", "v2", "v1"]),
+        default="auto",
+        show_default=True,
+        help="Read runs, results, agents and metrics on v2 or v1; auto: v2, else v1 once.",
+    )(func)
     return click.option(
         "--base-url",
-        envvar="CEKURA_BASE_URL",
         default=None,
-        help="API base URL (default: $CEKURA_BASE_URL or https://api.cekura.ai).",
+        help="API base URL (default: $CEKURA_BASE_URL, $CEKURA_API_URL or https://api.cekura.ai).",
     )(func)
 
 
@@ -81,6 +87,7 @@ def main() -> None:
 @friendly_errors
 def extract_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     since: str | None,
     full: bool,
@@ -99,6 +106,7 @@ def extract_cmd(
     summary = extract(
         data_dir,
         base_url=base_url,
+        api_version=api_version,
         since=since,
         full=full,
         agent_id=agent_id,
@@ -182,6 +190,7 @@ def improve_group() -> None:
 @friendly_errors
 def improve_launch_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     run_ids: str | None,
     outliers: int | None,
@@ -197,26 +206,19 @@ def improve_launch_cmd(
     off after its request may have reached Cekura: it is only relaunched with
     --retry-uncertain. The API key comes from CEKURA_API_KEY or a .env file.
     """
-    from .errors import ConfigError
-    from .improve import launch_improve_prompt, read_prompt
+    from .improve import improve_launch
     from .ledger import summarize
 
-    read_prompt(prompt_file)  # a missing or empty file fails before anything else
-    if (run_ids is None) == (outliers is None):
-        raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
-    ids = _parse_ids(run_ids, "--run-ids")
-    if ids is None:
-        from .outliers import outlier_runs
-
-        ids = [int(r) for r in outlier_runs(data_dir, limit=outliers or 0)["run_id"]]
-    df = launch_improve_prompt(
+    df = improve_launch(
         data_dir,
-        ids,
+        _parse_ids(run_ids, "--run-ids"),
         prompt_file,
+        outliers=outliers,
         concurrency=concurrency,
         retry_failed=retry_failed,
         retry_uncertain=retry_uncertain,
         base_url=base_url,
+        api_version=api_version,
     )
     click.echo(summarize(df))
 
@@ -232,6 +234,7 @@ def improve_launch_cmd(
 @friendly_errors
 def improve_instructions_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     scenario_ids: str,
     extra_instructions: str,
@@ -255,6 +258,7 @@ def improve_instructions_cmd(
         retry_failed=retry_failed,
         retry_uncertain=retry_uncertain,
         base_url=base_url,
+        api_version=api_version,
     )
     click.echo(summarize(df))
 
@@ -270,6 +274,7 @@ def improve_instructions_cmd(
 @friendly_errors
 def improve_collect_cmd(
     base_url: str | None,
+    api_version: str,
     data_dir: Path,
     timeout: float,
     poll: float,
@@ -281,10 +286,10 @@ def improve_collect_cmd(
 
     Jobs still running at the timeout stay open: run collect again later. Safe to interrupt.
     """
-    from .improve import collect
+    from .improve import improve_collect
     from .ledger import summarize
 
-    df = collect(
+    df = improve_collect(
         data_dir,
         timeout=timeout,
         poll=poll,
@@ -292,6 +297,7 @@ def improve_collect_cmd(
         concurrency=concurrency,
         quiet=quiet,
         base_url=base_url,
+        api_version=api_version,
     )
     click.echo(summarize(df) if df.height else "no open improve jobs to collect")
 
@@ -302,9 +308,9 @@ def improve_collect_cmd(
 @friendly_errors
 def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
     """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
-    from .improve import show
+    from .improve import improve_show
 
-    click.echo(str(show(data_dir, job_id=job_id)))
+    click.echo(str(improve_show(data_dir, job_id=job_id)))
 
 
 # --- mock-server ---
@@ -320,29 +326,34 @@ def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
 @click.option("--truncate-rate", default=0.0, type=float, help="Share of bodies cut in half.")
 @click.option("--extra-fields", is_flag=True, help="Add unknown fields to every object.")
 @click.option("--arrivals-per-list", default=0, type=int, help="New runs per runs/ list call.")
+@click.option(
+    "--max-page-size",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Rows per page at most, whatever page_size asks (the live default is 30).",
+)
+@click.option("--no-v2", is_flag=True, help="Answer 404 on v2 reads, like an older server.")
+@click.option(
+    "--no-improve-prompt",
+    is_flag=True,
+    help="Answer 404 on runs/improve_prompt*, as Cekura's service does since 2026-06.",
+)
+@friendly_errors
 def mock_server_cmd(
-    host: str,
-    port: int,
-    runs: int,
-    seed: int,
-    api_key: str,
-    latency_ms: float,
-    fail_rate: float,
-    rate_limit_rps: float,
-    truncate_rate: float,
-    extra_fields: bool,
-    arrivals_per_list: int,
+    host: str, port: int, no_v2: bool, no_improve_prompt: bool, **settings: Any
 ) -> None:
     """Serve a local mock of the Cekura API with seeded synthetic data (foreground)."""
-    from .mock.faults import MockConfig
-    from .mock.server import serve_forever
+    from .mock.process import mock_server
 
-    config = MockConfig(
-        api_key=api_key, seed=seed, runs=runs, latency_ms=latency_ms, fail_rate=fail_rate,
-        rate_limit_rps=rate_limit_rps, truncate_rate=truncate_rate, extra_fields=extra_fields,
-        arrivals_per_list=arrivals_per_list,
-    )  # fmt: skip
-    serve_forever(config, host=host, port=port, announce=click.echo)
+    mock_server(
+        host,
+        port,
+        announce=click.echo,
+        v2_reads=not no_v2,
+        improve_prompt_endpoints=not no_improve_prompt,
+        **settings,
+    )
 
 
 # --- report ---
@@ -390,9 +401,9 @@ def report_cmd(
 
     The HTML file carries its chart JavaScript inline: share it, open it on a plane.
     """
-    from .report import build_report
+    from .report import report
 
-    path = build_report(
+    path = report(
         data_dir, out, since=since, agent_id=agent_id, png_dir=png_dir, fmt=fmt, rules=rules
     )
     click.echo(f"wrote {path}")
@@ -486,9 +497,9 @@ def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
     The views read DATA_DIR's parquet by absolute path at query time, so later syncs show up;
     rerun after changing the rules file.
     """
-    from .views import export_duckdb
+    from .views import duckdb
 
-    path = export_duckdb(data_dir, out, rules=rules)
+    path = duckdb(data_dir, out, rules=rules)
     click.echo(f"wrote {path} (open it with: duckdb {path})")
 
 
@@ -520,6 +531,35 @@ def pass_rates_cmd(
     from .views import render
 
     df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules)
+    click.echo(render(df, fmt, out))
+
+
+@cli.command("compare-versions")
+@data_dir_option
+@click.option("--metric", default=None, help="One metric (name or id); default: every metric.")
+@click.option(
+    "--a", "a", default=None, help="The baseline version (default: the older of the two newest)."
+)
+@click.option("--b", "b", default=None, help="The version compared (default: the newest).")
+@click.option("--agent-id", type=int, default=None, help="The agent (default: the busiest).")
+@_output_options
+@_rules_option
+@friendly_errors
+def compare_versions_cmd(
+    data_dir: Path,
+    metric: str | None,
+    a: str | None,
+    b: str | None,
+    agent_id: int | None,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """Per-metric pass rate of agent version A vs B, with intervals and a two-proportion test."""
+    from .analysis import compare_versions
+    from .views import render
+
+    df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules)
     click.echo(render(df, fmt, out))
 
 
@@ -561,10 +601,10 @@ def outliers_cmd(
     rules: Path | None,
 ) -> None:
     """The most surprising runs: failures of usually-passing metrics, low scores, long runs."""
-    from .outliers import outlier_runs
+    from .outliers import outliers
     from .views import render
 
-    df = outlier_runs(
+    df = outliers(
         data_dir,
         limit=limit,
         min_group_pass_rate=min_group_pass_rate,

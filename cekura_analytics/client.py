@@ -1,5 +1,12 @@
 """HTTP access to the Cekura API: auth, timeouts, retries, typed errors, paging, concurrency.
 
+Reads of runs, runs/bulk, results, agents and metrics go to ``/test_framework/v2/`` where the
+server has it (v1 reads of runs and results are deprecated since July 2026); scenarios,
+personalities and the job endpoints stay on v1. With ``api_version="auto"`` the first 404 on a
+v2 collection switches every v2 read to v1 once, with a one-line warning. Paging never trusts
+the ``page_size`` it asked for: pages are planned from what page 1 returned, and
+:meth:`CekuraClient.fetch_all` checks the rows against ``count`` (then follows ``next``).
+
 One :class:`CekuraClient` wraps an injectable ``requests.Session``. Retries are urllib3's
 :class:`~urllib3.util.retry.Retry` (exponential backoff, ``Retry-After`` honoured) for
 429/5xx on GET; a POST is retried only on 429, when the server did nothing. Every request
@@ -10,10 +17,10 @@ many requests are in flight.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,19 +33,28 @@ from .errors import (
     ApiError,
     AuthError,
     BadRequestError,
+    ConfigError,
     ConnectError,
+    IncompleteError,
     NotFoundError,
     RateLimitedError,
     ResponseError,
     ServerError,
 )
+from .pool import bounded_map
 
 API_PREFIX = "/test_framework/v1"
 KEY_HEADER = "X-CEKURA-API-KEY"
+#: what we ask for; the server may send fewer (the live default is 30, its maximum unknown)
 MAX_PAGE_SIZE = 500
 BULK_LIMIT = 100
+#: ``--api-version`` choices
+API_VERSIONS = ("auto", "v2", "v1")
+#: collections with a v2 read (CEK-7539); everything else is read on v1
+V2_READS = ("runs/", "runs/bulk/", "results/", "aiagents/", "metrics/")
 T = TypeVar("T")
 R = TypeVar("R")
+log = logging.getLogger("cekura_analytics.client")
 
 
 class CekuraRetry(Retry):
@@ -78,7 +94,15 @@ class CekuraClient:
         timeout: tuple[float, float] = (5.0, 60.0),
         concurrency: int = 8,
         retry: Retry | None = None,
+        api_version: str = "auto",
     ) -> None:
+        if api_version not in API_VERSIONS:
+            raise ConfigError(
+                f"--api-version {api_version!r} is not one of {', '.join(API_VERSIONS)}"
+            )
+        self.api_version = api_version
+        #: the version reads actually use: None until a v2 read answered (auto mode)
+        self.resolved_version: str | None = None if api_version == "auto" else api_version
         self.settings = settings or load_settings()
         self.base_url = self.settings.base_url
         self.timeout = timeout
@@ -97,12 +121,42 @@ class CekuraClient:
         self._lock = threading.Lock()
         self.requests_made: Counter[str] = Counter()
 
+    # -- API versions ------------------------------------------------------------------
+    def read_path(self, resource: str) -> str:
+        """The path of a read: ``"runs/"`` -> ``/test_framework/v2/runs/`` (or v1)."""
+        resource = resource.lstrip("/")
+        version = "v1" if resource not in V2_READS else (self.resolved_version or "v2")
+        return f"/test_framework/{version}/{resource}"
+
+    def read(self, resource: str, params: dict[str, Any] | None = None) -> Any:
+        """GET a collection by resource name on the API version in use (auto: v2, else v1)."""
+        resource = resource.lstrip("/")
+        path = self.read_path(resource)
+        try:
+            body = self.get(path, params)
+        except NotFoundError:
+            if self.api_version != "auto" or self.resolved_version or resource not in V2_READS:
+                raise
+            with self._lock:
+                if self.resolved_version is None:
+                    self.resolved_version = "v1"
+                    log.warning(
+                        "this server has no v2 reads (404 on GET %s): reading v1 instead "
+                        "(remembered for this data dir; --api-version v2 to insist)",
+                        path,
+                    )
+            return self.get(self.read_path(resource), params)
+        if resource in V2_READS and self.resolved_version is None:
+            with self._lock:
+                self.resolved_version = self.resolved_version or "v2"
+        return body
+
     # -- single requests ---------------------------------------------------------------
     def url(self, path: str) -> str:
-        """Absolute URL for an API path (``/runs/`` or a full ``/test_framework/...`` path)."""
+        """Absolute URL for an API path (``/runs/`` -> v1, or a full ``/test_framework/...``)."""
         if path.startswith(("http://", "https://")):
             return path
-        if not path.startswith(API_PREFIX):
+        if not path.startswith("/test_framework/"):
             path = API_PREFIX + path
         return self.base_url + path
 
@@ -148,27 +202,28 @@ class CekuraClient:
         """POST a JSON body; returns decoded JSON."""
         return self.request("POST", path, json=body)
 
-    @property
-    def total_requests(self) -> int:
-        """How many HTTP responses this client has received (excluding retried ones)."""
-        with self._lock:
-            return sum(self.requests_made.values())
-
     # -- paging ------------------------------------------------------------------------
     def iter_pages(
-        self, path: str, params: dict[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+        self, resource: str, params: dict[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
         """Yield pages one by one, following the absolute ``next`` URL (sequential)."""
-        page = self.get(path, {**(params or {}), "page_size": page_size})
+        page = _page(self.read(resource, {**(params or {}), "page_size": page_size}), resource)
         while True:
             yield page
             if not page.get("next"):
                 return
-            page = self.get(page["next"])
+            page = _page(self.get(page["next"]), resource)
+
+    def first_page(
+        self, resource: str, params: dict[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> dict[str, Any]:
+        """Page 1 of a collection (checked to be a page)."""
+        body = self.read(resource, {**(params or {}), "page": 1, "page_size": page_size})
+        return _page(body, resource)
 
     def iter_pages_concurrently(
         self,
-        path: str,
+        resource: str,
         params: dict[str, Any] | None = None,
         page_size: int = MAX_PAGE_SIZE,
         *,
@@ -177,19 +232,48 @@ class CekuraClient:
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield ``(page_no, page)``: page 1 first, then the rest concurrently as they land.
 
-        ``skip`` names pages already processed (resume); ``first`` is page 1 if the caller
-        fetched it already.
+        The pages are planned from how many rows page 1 *returned* (a server may send fewer
+        than ``page_size``), with ``count``. ``skip`` names pages already processed (resume);
+        ``first`` is page 1 if the caller fetched it already.
         """
         base = {**(params or {}), "page_size": page_size}
-        first = first or self.get(path, {**base, "page": 1})
-        n_pages = max(1, -(-int(first["count"]) // page_size))
+        first = first or self.first_page(resource, params, page_size)
+        n_pages = planned_pages(first, resource)
         done = set(skip)
         if 1 not in done:
             yield 1, first
         rest = [p for p in range(2, n_pages + 1) if p not in done]
         yield from self.map_concurrently(
-            lambda p: (p, self.get(path, {**base, "page": p})), rest, ordered=False
+            lambda p: (p, _page(self.read(resource, {**base, "page": p}), resource)),
+            rest,
+            ordered=False,
         )
+
+    def fetch_all(
+        self, resource: str, params: dict[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Every item of a paginated collection, deduplicated by id, checked against ``count``.
+
+        Pages come concurrently; if they hold fewer distinct items than ``count`` the
+        collection is walked again by ``next`` links; still short is an
+        :class:`~cekura_analytics.errors.IncompleteError` naming the shortfall.
+        """
+        pages = sorted(self.iter_pages_concurrently(resource, params, page_size), key=_first)
+        count = int(pages[0][1]["count"])
+        items = _by_id(item for _, page in pages for item in page["results"])
+        if len(items) < count:
+            log.warning(
+                "GET %s: %d of %d rows arrived on planned pages; following next links",
+                self.read_path(resource),
+                len(items),
+                count,
+            )
+            walked = [
+                i for page in self.iter_pages(resource, params, page_size) for i in page["results"]
+            ]
+            items = _by_id([*items, *walked])
+        check_complete(len(items), count, self.read_path(resource))
+        return items
 
     def map_concurrently(
         self,
@@ -205,39 +289,10 @@ class CekuraClient:
         ``window`` (default ``2 × concurrency``) items are in flight, so memory stays flat.
         Items are pulled from ``items`` on the caller's thread.
         """
-        window = window or self.concurrency * 2
-        it = iter(items)
-        with ThreadPoolExecutor(min(window, self.concurrency), thread_name_prefix="cekura") as pool:
-            pending: dict[Future[R], int] = {}
-            seq = 0
-            for item in it:
-                pending[pool.submit(fn, item)] = seq
-                seq += 1
-                if len(pending) >= window:
-                    break
-            buffered: dict[int, R] = {}
-            next_out = 0
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    idx = pending.pop(fut)
-                    try:
-                        result = fut.result()
-                    except BaseException:
-                        for other in pending:
-                            other.cancel()
-                        raise
-                    if ordered:
-                        buffered[idx] = result
-                    else:
-                        yield result
-                    item_next = next(it, _SENTINEL)
-                    if item_next is not _SENTINEL:
-                        pending[pool.submit(fn, item_next)] = seq
-                        seq += 1
-                while ordered and next_out in buffered:
-                    yield buffered.pop(next_out)
-                    next_out += 1
+        return bounded_map(
+            fn, items, workers=self.concurrency, window=window or 2 * self.concurrency,
+            ordered=ordered,
+        )  # fmt: skip
 
     def bulk_runs(self, run_ids: list[int]) -> list[dict[str, Any]]:
         """Full runs for ``run_ids`` via ``runs/bulk/``, in batches of 100, concurrently."""
@@ -248,9 +303,11 @@ class CekuraClient:
         return out
 
     def _bulk_batch(self, ids: list[int]) -> list[dict[str, Any]]:
-        body = self.get("/runs/bulk/", {"run_ids": ",".join(str(i) for i in ids)})
+        body = self.read("runs/bulk/", {"run_ids": ",".join(str(i) for i in ids)})
         if not isinstance(body, list):
-            raise ResponseError("GET /runs/bulk/: expected a JSON array of runs")
+            raise ResponseError(
+                f"GET {self.read_path('runs/bulk/')}: expected a JSON array of runs"
+            )
         return body
 
     def close(self) -> None:
@@ -264,7 +321,53 @@ class CekuraClient:
         self.close()
 
 
-_SENTINEL: Any = object()
+def _first(item: tuple[int, Any]) -> int:
+    return item[0]
+
+
+def _by_id(items: Iterable[Any]) -> list[Any]:
+    """Items deduplicated by ``id`` (last wins), items without an id kept as they are."""
+    keyed: dict[Any, Any] = {}
+    for n, item in enumerate(items):
+        key = item.get("id") if isinstance(item, dict) else None
+        keyed[("id", key) if key is not None else ("n", n)] = item
+    return list(keyed.values())
+
+
+def _page(body: Any, resource: str) -> dict[str, Any]:
+    """A Django-REST page, or a one-line error saying what arrived instead."""
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("results"), list)
+        or body.get("count") is None
+    ):
+        raise ResponseError(
+            f"GET {resource}: expected a page with count and results, got "
+            f"{type(body).__name__}; the API may have changed: please report it"
+        )
+    return body
+
+
+def planned_pages(first: dict[str, Any], resource: str) -> int:
+    """How many pages a collection has, from page 1's own length (not the size asked for)."""
+    count = int(first["count"])
+    got = len(first["results"])
+    if count and not got:
+        raise IncompleteError(
+            f"GET {resource}: the server says count={count} but page 1 is empty; "
+            "nothing was written for it: rerun, or report it if it persists"
+        )
+    return max(1, -(-count // got)) if got else 1
+
+
+def check_complete(received: int, count: int, where: str) -> None:
+    """Raise :class:`IncompleteError` when fewer rows arrived than the server's ``count``."""
+    if received < count:
+        raise IncompleteError(
+            f"GET {where}: the server reported count={count} but {received} rows arrived "
+            f"({count - received} missing) even by following its next links; nothing from "
+            "this listing was marked complete: rerun, or report it if it persists"
+        )
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -18,6 +18,8 @@ from .errors import ConfigError
 DEFAULT_BASE_URL = "https://api.cekura.ai"
 ENV_KEY = "CEKURA_API_KEY"
 ENV_BASE_URL = "CEKURA_BASE_URL"
+#: the official ``cekura`` SDK's variable for the same thing; ``CEKURA_BASE_URL`` wins
+ENV_API_URL = "CEKURA_API_URL"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,14 @@ def load_settings(
 ) -> Settings:
     """Resolve settings: explicit arguments, then the environment, then ``.env``."""
     env = _dotenv()
-    url = base_url or os.environ.get(ENV_BASE_URL) or env.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+    url = (
+        base_url
+        or os.environ.get(ENV_BASE_URL)
+        or env.get(ENV_BASE_URL)
+        or os.environ.get(ENV_API_URL)
+        or env.get(ENV_API_URL)
+        or DEFAULT_BASE_URL
+    )
     key = api_key or os.environ.get(ENV_KEY) or env.get(ENV_KEY) or ""
     if require_key and not key:
         raise ConfigError(

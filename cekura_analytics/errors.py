@@ -14,6 +14,7 @@ traceback); Python callers can catch by class. Messages never contain the API ke
     │   └── ServerError      5xx that retries could not get past
     ├── ConnectError         host unreachable, DNS failure, or timeout
     ├── ResponseError        the body is not what the contract says (truncated or invalid JSON)
+    │   └── IncompleteError  paging delivered fewer rows than the server's ``count``
     ├── StoreError           the data directory is unusable (corrupt state, unreadable parquet)
     ├── DataError            the data cannot answer the question (empty data dir, unknown column)
     └── JobError             an improve job could not be launched or tracked
@@ -84,6 +85,10 @@ class ResponseError(CekuraError):
     """The response body is not valid JSON or not shaped as the contract says."""
 
 
+class IncompleteError(ResponseError):
+    """Paging delivered fewer rows than the server's own ``count``, even by ``next`` links."""
+
+
 class StoreError(CekuraError):
     """The data directory or its state file is unusable."""
 
@@ -104,6 +109,7 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "DataError",
+    "IncompleteError",
     "JobError",
     "NotFoundError",
     "RateLimitedError",

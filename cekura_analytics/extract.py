@@ -7,11 +7,16 @@ are fetched concurrently once page 1 gives ``count``; each page's full runs come
 ``runs/bulk/`` in batches of 100, and the page is committed (parts + state) as one unit.
 A sync that dies resumes the same window and skips the pages it committed. Runs not yet
 terminal are remembered and fetched again by id on later syncs.
+
+Nothing is lost to paging: the rows each listed page held are recorded with the window, and
+a window whose pages hold fewer runs than the server's ``count`` is walked again by ``next``
+links; still short, the sync fails naming the shortfall and the window stays open. Objects
+with a field of an unexpected type are kept (the raw value in ``extra_json``) and warned
+about once per field per sync.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,18 +24,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from . import models as m
 from . import rows
-from .client import MAX_PAGE_SIZE, CekuraClient
+from .client import MAX_PAGE_SIZE, CekuraClient, check_complete
 from .config import load_settings
-from .errors import ConfigError
+from .progress import progress_bar
+from .scope import Scope
 from .store import COMPACT_AT, Store
 from .tables import TERMINAL_STATUSES
 
 OVERLAP = timedelta(hours=1)
-RUNS_PATH = "/runs/"
+RUNS = "runs/"
 
 
 @dataclass
@@ -48,6 +52,9 @@ class ExtractSummary:
     requests: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     batches_merged: int = 0
+    api_version: str | None = None
+    #: ``"<endpoint>: <field>" -> values kept raw`` (unexpected types, warned once each)
+    shapes: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_requests(self) -> int:
@@ -59,13 +66,15 @@ class ExtractSummary:
         lines = [
             f"extracted into {self.data_dir} in {self.elapsed_s:.1f} s "
             f"({self.total_requests} requests{', resumed' if self.resumed else ''})",
-            f"  window: {lower or 'beginning'} .. {upper}",
+            f"  window: {lower or 'beginning'} .. {upper} (API {self.api_version or '?'} reads)",
             f"  runs fetched: {self.runs_fetched}, already stored: {self.runs_skipped}, "
             f"re-fetched unfinished: {self.pending_refetched}, still unfinished: "
             f"{self.pending_left}",
         ]
         for table, n in sorted(self.rows.items()):
             lines.append(f"  {table:<14} {n:>9,} rows")
+        for where, n in sorted(self.shapes.items()):
+            lines.append(f"  kept {n} value(s) of an unexpected type: {where} (see extra_json)")
         return "\n".join(lines)
 
 
@@ -73,29 +82,14 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _parse_since(since: str | datetime | None) -> datetime | None:
-    if since is None or isinstance(since, datetime):
-        return since.astimezone(UTC) if isinstance(since, datetime) else None
-    try:
-        ts = datetime.fromisoformat(since.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"--since {since!r} is not an ISO date: use e.g. 2026-06-01 or 2026-06-01T12:00Z"
-        ) from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
-def _progress(total: int, quiet: bool, desc: str) -> Any:
-    """A tqdm bar on a terminal or in a notebook; nothing when quiet or piped."""
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-    return tqdm(total=total, desc=desc, unit="run", disable=quiet or not interactive)
-
-
 class _RunSync:
     """One sync of the runs table (state lives in the store; this holds the loop)."""
 
-    def __init__(self, client: CekuraClient, store: Store, page_size: int, quiet: bool):
+    def __init__(
+        self, client: CekuraClient, store: Store, page_size: int, quiet: bool, shapes: m.ShapeLog
+    ):
         self.client, self.store, self.page_size, self.quiet = client, store, page_size, quiet
+        self.shapes = shapes
         self.fetched = self.skipped = 0
         self.pending_at_start = set(store.state.pending_run_ids)
         self.refreshed: set[int | None] = set()
@@ -103,7 +97,8 @@ class _RunSync:
     def fetch_full(self, ids: list[int]) -> list[m.Run]:
         """Full runs for ``ids`` (bulk, concurrent), validated."""
         raw = self.client.bulk_runs(ids)
-        return list(m.parse(list[m.Run], raw, what="GET /runs/bulk/"))
+        what = f"GET {self.client.read_path('runs/bulk/')}"
+        return m.parse_items(m.Run, raw, what=what, shapes=self.shapes)
 
     def commit(self, runs: list[m.Run], update: dict[str, Any]) -> None:
         """Write a batch and the state fields that describe it, as one commit."""
@@ -130,24 +125,23 @@ class _RunSync:
         base = {**params, "timestamp__lte": window["upper"]}
         if window.get("lower"):
             base["timestamp__gte"] = window["lower"]
-        first = self.client.get(RUNS_PATH, {**base, "page": 1, "page_size": self.page_size})
+        first = self.client.first_page(RUNS, base, self.page_size)
         count = int(first["count"])
         if window.get("count") not in (None, count):
-            window["pages_done"] = []  # rows vanished inside the window: redo it (deduped)
+            # rows vanished inside the window: redo it (deduped)
+            window["pages_done"], window["page_rows"] = [], {}
         window["count"] = count
         done = set(window.get("pages_done", []))
-        bar = _progress(count, self.quiet, "runs")
-        bar.update(min(count, len(done) * self.page_size))
+        page_rows: dict[str, int] = window.setdefault("page_rows", {})
+        bar = progress_bar(count, "runs", "run", quiet=self.quiet)
+        bar.update(min(count, sum(page_rows.values())))
+        what = f"GET {self.client.read_path(RUNS)}"
 
-        pages = self.client.iter_pages_concurrently(
-            RUNS_PATH, base, self.page_size, skip=done, first=first
-        )
-
-        def triage() -> Iterator[tuple[int, list[int], int]]:
+        def triage(pages: Any) -> Iterator[tuple[int, list[int], int]]:
             # Runs on this thread (map_concurrently pulls items here), so reading parts
             # never races with a commit that rewrites them.
             for page_no, page in pages:
-                listed = m.parse(list[m.RunList], page["results"], what="GET /runs/")
+                listed = m.parse_items(m.RunList, page["results"], what=what, shapes=self.shapes)
                 ids = [r.id for r in listed if r.id is not None]
                 keep = ids
                 if skip_stored:
@@ -159,15 +153,34 @@ class _RunSync:
             page_no, keep, skipped = item
             return page_no, self.fetch_full(keep) if keep else [], skipped
 
-        # Each page's bulk batches run concurrently on the client's slots; a few pages are
-        # in flight at once; commits stay on this thread, one page at a time.
-        for page_no, runs, skipped in self.client.map_concurrently(work, triage(), window=3):
-            done.add(page_no)
-            window["pages_done"] = sorted(done)
-            self.commit(runs, {"in_progress": {**window, "scope": scope}})
-            self.fetched += len(runs)
-            self.skipped += skipped
-            bar.update(len(runs) + skipped)
+        def run(pages: Any, record: bool) -> None:
+            # Each page's bulk batches run concurrently on the client's slots; a few pages
+            # are in flight at once; commits stay on this thread, one page at a time.
+            for page_no, runs, skipped in self.client.map_concurrently(
+                work, triage(pages), window=3
+            ):
+                if record:
+                    done.add(page_no)
+                    window["pages_done"] = sorted(done)
+                    page_rows[str(page_no)] = len(runs) + skipped
+                self.commit(runs, {"in_progress": {**window, "scope": scope}})
+                self.fetched += len(runs)
+                self.skipped += skipped
+                bar.update(len(runs) + skipped)
+
+        run(
+            self.client.iter_pages_concurrently(RUNS, base, self.page_size, skip=done, first=first),
+            record=True,
+        )
+        listed = sum(page_rows.values())
+        if listed < count:
+            # The planned pages held fewer runs than count (a server that pages unevenly):
+            # walk the window by next links, which commits only what is not stored yet.
+            bar.total = count + listed
+            walk = list(self.client.iter_pages(RUNS, base, self.page_size))
+            walked = {r.get("id") for p in walk for r in p["results"]}
+            run(enumerate(walk, start=1), record=False)
+            check_complete(len(walked), count, self.client.read_path(RUNS))
         bar.close()
 
 
@@ -183,17 +196,23 @@ def extract(
     quiet: bool = False,
     concurrency: int = 8,
     page_size: int = MAX_PAGE_SIZE,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ExtractSummary:
     """Sync runs (with evaluations and transcripts) and the reference tables into parquet."""
     started = time.monotonic()
-    lower_bound = _parse_since(since)
+    scope = Scope.of(since, agent_id)
+    lower_bound, agent_id = scope.since, scope.agent_id
     own_client = client is None
-    client = client or CekuraClient(load_settings(base_url, api_key), concurrency=concurrency)
+    client = client or CekuraClient(
+        load_settings(base_url, api_key), concurrency=concurrency, api_version=api_version
+    )
     data_dir = Path(data_dir)
     try:
         with Store(data_dir, lock=True) as store:
+            if client.api_version == "auto" and client.resolved_version is None:
+                client.resolved_version = store.state.api_version  # what auto settled on
             summary = _sync(
                 client, store, lower_bound, full, agent_id, project_id, quiet, page_size, now
             )
@@ -246,7 +265,8 @@ def _sync(
         }
         st.in_progress = {**window, "scope": scope}
         store.save_state()
-    sync = _RunSync(client, store, page_size, quiet)
+    shapes = m.ShapeLog()
+    sync = _RunSync(client, store, page_size, quiet, shapes)
     sync.run_window(scope, params, window, skip_stored=not full)
 
     # Runs that were still running last time: fetch them again by id, whatever their age.
@@ -259,8 +279,9 @@ def _sync(
     sync.commit(refreshed, {})
 
     for table, fetch in _REFERENCE.items():
-        store.replace_table(table, fetch(client))
+        store.replace_table(table, fetch(client, shapes))
     merged = store.compact()
+    st.api_version = client.resolved_version
     st.scopes[scope] = {"watermark": window["upper"], "synced_at": _iso(now())}
     st.in_progress = None
     st.last_sync = {"finished_at": _iso(now()), "scope": scope, "runs_fetched": sync.fetched}
@@ -275,19 +296,29 @@ def _sync(
         resumed=resumed,
         window=(window.get("lower"), window["upper"]),
         batches_merged=merged,
+        api_version=client.resolved_version,
+        shapes=dict(shapes.seen),
     )
 
 
-def _paged(client: CekuraClient, path: str, model: Any) -> list[Any]:
-    items: list[Any] = []
-    pages = client.iter_pages_concurrently(path, None, MAX_PAGE_SIZE)
-    for _, page in sorted(pages, key=lambda p: p[0]):
-        items.extend(m.parse(list[model], page["results"], what=f"GET {path}"))
-    return items
+def _paged(client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog) -> list[Any]:
+    """Every object of a paginated collection (checked against its count), validated."""
+    return _validated(client, resource, model, shapes, client.fetch_all(resource))
 
 
-def _plain(client: CekuraClient, path: str, model: Any) -> list[Any]:
-    return list(m.parse(list[model], client.get(path), what=f"GET {path}"))
+def _plain(client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog) -> list[Any]:
+    """Every object of a collection answered as a bare array, validated."""
+    return _validated(client, resource, model, shapes, client.read(resource))
+
+
+def _validated(
+    client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog, raw: Any
+) -> list[Any]:
+    """Validate as ``model``, or as ``model[version]`` when v1 and v2 answer differently."""
+    path = client.read_path(resource)  # after the read: auto may have fallen back to v1
+    if isinstance(model, dict):
+        model = model[path.split("/")[2]]
+    return m.parse_items(model, raw, what=f"GET {path}", shapes=shapes)
 
 
 def _dedupe(items: list[Any]) -> list[Any]:
@@ -295,22 +326,31 @@ def _dedupe(items: list[Any]) -> list[Any]:
     return list({i.id: i for i in items}.values())
 
 
-_REFERENCE: dict[str, Callable[[CekuraClient], Any]] = {
-    "scenarios": lambda c: rows.frame(
+_Fetch = Callable[[CekuraClient, m.ShapeLog], Any]
+_REFERENCE: dict[str, _Fetch] = {
+    "scenarios": lambda c, s: rows.frame(
         "scenarios",
-        [rows.scenario_row(s) for s in _dedupe(_paged(c, "/scenarios/", m.ScenarioList))],
+        [rows.scenario_row(x) for x in _dedupe(_paged(c, "scenarios/", m.ScenarioList, s))],
     ),
-    "personalities": lambda c: rows.frame(
+    "personalities": lambda c, s: rows.frame(
         "personalities",
-        [rows.personality_row(p) for p in _dedupe(_plain(c, "/personalities/", m.Personality))],
+        [rows.personality_row(p) for p in _dedupe(_plain(c, "personalities/", m.Personality, s))],
     ),
-    "metrics": lambda c: rows.frame(
-        "metrics", [rows.metric_def_row(x) for x in _dedupe(_plain(c, "/metrics/", m.Metric))]
+    "metrics": lambda c, s: rows.frame(
+        "metrics",
+        [
+            rows.metric_def_row(x)
+            for x in _dedupe(_plain(c, "metrics/", {"v2": m.MetricV2, "v1": m.Metric}, s))
+        ],
     ),
-    "results": lambda c: rows.frame(
-        "results", [rows.result_row(r) for r in _dedupe(_paged(c, "/results/", m.Result))]
+    "results": lambda c, s: rows.frame(
+        "results", [rows.result_row(r) for r in _dedupe(_paged(c, "results/", m.Result, s))]
     ),
-    "agents": lambda c: rows.frame(
-        "agents", [rows.agent_row(a) for a in _dedupe(_paged(c, "/aiagents/", m.Agent))]
+    "agents": lambda c, s: rows.frame(
+        "agents",
+        [
+            rows.agent_row(a)
+            for a in _dedupe(_paged(c, "aiagents/", {"v2": m.AgentV2, "v1": m.Agent}, s))
+        ],
     ),
 }

@@ -20,6 +20,7 @@ from xml.etree import ElementTree as ET
 import polars as pl
 
 from .errors import ConfigError, DataError
+from .rates import pct
 from .report_md import md_escape
 from .stats import Comparison, compare_counts, holm
 from .views import connect, fetch
@@ -117,9 +118,9 @@ class GateResult:
                 f"({self.candidate}); at least {self.min_n} per side are needed to test"
             )
         return (
-            f"{_pct(k.rate_baseline)} [{_pct(k.ci_low_baseline)}, {_pct(k.ci_high_baseline)}] "
-            f"n={k.n_baseline} -> {_pct(k.rate_candidate)} [{_pct(k.ci_low_candidate)}, "
-            f"{_pct(k.ci_high_candidate)}] n={k.n_candidate}; drop {_pts(c.drop)} "
+            f"{pct(k.rate_baseline)} [{pct(k.ci_low_baseline)}, {pct(k.ci_high_baseline)}] "
+            f"n={k.n_baseline} -> {pct(k.rate_candidate)} [{pct(k.ci_low_candidate)}, "
+            f"{pct(k.ci_high_candidate)}] n={k.n_candidate}; drop {_pts(c.drop)} "
             f"(max {100 * self.max_drop:.1f} pts); {k.test} one-sided p={_p(k.p_worse)}, "
             f"Holm p={_p(c.p_holm)} (alpha {self.alpha:g})"
         )
@@ -214,10 +215,6 @@ class GateResult:
             target.write_text(text(), encoding="utf-8")
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}%"
-
-
 def _pts(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:+.1f} pts"
 
@@ -227,7 +224,7 @@ def _p(x: float | None) -> str:
 
 
 def _cell(rate: float | None, lo: float | None, hi: float | None, n: int) -> str:
-    return f"{_pct(rate)} [{_pct(lo)}, {_pct(hi)}] n={n}"
+    return f"{pct(rate)} [{pct(lo)}, {pct(hi)}] n={n}"
 
 
 def version_history(con: Any, agent_id: int) -> pl.DataFrame:

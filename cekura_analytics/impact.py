@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from .rates import pct
 from .stats import compare_counts, holm
 from .views import connect, fetch
 
@@ -92,10 +93,6 @@ def improve_impact(
     return pl.DataFrame(rows, schema={**df.schema, **extra})
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
-
-
 def impact_rows(df: pl.DataFrame) -> list[dict[str, str]]:
     """The report's "Did the suggestions work?" rows: text cells (the template escapes them)."""
     out = []
@@ -106,8 +103,8 @@ def impact_rows(df: pl.DataFrame) -> list[dict[str, str]]:
                 sides[side] = "not shipped yet"
                 continue
             rate, lo, hi = (r[f"{c}_{side}"] for c in ("pass_rate", "ci_low", "ci_high"))
-            interval = "" if lo is None else f" [{_pct(lo)} – {_pct(hi)}]"
-            sides[side] = f"{version}: {_pct(rate)}{interval} n={r[f'n_{side}']}"
+            interval = "" if lo is None else f" [{pct(lo)} – {pct(hi)}]"
+            sides[side] = f"{version}: {pct(rate)}{interval} n={r[f'n_{side}']}"
         change = r["change"]
         out.append(
             {

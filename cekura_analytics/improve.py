@@ -10,7 +10,6 @@ leaving unfinished jobs open for the next call. Wire shapes: :mod:`cekura_analyt
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from tqdm.auto import tqdm
 
 from . import jobs_wire as wire
 from . import ledger as lg
+from ._compat import deprecated_alias
 from .client import CekuraClient
 from .config import load_settings
 from .errors import (
@@ -32,11 +31,13 @@ from .errors import (
     ConnectError,
     DataError,
     JobError,
+    NotFoundError,
     RateLimitedError,
 )
+from .outliers import outliers as find_outliers
+from .progress import progress_bar
 from .store import Store
-
-SAMPLE_PROMPT = Path(__file__).resolve().parents[1] / "data" / "sample_prompt.txt"
+from .views import connect
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _spec(kind: str, key: int, text: str, extra: str | None, body: Any, **ids: A
     sha = lg.sha256_text(text) if extra is None else lg.sha256_text(text, extra)
     row = {**lg.empty_row(), **ids, "job_id": lg.make_job_id(kind, key, sha), "kind": kind}
     row.update(prompt_sha256=sha, prompt=text, extra_instructions=extra)
-    return _Spec(row, body.model_dump())
+    return _Spec(row, body.model_dump(exclude_none=True))
 
 
 def read_prompt(prompt: str | Path) -> str:
@@ -73,45 +74,53 @@ def read_prompt(prompt: str | Path) -> str:
     return prompt
 
 
-def _client(client: CekuraClient | None, base_url: str | None, api_key: str | None, n: int) -> Any:
-    return client or CekuraClient(load_settings(base_url, api_key), concurrency=n)
-
-
-def _bar(total: int, quiet: bool, desc: str) -> Any:
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-    return tqdm(total=total, desc=desc, unit="job", disable=quiet or not interactive)
+def _client(
+    client: CekuraClient | None, base_url: str | None, api_key: str | None, n: int, version: str
+) -> Any:
+    return client or CekuraClient(
+        load_settings(base_url, api_key), concurrency=n, api_version=version
+    )
 
 
 # -- launching -------------------------------------------------------------------------------
-def launch_improve_prompt(
+def improve_launch(
     data_dir: str | Path,
-    run_ids: list[int],
+    run_ids: list[int] | None,
     prompt: str | Path,
     *,
+    outliers: int | None = None,
     concurrency: int = 4,
     retry_failed: bool = False,
     retry_uncertain: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
-    """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action."""
-    text = read_prompt(prompt)
-    ids = list(dict.fromkeys(int(r) for r in run_ids))
+    """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action.
+
+    The runs are ``run_ids``, or the top ``outliers`` runs of the ``outlier_runs`` view.
+    """
+    text = read_prompt(prompt)  # a missing or empty prompt fails before anything else
+    if (run_ids is None) == (outliers is None):
+        raise ConfigError("pass exactly one of --run-ids 1,2 or --outliers N")
+    if outliers is not None:
+        run_ids = [int(r) for r in find_outliers(data_dir, limit=outliers)["run_id"]]
+    ids = list(dict.fromkeys(int(r) for r in run_ids or []))
     if not ids:
         raise ConfigError("no run ids to launch: pass --run-ids 1,2 or --outliers N")
     where = _run_scenarios(Path(data_dir), ids)
+    failed = _failed_metrics(Path(data_dir), ids)
     specs = []
     for rid in ids:
-        body = wire.ImprovePromptRequest(prompt=text, run_ids=[rid])
+        body = wire.ImprovePromptRequest(
+            prompt=text, run_ids=[rid], workflow_metric_ids=failed.get(rid) or None
+        )
         scenario_id, agent_id = where.get(rid, (None, None))
         ids_ = {"run_id": rid, "scenario_id": scenario_id, "agent_id": agent_id}
         specs.append(_spec("prompt", rid, text, None, body, **ids_))
-    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, client)
+    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
-
-
-launch = launch_improve_prompt  # the CLI's `improve launch`
 
 
 def improve_instructions(
@@ -124,6 +133,7 @@ def improve_instructions(
     retry_uncertain: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Launch one improve-instructions job per extracted scenario; rows + action."""
@@ -148,7 +158,7 @@ def improve_instructions(
         )
         ids_ = {"scenario_id": sid, "agent_id": agent}
         specs.append(_spec("instructions", sid, cur, extra_instructions, body, **ids_))
-    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, client)
+    opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
 
 
@@ -166,6 +176,23 @@ def _run_scenarios(data_dir: Path, run_ids: list[int]) -> dict[int, tuple[int | 
     return {r["run_id"]: (r["scenario_id"], r["agent_id"]) for r in df.to_dicts()}
 
 
+def _failed_metrics(data_dir: Path, run_ids: list[int]) -> dict[int, list[int]]:
+    """The metric ids each run failed (``metric_results``), so a job targets what failed."""
+    try:
+        con = connect(data_dir)
+    except CekuraError:  # nothing extracted: the jobs go out without a target list
+        return {}
+    try:
+        rows = con.execute(
+            "select run_id, list(distinct metric_id order by metric_id) from metric_results "
+            "where passed = false and run_id in (select unnest(?::bigint[])) group by run_id",
+            [run_ids],
+        ).fetchall()
+    finally:
+        con.close()
+    return {int(r): list(m) for r, m in rows}
+
+
 def _launch(
     data_dir: str | Path,
     specs: list[_Spec],
@@ -174,6 +201,7 @@ def _launch(
     retry_uncertain: bool,
     base_url: str | None,
     api_key: str | None,
+    api_version: str,
     client: CekuraClient | None,
 ) -> pl.DataFrame:
     actions: dict[str, str] = {}
@@ -194,7 +222,7 @@ def _launch(
                 actions[s.job_id] = f"kept ({row['status']})"
         if todo:
             # the client (and the key) is only needed when something is sent
-            api = _client(client, base_url, api_key, concurrency)
+            api = _client(client, base_url, api_key, concurrency, api_version)
             try:
                 _send(api, ledger, todo, actions, concurrency)
             finally:
@@ -260,6 +288,14 @@ def _send(
         # interrupted (Ctrl-C in a notebook, an unexpected error): the requests in flight
         # may have created jobs whose answers are lost, so say so now, not next time
         ledger.reconcile()
+    gone = [a for a in abort if isinstance(a, ApiError) and _endpoint_gone(a)]
+    if gone:
+        raise JobError(
+            f"this server does not offer {gone[0].path} ({gone[0].status}; Cekura removed "
+            "improve-prompt from its API in June 2026), so no job was "
+            "launched or recorded; the outlier runs and their failed metrics are still in the "
+            "outlier_runs view, for Cekura's agent-improvement flow"
+        )
     if abort:
         raise JobError(
             f"{sum(a.startswith('not sent') for a in actions.values())} job(s) not "
@@ -267,16 +303,21 @@ def _send(
         )
 
 
+def _endpoint_gone(exc: CekuraError) -> bool:
+    """True when the launch endpoint itself does not exist on this server (404/405)."""
+    return isinstance(exc, ApiError) and exc.status in wire.ENDPOINT_GONE_STATUSES
+
+
 def _not_sent(exc: CekuraError) -> bool:
     """True when the error proves the service created nothing (auth, rate limit, refused)."""
-    if isinstance(exc, AuthError | RateLimitedError):
+    if isinstance(exc, AuthError | RateLimitedError | NotFoundError) or _endpoint_gone(exc):
         return True
     text = str(exc)
     return isinstance(exc, ConnectError) and ("refused" in text or "unknown host" in text)
 
 
 # -- collecting ------------------------------------------------------------------------------
-def collect(
+def improve_collect(
     data_dir: str | Path,
     *,
     timeout: float = 600,
@@ -287,6 +328,7 @@ def collect(
     quiet: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
+    api_version: str = "auto",
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Poll open jobs (backoff ``poll`` → ``max_poll``) until done or ``timeout``; their rows."""
@@ -301,7 +343,7 @@ def collect(
         ]
         if not ids:
             return ledger.frame([])
-        api = _client(client, base_url, api_key, concurrency)
+        api = _client(client, base_url, api_key, concurrency, api_version)
         try:
             _poll_loop(api, ledger, ids, timeout, poll, max_poll, concurrency, quiet)
         finally:
@@ -325,7 +367,7 @@ def _poll_loop(
     deadline = start + timeout
     due = dict.fromkeys(ids, start)
     interval = dict.fromkeys(ids, poll)
-    bar = _bar(len(ids), quiet, "improve jobs")
+    bar = progress_bar(len(ids), "improve jobs", "job", quiet=quiet)
 
     def get(j: str) -> tuple[str, wire.ProgressResponse | CekuraError]:
         row = ledger.rows[j]
@@ -369,7 +411,7 @@ def _poll_loop(
         )
 
 
-def show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
+def improve_show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
     """Finished jobs (or one job, any status) with diffs of the submitted → improved text."""
     df = lg.read_ledger(data_dir).sort("job_id")
     if job_id is not None:
@@ -381,28 +423,6 @@ def show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
     return lg.ImproveShow(df, Path(data_dir))
 
 
-def demo_improve(data_dir: str | Path, base_url: str, api_key: str) -> str:
-    """Launch jobs for the top 5 outlier runs with the sample prompt, collect, summarise."""
-    from .outliers import outlier_runs
-
-    prompt = read_prompt(SAMPLE_PROMPT)
-    top = outlier_runs(data_dir, limit=5)
-    if top.is_empty():
-        return "no outlier runs, so no improve-prompt jobs were launched"
-    run_ids = [int(r) for r in top["run_id"]]
-    kw: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
-    launch_improve_prompt(data_dir, run_ids, prompt, **kw)
-    collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
-    sha = lg.sha256_text(prompt)
-    jobs = {r["run_id"]: r for r in lg.read_ledger(data_dir).iter_rows(named=True)
-            if r["prompt_sha256"] == sha}  # fmt: skip
-    lines = [f"improve-prompt jobs for the top {len(run_ids)} outlier runs ({SAMPLE_PROMPT.name}):"]
-    for t in top.iter_rows(named=True):
-        job, failed = jobs[t["run_id"]], t.get("failed_metrics")
-        if isinstance(failed, list):
-            failed = ", ".join(map(str, failed))
-        lines.append(f"- run {t['run_id']}: {job['status']}; failed metrics: {failed or 'none'}")
-        note = job["summary_of_changes"] or job["error"] or job["message"] or ""
-        lines += [f"    {ln}" for ln in note.splitlines()]
-    lines.append(f"diffs: cekura-analytics improve show --data-dir {data_dir}")
-    return "\n".join(lines)
+launch_improve_prompt = deprecated_alias(improve_launch, "launch_improve_prompt")
+collect = deprecated_alias(improve_collect, "collect")
+show = deprecated_alias(improve_show, "show")

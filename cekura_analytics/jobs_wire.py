@@ -5,12 +5,18 @@ The two job families are not in the OpenAPI subset: their shapes come from the d
 toolkit assumes about them lives here and can be corrected against the live service
 without touching :mod:`cekura_analytics.improve`:
 
-- improve-prompt: ``POST runs/improve_prompt_bg/`` ``{"prompt", "run_ids": [id]}`` →
+- improve-prompt: ``POST runs/improve_prompt_bg/`` ``{"prompt", "run_ids": [id],
+  "workflow_metric_ids"?, "category_ids"?}`` (the last documented body, 2025-03 to 2026-06) →
   ``{"progress_id"}``; ``GET runs/improve_prompt_progress/?progress_id=`` →
   ``{"status", "output": {"improved_prompt", "summary_of_changes"} | null, "error"}``.
 - scenario instructions: ``POST scenarios/improve_instructions/``
   ``{"agent", "extra_instructions", "current_instructions"}`` → ``{"progress_id",
   "project_id"}``; ``GET scenarios/instructions-progress/?progress_id=`` → same envelope.
+
+Cekura removed the improve-prompt pages from its docs on 2026-06-30 and, by a later docs
+commit, the endpoints from its backend: a 404/405 on launch means "this server does not
+offer it" (:data:`ENDPOINT_GONE_STATUSES`), which the launcher reports without recording a
+job.
 
 Models are lenient (extra keys allowed, ids as int or str) because the service is the
 authority and a renamed key should degrade to "no output", not to a crash.
@@ -18,13 +24,11 @@ authority and a renamed key should degrade to "no output", not to a crash.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ResponseError
-
-Kind = Literal["prompt", "instructions"]
 
 PROMPT_LAUNCH_PATH = "/runs/improve_prompt_bg/"
 PROMPT_PROGRESS_PATH = "/runs/improve_prompt_progress/"
@@ -41,8 +45,13 @@ PROGRESS_PATHS: dict[str, str] = {
     "instructions": INSTRUCTIONS_PROGRESS_PATH,
 }
 
+#: a launch answered with these: the server does not offer the endpoint at all
+ENDPOINT_GONE_STATUSES = frozenset({404, 405})
+
 #: server statuses, mapped onto the few the toolkit acts on
-OPEN_WIRE_STATUSES = frozenset({"queued", "pending", "in_progress", "running", "started"})
+OPEN_WIRE_STATUSES = frozenset(
+    {"queued", "pending", "processing", "in_progress", "running", "started"}
+)
 DONE_WIRE_STATUSES = frozenset({"completed", "complete", "success", "succeeded", "done"})
 FAILED_WIRE_STATUSES = frozenset({"failed", "failure", "error", "errored", "timeout"})
 CANCELLED_WIRE_STATUSES = frozenset({"cancelled", "canceled"})
@@ -60,10 +69,12 @@ class _Wire(BaseModel):
 
 
 class ImprovePromptRequest(_Wire):
-    """Body of ``POST runs/improve_prompt_bg/``: one run per job."""
+    """Body of ``POST runs/improve_prompt_bg/``: one run per job, aimed at its failed metrics."""
 
     prompt: str
     run_ids: list[int]
+    workflow_metric_ids: list[int] | None = None
+    category_ids: list[int] | None = None
 
 
 class ImproveInstructionsRequest(_Wire):

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import polars as pl
 
+from ._compat import deprecated_alias
 from .errors import ConfigError
+from .views import connect, fetch
 
 #: the thresholds the ``outlier_runs`` view uses unless told otherwise (as in
 #: ``sql/02_outlier_settings.sql``; a test keeps the two equal)
@@ -41,14 +43,14 @@ def _check(name: str, value: float, low: float, high: float | None = None) -> No
         raise ConfigError(f"{name} must be a number {span}, got {value!r}")
 
 
-def outlier_runs(
+def outliers(
     data_dir: str | Path,
     limit: int | None = 20,
     *,
-    min_group_pass_rate: float = 0.8,
-    min_group_results: int = 10,
-    score_z: float = 3.5,
-    duration_z: float = 3.5,
+    min_group_pass_rate: float = DEFAULTS["min_group_pass_rate"],
+    min_group_results: int = int(DEFAULTS["min_group_results"]),
+    score_z: float = DEFAULTS["score_z"],
+    duration_z: float = DEFAULTS["duration_z"],
     rules: str | Path | None = None,
 ) -> pl.DataFrame:
     """The top ``limit`` outlier runs (all with ``limit=None``), most surprising first.
@@ -64,7 +66,6 @@ def outlier_runs(
         raise ConfigError("score_z and duration_z must be greater than 0")
     if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
         raise ConfigError(f"limit must be 0 or more, got {limit!r}")
-    from .views import connect, fetch
 
     con = connect(data_dir, rules)
     try:
@@ -80,4 +81,6 @@ def outlier_runs(
         con.close()
 
 
-__all__ = ["DEFAULTS", "outlier_runs"]
+outlier_runs = deprecated_alias(outliers, "outlier_runs")
+
+__all__ = ["DEFAULTS", "outlier_runs", "outliers"]

@@ -1,17 +1,22 @@
 """When a metric result counts as passed: the rules file, the pass rule, Wilson intervals.
 
-The SQL view ``metric_results`` (``sql/21_metric_results.sql``) applies the rule to every
+The SQL view ``metric_results`` (``sql/22_metric_results.sql``) applies the rule to every
 ``run_metrics`` row; :func:`decide` is the same rule for one row in Python (tests, twins).
-For each row, in this order:
+For each row, in this order (``pass_rule`` names the step that decided):
 
-1. the run's rubric gave a boolean ``passed`` for the metric -> that;
-2. the metric's ``eval_type`` is ``binary`` -> ``score >= 1`` (null score -> unknown);
-3. ``numeric`` or ``continuous_qualitative`` -> the score against the rubric's condition
-   (``score gte 5``; also ``gt``, ``lte``, ``lt``, ``eq``), else ``score >= threshold`` from the
-   rules file; neither -> unknown;
-4. ``enum`` -> the value is in the rules file's pass-set for the metric; none -> unknown.
+1. the run's rubric gave a boolean ``passed`` for the metric -> that (``rubric``);
+2. the metric item's own ``passed`` (canonical binary items since July 2026) -> that
+   (``metric_passed``);
+3. the metric's ``eval_type`` is ``binary`` -> ``score >= 1``: a boolean score as it is, 0/1,
+   and the legacy 0/5 alike (``binary``; null score -> unknown);
+4. ``numeric`` or ``continuous_qualitative`` -> the score against the rubric's condition
+   (``score gte 5``; also ``gt``, ``lte``, ``lt``, ``eq``) (``conditions``), else
+   ``score >= threshold`` from the rules file (``rules_threshold``); neither -> unknown;
+5. ``enum`` -> the value is in the rules file's pass-set for the metric
+   (``rules_pass_values``); none -> unknown.
 
-``eval_type`` comes from the ``metrics`` table, falling back to ``run_metrics.metric_type``.
+``eval_type`` comes from the ``metrics`` table, falling back to ``run_metrics.eval_type``
+(legacy names such as ``binary_workflow_adherence`` are normalised to ``binary``).
 
 The rules file is TOML, ``<data-dir>/cekura-analytics.toml`` or ``--rules PATH``, keyed by
 metric name or id (as a string)::
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .tables import normalise_eval_type
 
 #: the file looked for in the data dir when no ``--rules`` is given
 RULES_FILE = "cekura-analytics.toml"
@@ -188,14 +194,6 @@ def compare(score: float, op: str, threshold: float) -> bool:
     }[op]
 
 
-def normalise_eval_type(value: str | None) -> str | None:
-    """``'Continuous-Qualitative'`` -> ``'continuous_qualitative'`` (as the SQL does)."""
-    if value is None:
-        return None
-    out = value.strip().lower().replace("-", "_").replace(" ", "_")
-    return out or None
-
-
 def decide(
     eval_type: str | None,
     score: float | None,
@@ -204,25 +202,48 @@ def decide(
     rubric_conditions: str | None,
     threshold: float | None = None,
     pass_values: list[str] | None = None,
+    metric_passed: bool | None = None,
 ) -> bool | None:
     """The pass rule for one result: True, False or None (unknown). See the module doc."""
+    return decide_with_rule(
+        eval_type,
+        score,
+        value,
+        rubric_passed,
+        rubric_conditions,
+        threshold,
+        pass_values,
+        metric_passed,
+    )[0]
+
+
+def decide_with_rule(
+    eval_type: str | None,
+    score: float | None,
+    value: str | None,
+    rubric_passed: bool | None,
+    rubric_conditions: str | None,
+    threshold: float | None = None,
+    pass_values: list[str] | None = None,
+    metric_passed: bool | None = None,
+) -> tuple[bool | None, str | None]:
+    """The verdict and the step that decided it (``metric_results.pass_rule``), or None."""
     if rubric_passed is not None:
-        return rubric_passed
+        return rubric_passed, "rubric"
+    if metric_passed is not None:
+        return metric_passed, "metric_passed"
     kind = normalise_eval_type(eval_type)
-    if kind == "binary":
-        return None if score is None else score >= 1
-    if kind in ("numeric", "continuous_qualitative"):
-        if score is None:
-            return None
+    if score is not None and kind == "binary":
+        return score >= 1, "binary"  # 0/1, booleans and the legacy 0/5 alike
+    if score is not None and kind in ("numeric", "continuous_qualitative"):
         cond = parse_condition(rubric_conditions)
         if cond is not None:
-            return compare(score, *cond)
-        return None if threshold is None else score >= threshold
-    if kind == "enum":
-        if value is None or pass_values is None:
-            return None
-        return value in pass_values
-    return None
+            return compare(score, *cond), "conditions"
+        if threshold is not None:
+            return score >= threshold, "rules_threshold"
+    if kind == "enum" and value is not None and pass_values is not None:
+        return value in pass_values, "rules_pass_values"
+    return None, None
 
 
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
@@ -259,6 +280,7 @@ __all__ = [
     "Rules",
     "compare",
     "decide",
+    "decide_with_rule",
     "load_rules",
     "normalise_eval_type",
     "parse_condition",

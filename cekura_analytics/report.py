@@ -26,12 +26,17 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from . import __version__
 from . import charts as ch
+from ._compat import deprecated_alias
+from ._version import __version__
+from .analysis import compare_versions, pass_rates_sql
 from .errors import ConfigError, DataError
 from .gate import gate
 from .impact import impact_rows, improve_impact
+from .rates import pct
 from .report_md import render_markdown
+from .scope import Scope, scope_sql
+from .views import connect, fetch
 
 FORMATS = ("html", "md")
 RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
@@ -88,10 +93,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
-
-
 def _interval(lo: float | None, hi: float | None) -> str:
     return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
 
@@ -108,21 +109,13 @@ def _freshness(data_dir: Path) -> tuple[str, str]:
     return str(finished)[:19].replace("T", " "), (f"runs up to {max(marks)[:19]}" if marks else "")
 
 
-def _scope_sql(prefix: str = "") -> str:
-    return (
-        f" ($since is null or {prefix}timestamp >= cast($since as timestamptz))"
-        f" and ($agent_id is null or {prefix}agent_id = $agent_id)"
-    )
-
-
 def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str, str]]:
-    from .views import fetch
 
     runs = fetch(
         con,
         "select count(*) as n, min(timestamp) as t0, max(timestamp) as t1,"
         " count_if(success) as ok, count(success) as judged"
-        f" from run_details where {_scope_sql()}",
+        f" from run_details where {scope_sql()}",
         params,
     ).row(0, named=True)
     m = fetch(
@@ -130,7 +123,7 @@ def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str
         "select count(distinct metric_id) as metrics, count(passed) as n, count_if(passed) as k,"
         " count(*) - count(passed) as unknown, wilson_low(count_if(passed), count(passed)) as lo,"
         " wilson_high(count_if(passed), count(passed)) as hi"
-        f" from metric_results where {_scope_sql()}",
+        f" from metric_results where {scope_sql()}",
         params,
     ).row(0, named=True)
     if not runs["n"]:
@@ -140,11 +133,11 @@ def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str
     period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
     success = runs["ok"] / runs["judged"] if runs["judged"] else None
     return [
-        {"label": "runs", "value": f"{runs['n']:,}", "note": f"run success {_pct(success)}"},
+        {"label": "runs", "value": f"{runs['n']:,}", "note": f"run success {pct(success)}"},
         {"label": "metrics evaluated", "value": f"{m['metrics']:,}", "note": ""},
         {
             "label": "overall metric pass rate",
-            "value": _pct(rate),
+            "value": pct(rate),
             "note": f"95 % {_interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
         },
         {"label": "period covered (UTC)", "value": period, "note": ""},
@@ -165,7 +158,7 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
         {
             "metric": str(r["metric_name"]),
             "where": where,
-            "rate": _pct(r["pass_rate"]),
+            "rate": pct(r["pass_rate"]),
             "interval": _interval(r["ci_low"], r["ci_high"]),
             "n": f"{r['n_evaluated']:,}",
         }
@@ -175,7 +168,6 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
 
 def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
     """Top outlier runs in scope (view ``outlier_runs``), with scenario, persona, transcript."""
-    from .views import fetch
 
     return fetch(
         con,
@@ -183,7 +175,7 @@ def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
         " d.personality_name, d.agent_version, d.timestamp, r.transcript"
         " from outlier_runs o join run_details d using (run_id)"
         " left join stg_runs r using (run_id)"
-        f" where {_scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
+        f" where {scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
         {**params, "limit": limit},
     )
 
@@ -241,14 +233,9 @@ def _collect(
     data_dir: Path, since: Any, agent_id: Any, rules: Any, limits: tuple[int, int, int], min_n: int
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values and altair charts."""
-    # views before analysis: views imports analysis at its end, the other order is a cycle
-    from . import views
-    from .analysis import pass_rates_sql
-
-    connect, fetch, compare_versions = views.connect, views.fetch, views.compare_versions
 
     n_worst, n_outliers, n_jobs = limits
-    params = {"since": None if since is None else str(since), "agent_id": agent_id}
+    params = Scope.of(since, agent_id).params()
     con = connect(data_dir, rules)
     try:
         headline = _headline(con, data_dir, params)
@@ -257,13 +244,13 @@ def _collect(
         changes = fetch(
             con,
             "select agent_id, agent_version, min(day) as day from run_details"
-            f" where agent_version is not null and {_scope_sql()} group by 1, 2",
+            f" where agent_version is not null and {scope_sql()} group by 1, 2",
             params,
         )
         durations = fetch(
             con,
             "select duration_s, success from run_details"
-            f" where duration_s is not null and {_scope_sql()}",
+            f" where duration_s is not null and {scope_sql()}",
             params,
         )
         outliers = _outliers(con, params, n_outliers)
@@ -348,7 +335,7 @@ def _save_pngs(charts: list[dict[str, Any]], png_dir: Path) -> dict[str, Path]:
     }
 
 
-def build_report(
+def report(
     data_dir: str | Path,
     out: str | Path | None = None,
     *,
@@ -370,11 +357,7 @@ def build_report(
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}: use html or md")
-    if since is not None:
-        try:
-            datetime.fromisoformat(str(since))
-        except ValueError:
-            raise ConfigError(f"--since {since!r} is not an ISO date or date-time") from None
+    Scope.of(since, agent_id)  # bad input fails before anything is read
     data_dir = Path(data_dir)
     out = Path(out) if out is not None else data_dir / f"report.{fmt}"
     if out.is_dir():
@@ -403,9 +386,7 @@ def build_report(
     return out
 
 
-def demo_report(data_dir: str | Path) -> Path:
-    """What ``make demo`` calls: ``<data_dir>/report.html``; returns its path."""
-    return build_report(data_dir, Path(data_dir) / "report.html")
+__all__ = ["FORMATS", "build_report", "json_script", "report", "vega_javascript"]
 
 
-__all__ = ["FORMATS", "build_report", "demo_report", "json_script", "vega_javascript"]
+build_report = deprecated_alias(report, "build_report")

@@ -1,109 +1,36 @@
 """API objects → rows of the parquet tables (:mod:`cekura_analytics.tables`).
 
-Pure functions, no I/O. Values the contract leaves untyped are normalised here once:
-``agent_version`` to a string label, ``"MM:SS"`` durations to seconds, counts sent as
-strings to integers, free-form objects to JSON text. Fields the contract does not know
-land in ``extra_json`` so schema drift never loses data.
+Pure functions, no I/O. Values the contract leaves untyped are normalised here once, in
+every form the live service has sent (shared/cekura-api/README.md): ``agent_version`` (null,
+int, string or a history-record object) to a label and an id, ``"MM:SS"``/``"M:SS"``/
+``"H:MM:SS"`` durations to seconds, counts sent as strings to integers, ``success_rate`` on
+0–1 or 0–100 to 0–1, ``explanation`` as a list or a string to text, legacy binary metric
+types to ``binary``, v1 and v2 agents to one row shape, free-form objects to JSON text.
+Fields the contract does not know land in ``extra_json`` so schema drift never loses data.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
 
 from . import models as m
-from .tables import SCHEMAS
-
-
-def to_json(value: Any) -> str | None:
-    """JSON text for a free-form value (None stays None, empty containers too)."""
-    if value is None or value == {} or value == []:
-        return None
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-
-
-def label(value: Any) -> str | None:
-    """A readable label for a value of unknown shape (e.g. ``agent_version``)."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else str(value).lower()
-    if isinstance(value, str | int | float):
-        return str(value)
-    if isinstance(value, dict):
-        for key in ("version", "name", "label", "id"):
-            if value.get(key) is not None:
-                return str(value[key])
-    return to_json(value)
-
-
-def to_int(value: Any) -> int | None:
-    """An integer from an int, a numeric string, or a list (its length); else None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, list):
-        return len(value)
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-def to_bool(value: Any) -> bool | None:
-    """A boolean from a bool or a ``"true"``/``"false"`` string."""
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    return True if text in ("true", "1", "yes") else False if text in ("false", "0", "no") else None
-
-
-def to_str(value: Any) -> str | None:
-    """Text as is; other values as JSON text."""
-    if value is None or isinstance(value, str):
-        return value
-    return to_json(value) if isinstance(value, dict | list) else str(value)
-
-
-def duration_seconds(text: Any) -> int | None:
-    """Seconds from ``"MM:SS"`` or ``"HH:MM:SS"``; None when absent or malformed."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        parts = [int(p) for p in text.strip().split(":")]
-    except ValueError:
-        return None
-    total = 0
-    for p in parts:
-        total = total * 60 + p
-    return total
-
-
-def str_list(value: Any) -> list[str]:
-    """A list of strings from a list (of strings or objects with ``name``) or one string."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [str(v.get("name", v.get("id"))) if isinstance(v, dict) else str(v) for v in value]
-    return [str(value)]
-
-
-def int_list(value: Any) -> list[int]:
-    """A list of ints from a list of ints or of objects with ``id``."""
-    if not isinstance(value, list):
-        return []
-    out = []
-    for v in value:
-        i = to_int(v.get("id") if isinstance(v, dict) else v)
-        if i is not None:
-            out.append(i)
-    return out
+from .normalize import (
+    duration_seconds,
+    fraction,
+    int_list,
+    label,
+    str_list,
+    text,
+    to_bool,
+    to_int,
+    to_json,
+    to_str,
+    version_id,
+)
+from .tables import SCHEMAS, normalise_eval_type
 
 
 def _extra(obj: m.ApiModel) -> str | None:
@@ -125,6 +52,7 @@ def run_row(run: m.Run) -> dict[str, Any]:
         "agent_id": run.agent,
         "agent_name": to_str(run.agent_name),
         "agent_version": label(run.agent_version),
+        "agent_version_id": version_id(run.agent_version),
         "status": run.status,
         "success": run.success,
         "evaluation_status": run.evaluation_status,
@@ -167,16 +95,17 @@ def metric_rows(run: m.Run) -> list[dict[str, Any]]:
         if res.id is None or res.id in rows:
             continue
         r = rubric.get(res.id)
-        explanation = res.explanation
         rows[res.id] = {
             "run_id": run.id,
             "metric_id": res.id,
             "metric_name": res.name,
             "metric_type": res.type,
+            "eval_type": normalise_eval_type(res.eval_type or res.type),
+            "metric_passed": res.passed,
             "score": res.score,
             "value": to_str(res.value),
             "enum": to_str(res.enum),
-            "explanation": "\n".join(explanation) if isinstance(explanation, list) else None,
+            "explanation": text(res.explanation),
             "rubric_passed": r.passed if r else None,
             "rubric_conditions": r.conditions if r else None,
             "rubric_value": to_str(r.value) if r else None,
@@ -190,10 +119,12 @@ def metric_rows(run: m.Run) -> list[dict[str, Any]]:
             "metric_id": mid,
             "metric_name": r.metric_name,
             "metric_type": None,
+            "eval_type": None,
+            "metric_passed": None,
             "score": None,
             "value": None,
             "enum": None,
-            "explanation": "\n".join(r.explanation) if isinstance(r.explanation, list) else None,
+            "explanation": text(r.explanation),
             "rubric_passed": r.passed,
             "rubric_conditions": r.conditions,
             "rubric_value": to_str(r.value),
@@ -274,15 +205,15 @@ def personality_row(p: m.Personality) -> dict[str, Any]:
     }
 
 
-def metric_def_row(x: m.Metric) -> dict[str, Any]:
-    """One ``metrics`` row."""
+def metric_def_row(x: m.Metric | m.MetricV2) -> dict[str, Any]:
+    """One ``metrics`` row (v1 or v2 list item; legacy eval types normalised)."""
     return {
         "metric_id": x.id,
         "name": x.name,
         "slug": x.slug,
         "description": x.description,
         "type": x.type,
-        "eval_type": x.eval_type,
+        "eval_type": normalise_eval_type(x.eval_type),
         "enum_values": str_list(x.enum_values),
         "agent_ids": [a for a in x.agents or [] if a is not None],
         "project_id": x.project,
@@ -299,8 +230,11 @@ def result_row(r: m.Result) -> dict[str, Any]:
         "agent_id": r.agent,
         "agent_name": to_str(r.agent_name),
         "agent_version": label(r.agent_version),
+        "agent_version_id": version_id(r.agent_version),
         "status": r.status,
-        "success_rate": r.success_rate,
+        "success_rate": fraction(
+            r.success_rate, r.success_runs_count, r.completed_runs_count or r.total_runs_count
+        ),
         "run_as_text": r.run_as_text,
         "is_cronjob": to_bool(r.is_cronjob),
         "run_type": to_str(r.run_type),
@@ -316,8 +250,35 @@ def result_row(r: m.Result) -> dict[str, Any]:
     }
 
 
-def agent_row(a: m.Agent) -> dict[str, Any]:
-    """One ``agents`` row."""
+def agent_row(a: m.Agent | m.AgentV2) -> dict[str, Any]:
+    """One ``agents`` row from a v1 agent or a v2 one (``name``, nested provider/telephony)."""
+    extra = dict(a.model_extra or {})
+    if isinstance(a, m.AgentV2):
+        provider = a.provider if isinstance(a.provider, dict) else {}
+        telephony = a.telephony if isinstance(a.telephony, dict) else {}
+        return {
+            "agent_id": a.id,
+            "agent_name": a.name,
+            "project_id": a.project,
+            "description": a.description,
+            "language": a.language,
+            "inbound": to_bool(telephony.get("inbound")),
+            "assistant_provider": to_str(provider.get("type")),
+            "transcript_provider": to_str(extra.pop("transcript_provider", None)),
+            "llm_model": to_str(extra.pop("llm_model", None)),
+            "llm_system_prompt": to_str(extra.pop("llm_system_prompt", None)),
+            "agent_speaks_first": a.agent_speaks_first,
+            "provider_json": to_json(a.provider),
+            "telephony_json": to_json(a.telephony),
+            "created_at": a.created_at,
+            "updated_at": a.updated_at,
+            "extra_json": to_json(extra or None),
+        }
+    telephony_v1 = {
+        k: getattr(a, k)
+        for k in ("contact_number", "sip_endpoint", "websocket_url", "websocket_voice_url")
+        if getattr(a, k) not in (None, "")
+    }
     return {
         "agent_id": a.id,
         "agent_name": a.agent_name,
@@ -329,7 +290,10 @@ def agent_row(a: m.Agent) -> dict[str, Any]:
         "transcript_provider": a.transcript_provider,
         "llm_model": a.llm_model,
         "llm_system_prompt": a.llm_system_prompt,
+        "agent_speaks_first": a.agent_gives_first_message,
+        "provider_json": to_json({"type": a.assistant_provider} if a.assistant_provider else None),
+        "telephony_json": to_json(telephony_v1 or None),
         "created_at": a.created_at,
         "updated_at": a.updated_at,
-        "extra_json": _extra(a),
+        "extra_json": to_json(extra or None),
     }

@@ -67,6 +67,7 @@ class State:
     pending_run_ids: list[int] = field(default_factory=list)  # stored but not terminal
     in_progress: dict[str, Any] | None = None  # the sync being resumed
     last_sync: dict[str, Any] | None = None
+    api_version: str | None = None  # "v2" or "v1": what --api-version auto settled on
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able dict."""

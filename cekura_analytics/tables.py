@@ -25,7 +25,8 @@ RUNS = {
     "personality_name": pl.String,
     "agent_id": pl.Int64,
     "agent_name": pl.String,
-    "agent_version": pl.String,
+    "agent_version": pl.String,  # a readable label: version_name, else the id
+    "agent_version_id": pl.Int64,  # the agent history record id, when the API gave one
     "status": pl.String,
     "success": pl.Boolean,
     "evaluation_status": pl.String,
@@ -57,7 +58,9 @@ RUN_METRICS = {
     "run_id": pl.Int64,
     "metric_id": pl.Int64,
     "metric_name": pl.String,
-    "metric_type": pl.String,
+    "metric_type": pl.String,  # the item's ``type`` as sent (legacy binary names kept)
+    "eval_type": pl.String,  # normalised: binary | numeric | continuous_qualitative | enum
+    "metric_passed": pl.Boolean,  # the item's own ``passed`` (canonical binary, since 2026-07)
     "score": pl.Float64,
     "value": pl.String,
     "enum": pl.String,
@@ -130,8 +133,9 @@ RESULTS = {
     "agent_id": pl.Int64,
     "agent_name": pl.String,
     "agent_version": pl.String,
+    "agent_version_id": pl.Int64,
     "status": pl.String,
-    "success_rate": pl.Float64,
+    "success_rate": pl.Float64,  # always 0–1 (the API sends 0–1 or 0–100; scale detected)
     "run_as_text": pl.Boolean,
     "is_cronjob": pl.Boolean,
     "run_type": pl.String,
@@ -158,6 +162,9 @@ AGENTS = {
     "transcript_provider": pl.String,
     "llm_model": pl.String,
     "llm_system_prompt": pl.String,
+    "agent_speaks_first": pl.Boolean,  # v1: agent_gives_first_message
+    "provider_json": pl.String,  # v2 ``provider`` (type, ids; never keys: the API hides them)
+    "telephony_json": pl.String,  # v2 ``telephony``; v1 phone/SIP/websocket fields
     "created_at": UTC_TS,
     "updated_at": UTC_TS,
     "extra_json": pl.String,
@@ -187,10 +194,23 @@ KEYS: dict[str, tuple[str, ...]] = {
 #: run statuses after which a run no longer changes by itself
 TERMINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled"})
 
+#: metric kinds as the API has named them over time -> the canonical ``eval_type``
+#: (legacy binary items say ``binary_workflow_adherence`` / ``binary_qualitative``)
+EVAL_TYPE_ALIASES = {
+    "binary_workflow_adherence": "binary",
+    "binary_qualitative": "binary",
+}
 
-def empty_frame(table: str) -> pl.DataFrame:
-    """A zero-row frame with the table's schema."""
-    return pl.DataFrame(schema=SCHEMAS[table])
+
+def normalise_eval_type(value: str | None) -> str | None:
+    """``'Continuous-Qualitative'`` -> ``'continuous_qualitative'``, legacy binary -> ``'binary'``.
+
+    ``sql/00_macros.sql``'s ``norm_eval_type`` is the same rule in SQL.
+    """
+    if not isinstance(value, str):
+        return None
+    out = value.strip().lower().replace("-", "_").replace(" ", "_")
+    return EVAL_TYPE_ALIASES.get(out, out) or None
 
 
 #: the improve-job ledger ``<data_dir>/improve_jobs/`` (one row per job; written by

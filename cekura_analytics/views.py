@@ -24,18 +24,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import duckdb as ddb  # the module; duckdb() below writes a database file
 import polars as pl
 
 from . import tables
-from .analysis import compare_versions, demo_summary, pass_rates  # re-exported twins
+from ._compat import deprecated_alias
 from .errors import ConfigError, DataError, StoreError
-from .outliers import outlier_runs  # re-exported twin
 from .passing import load_rules, rules_path
+from .resources import resource_path
 from .tables import SCHEMAS
 
-#: where the view definitions live: packaged copy first, then the source tree
-SQL_DIRS = (Path(__file__).parent / "sql", Path(__file__).resolve().parent.parent / "sql")
+#: where the view definitions live (inside the package)
+SQL_DIR = resource_path("sql")
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -61,10 +61,9 @@ _PLACEHOLDER = re.compile(
 
 def sql_dir() -> Path:
     """The directory holding the ``NN_<view>.sql`` files."""
-    for d in SQL_DIRS:
-        if any(d.glob("*.sql")):
-            return d
-    raise DataError(f"no view definitions found (looked in {', '.join(map(str, SQL_DIRS))})")
+    if not any(SQL_DIR.glob("*.sql")):
+        raise DataError(f"no view definitions found in {SQL_DIR}: reinstall cekura-analytics")
+    return SQL_DIR
 
 
 def sql_files() -> list[Path]:
@@ -163,11 +162,11 @@ def connect(
     rules: str | Path | None = None,
     *,
     database: str = ":memory:",
-) -> duckdb.DuckDBPyConnection:
+) -> ddb.DuckDBPyConnection:
     """A DuckDB connection with every view of ``sql/`` registered over ``data_dir``.
 
     ``rules`` is a TOML rules file (default: ``<data_dir>/cekura-analytics.toml`` if present).
-    ``database`` may name a file: the views are then stored in it (see :func:`export_duckdb`).
+    ``database`` may name a file: the views are then stored in it (see :func:`duckdb`).
     Raises :class:`DataError` for a missing or empty data dir, :class:`ConfigError` for a bad
     rules file.
     """
@@ -176,18 +175,18 @@ def connect(
     sources = {t: source_sql(path, t) for t in source_schemas()}
     sources |= {f"{t}_files": files_sql(path, t) for t in source_schemas()}
     sources["runs_parts"] = parts_sql(path)
-    con = duckdb.connect(database)
+    con = ddb.connect(database)
     try:
         # no progress bar on stdout; timestamps given as text without an offset mean UTC
         # inside Jupyter without ipywidgets DuckDB refuses to change this setting
-        with contextlib.suppress(duckdb.Error):
+        with contextlib.suppress(ddb.Error):
             con.execute("set enable_progress_bar = false")
         con.execute("set TimeZone = 'UTC'")
         for f in sql_files():
             text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
             try:
                 con.execute(text)
-            except duckdb.Error as exc:
+            except ddb.Error as exc:
                 raise StoreError(
                     f"{f.name}: cannot define it over {path}: {_first_line(exc)}"
                 ) from None
@@ -206,7 +205,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def fetch(
-    con: duckdb.DuckDBPyConnection,
+    con: ddb.DuckDBPyConnection,
     statement: str,
     params: Sequence[Any] | Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
@@ -215,7 +214,7 @@ def fetch(
     try:
         rel = con.sql(statement, params=params)
         return rel.pl() if rel is not None else pl.DataFrame()
-    except duckdb.Error as exc:
+    except ddb.Error as exc:
         raise DataError(f"SQL failed: {_first_line(exc)}") from None
 
 
@@ -286,9 +285,7 @@ def sql(
     return render(query(data_dir, statement, params, rules=rules), fmt, out)
 
 
-def export_duckdb(
-    data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None
-) -> Path:
+def duckdb(data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None) -> Path:
     """Write a DuckDB database file holding every view (over absolute parquet globs).
 
     Open it with the duckdb shell or a BI tool; views read the parquet at query time, so
@@ -314,13 +311,10 @@ def export_duckdb(
 
 __all__ = [
     "FORMATS",
-    "compare_versions",
     "connect",
-    "demo_summary",
+    "duckdb",
     "export_duckdb",
     "fetch",
-    "outlier_runs",
-    "pass_rates",
     "query",
     "render",
     "source_sql",
@@ -328,3 +322,6 @@ __all__ = [
     "sql_files",
     "view_names",
 ]
+
+
+export_duckdb = deprecated_alias(duckdb, "export_duckdb")

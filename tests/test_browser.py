@@ -19,7 +19,7 @@ import pytest
 from cekura_analytics import extract
 from cekura_analytics import ledger as lg
 from cekura_analytics.mock import MockServer
-from cekura_analytics.report import build_report
+from cekura_analytics.report import report as build_report
 from cekura_analytics.store import Store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import Any
 
 import altair as alt
@@ -10,7 +11,9 @@ import polars as pl
 import pytest
 
 from cekura_analytics import charts as ch
+from cekura_analytics.chart_kit import with_wilson
 from cekura_analytics.errors import DataError
+from cekura_analytics.passing import wilson_interval
 
 METRICS = ["Empathy", "Latency", "Task completion <b>"]
 PERSONAS = ["Angry Alex", "Calm Carla", "Fast Fred"]
@@ -18,9 +21,8 @@ PERSONAS = ["Angry Alex", "Calm Carla", "Fast Fred"]
 
 def rates(rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows with n_evaluated / n_passed completed as the views do (rate, Wilson bounds)."""
-    lo, hi = ch.wilson(pl.col("n_passed"), pl.col("n_evaluated"))
     rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
-    return pl.DataFrame(rows).with_columns(pass_rate=rate, ci_low=lo, ci_high=hi)
+    return with_wilson(pl.DataFrame(rows).with_columns(pass_rate=rate))
 
 
 def cell(n: int, k: int, **dims: Any) -> dict[str, Any]:
@@ -78,14 +80,12 @@ def tooltip_fields(chart: Any) -> set[str]:
     return found
 
 
-def test_wilson_matches_known_values() -> None:
-    df = pl.DataFrame({"k": [8, 0, 5], "n": [10, 10, 0]})
-    lo, hi = ch.wilson(pl.col("k"), pl.col("n"))
-    got = df.select(lo=lo, hi=hi)
-    assert got["lo"][0] == pytest.approx(0.4902, abs=1e-4)
-    assert got["hi"][0] == pytest.approx(0.9433, abs=1e-4)
-    assert got["lo"][1] == 0.0 and got["hi"][1] == pytest.approx(0.2775, abs=1e-4)
-    assert got["lo"][2] is None and got["hi"][2] is None
+def test_with_wilson_matches_known_values() -> None:
+    df = with_wilson(pl.DataFrame({"n_passed": [8, 0, 5], "n_evaluated": [10, 10, 0]}))
+    assert df["ci_low"][0] == pytest.approx(0.4902, abs=1e-4)
+    assert df["ci_high"][0] == pytest.approx(0.9433, abs=1e-4)
+    assert df["ci_low"][1] == 0.0 and df["ci_high"][1] == pytest.approx(0.2775, abs=1e-4)
+    assert df["ci_low"][2] is None and df["ci_high"][2] is None
 
 
 def test_pass_rate_by_metric_sorted_with_error_bars(by_metric: pl.DataFrame) -> None:
@@ -161,9 +161,8 @@ def test_weekly_reaggregates_and_recomputes_interval(daily: pl.DataFrame) -> Non
     assert weeks["day"].to_list() == [dt.date(2024, 1, d) for d in (1, 8, 15)]
     assert weeks["n_evaluated"].to_list() == [70, 70, 70]
     assert weeks["n_passed"].to_list() == [56, 8 * 3 + 4 * 4, 28]
-    lo, hi = ch.wilson(pl.lit(56), pl.lit(70))
-    assert weeks["ci_low"][0] == pytest.approx(pl.select(lo).item())
-    assert weeks["ci_high"][0] == pytest.approx(pl.select(hi).item())
+    lo, hi = wilson_interval(56, 70)
+    assert (weeks["ci_low"][0], weeks["ci_high"][0]) == pytest.approx((lo, hi))
 
 
 @pytest.mark.parametrize("freq", ["day", "week"])
@@ -249,3 +248,20 @@ def test_save_png_and_svg_offline(tmp_path: Any, by_persona: pl.DataFrame, daily
     assert svg.lstrip().startswith("<svg") and "Empathy" in svg
     with pytest.raises(DataError, match="suffix"):
         ch.save_chart(heat, tmp_path / "x.gif")
+
+
+def test_notebook_renderer_is_interactive_with_anywidget_and_says_when_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import altair as alt
+
+    from cekura_analytics.chart_kit import use_notebook_renderer
+
+    before = alt.renderers.active
+    try:
+        assert use_notebook_renderer() == "jupyter"
+        monkeypatch.setitem(sys.modules, "anywidget", None)  # as if not installed
+        with pytest.warns(UserWarning, match=r"static SVG.*\[notebooks\]"):
+            assert use_notebook_renderer() == "svg"
+    finally:
+        alt.renderers.enable(before)

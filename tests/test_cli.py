@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import cekura_analytics
 from cekura_analytics.cli import cli
 
 
@@ -30,6 +33,24 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
         cmd = cmd.commands[part]
     assert cmd.help and len(cmd.help.strip()) > 20
     assert "Usage:" in result.output
+
+
+@pytest.mark.parametrize("path", all_commands(cli), ids=" ".join)
+def test_every_command_wraps_the_public_function_of_its_name(path: tuple[str, ...]) -> None:
+    """``improve launch`` -> ``cekura_analytics.improve_launch``, in ``__all__``, called by a
+    command body of a few lines (sqlite-utils style)."""
+    cmd: Any = cli
+    for part in path:
+        cmd = cmd.commands[part]
+    if isinstance(cmd, click.Group):
+        return
+    name = "_".join(path).replace("-", "_")
+    assert name in cekura_analytics.__all__, f"no public function {name} for {' '.join(path)}"
+    assert callable(getattr(cekura_analytics, name))
+    body = inspect.getsource(inspect.unwrap(cmd.callback)).split('"""')[-1]
+    code = [line for line in body.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert f"{name}(" in body, f"the {' '.join(path)} command does not call {name}()"
+    assert len(code) <= 18, f"the {' '.join(path)} command body has {len(code)} lines"
 
 
 def test_extract_cli_prints_summary(mock_server: Any, tmp_path: Path) -> None:
@@ -63,3 +84,15 @@ def test_extract_cli_errors_are_one_line(
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["mock-server"], ["demo", "--data-dir", "x"]])
+def test_mock_commands_without_the_mock_extra_say_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if the [mock] extra were missing
+    res = CliRunner().invoke(cli, command)
+    assert res.exit_code == 1
+    assert res.output.strip() == (
+        "error: the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
+    )

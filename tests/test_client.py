@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 
 from cekura_analytics.client import CekuraClient
 from cekura_analytics.config import Settings
-from cekura_analytics.errors import AuthError, ConnectError, NotFoundError
+from cekura_analytics.errors import AuthError, ConnectError, IncompleteError, NotFoundError
 
 KEY = "test-key"
 
@@ -109,3 +110,72 @@ def test_server_errors_are_retried(mock_server: Any) -> None:
         for i in range(1, 30):
             assert c.get(f"/runs/{i}/")["id"] == i
     assert mock_server.stats()["total"] > 29
+
+
+# -- paging never trusts the page size it asked for -----------------------------------------
+
+
+def _shrink_pages_after_first(srv: Any, client: CekuraClient, to: int) -> None:
+    """A server whose page size drops after page 1 (planned pages then miss rows)."""
+
+    def hook(resp: Any, *args: Any, **kwargs: Any) -> Any:
+        if "/runs/" in resp.url and "page=1&" in resp.url + "&":
+            srv.config.max_page_size = to
+        return resp
+
+    client.session.hooks["response"].append(hook)
+
+
+def test_fetch_all_follows_next_when_planned_pages_fall_short(
+    make_mock_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv = make_mock_server(runs=250, max_page_size=100)
+    with CekuraClient(Settings(srv.base_url, KEY)) as c:
+        _shrink_pages_after_first(srv, c, 40)
+        with caplog.at_level("WARNING", logger="cekura_analytics.client"):
+            items = c.fetch_all("runs/", page_size=100)
+    ids = [i["id"] for i in items]
+    assert len(ids) == len(set(ids)) == 250
+    assert any("following next links" in r.getMessage() for r in caplog.records)
+
+
+def test_fetch_all_names_a_shortfall_it_cannot_close(make_mock_server: Any) -> None:
+    """A server whose count promises more rows than its pages hold: a clear error, no guess."""
+    srv = make_mock_server(runs=120)
+
+    def inflate(resp: Any, *args: Any, **kwargs: Any) -> Any:
+        body = resp.json()
+        if isinstance(body, dict) and "count" in body:
+            body["count"] += 5
+            resp._content = json.dumps(body).encode()
+        return resp
+
+    with CekuraClient(Settings(srv.base_url, KEY)) as c:
+        c.session.hooks["response"].append(inflate)
+        with pytest.raises(IncompleteError, match=r"count=125 but 120 rows arrived \(5 missing\)"):
+            c.fetch_all("runs/")
+
+
+def test_pages_are_planned_from_what_page_1_returned(make_mock_server: Any) -> None:
+    srv = make_mock_server(runs=95, max_page_size=10)
+    with CekuraClient(Settings(srv.base_url, KEY)) as c:
+        pages = sorted(c.iter_pages_concurrently("runs/", None, 500), key=lambda p: p[0])
+    assert [n for n, _ in pages] == list(range(1, 11))
+    assert sum(len(p["results"]) for _, p in pages) == 95
+
+
+@pytest.mark.parametrize(("env", "want"), [
+    ({"CEKURA_API_URL": "http://127.0.0.1:9/"}, "http://127.0.0.1:9"),
+    ({"CEKURA_BASE_URL": "http://127.0.0.1:8/", "CEKURA_API_URL": "http://127.0.0.1:9"},
+     "http://127.0.0.1:8"),
+])  # fmt: skip
+def test_the_sdk_base_url_variable_works_too(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], want: str
+) -> None:
+    from cekura_analytics.config import load_settings
+
+    for k in ("CEKURA_BASE_URL", "CEKURA_API_URL"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert load_settings(api_key="k").base_url == want

@@ -49,7 +49,9 @@ def control(srv: Any, action: str, **params: Any) -> None:
 
 
 def runs_requests(stats: dict[str, Any]) -> int:
-    return sum(n for p, n in stats["paths"].items() if p.startswith("/test_framework/v1/runs/"))
+    """Requests to runs/ reads, on either API version."""
+    runs = ("/test_framework/v1/runs/", "/test_framework/v2/runs/")
+    return sum(n for p, n in stats["paths"].items() if p.startswith(runs))
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_extract_matches_api_counts(mock_server: Any, tmp_path: Path, key_env: N
         assert want <= have
     assert summary.rows["runs"] == got["runs"].height
     assert got["runs"]["timestamp"].dtype == pl.Datetime("us", "UTC")
-    assert got["runs"]["transcript"].str.contains(r"^\[\d\d:\d\d\] ").any()
+    assert got["runs"]["transcript"].str.contains(r"^\[\d{1,2}:\d\d\] ").any()
 
 
 def test_rerun_changes_nothing_and_asks_little(
@@ -200,7 +202,7 @@ def test_truncated_bodies_fail_cleanly_and_keep_committed_data(
     before = tables(tmp_path)
     control(srv, "runs/add", n=30)
     srv.config.truncate_rate = 1.0
-    srv.config.fault_paths = ["/test_framework/v1/runs/bulk/"]
+    srv.config.fault_paths = ["/test_framework/v1/runs/bulk/", "/test_framework/v2/runs/bulk/"]
     with pytest.raises(ResponseError) as err:
         extract(tmp_path, base_url=srv.base_url, quiet=True)
     assert "not valid JSON" in str(err.value)
@@ -290,3 +292,81 @@ def test_kill_9_then_rerun_equals_clean_run(
     for t in SCHEMAS:
         assert a[t].equals(b[t]), t
     assert not list(crashed.glob("*/.*.tmp"))
+
+
+# -- live shapes: API versions, eras, capped pages ------------------------------------------
+
+RATES = "select metric_id, n_evaluated, n_passed, n_unknown from pass_rates_by_metric order by 1"
+
+
+def _rates(data_dir: Path) -> pl.DataFrame:
+    from cekura_analytics.views import connect
+
+    con = connect(data_dir)
+    try:
+        return con.sql(RATES).pl()
+    finally:
+        con.close()
+
+
+def test_v1_and_v2_give_the_same_pass_rates(
+    mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    """v2 sends canonical binary items after July 2026, v1 the legacy 0/5 form: same verdicts."""
+    url = mock_server.base_url
+    s2 = extract(tmp_path / "v2", base_url=url, quiet=True, api_version="v2")
+    s1 = extract(tmp_path / "v1", base_url=url, quiet=True, api_version="v1")
+    assert (s2.api_version, s1.api_version) == ("v2", "v1")
+    assert s1.rows == s2.rows
+    v1, v2 = _rates(tmp_path / "v1"), _rates(tmp_path / "v2")
+    assert v1.equals(v2)
+    store = Store(tmp_path / "v2")
+    rm = store.read("run_metrics")
+    binary = rm.filter(pl.col("eval_type") == "binary")
+    # both eras are in the v2 data: the item's own passed, and legacy 0/5 scores
+    assert binary["metric_passed"].is_not_null().any()
+    assert binary.filter(pl.col("metric_passed").is_null())["score"].max() == 5
+    assert "binary_workflow_adherence" in set(
+        Store(tmp_path / "v1").read("run_metrics")["metric_type"]
+    )
+    con_rates = _rates(tmp_path / "v2")
+    binary_ids = set(binary["metric_id"])
+    unknown = con_rates.filter(pl.col("metric_id").is_in(binary_ids))["n_unknown"].sum()
+    assert unknown == 0  # every binary result has a verdict, in both eras
+
+
+def test_auto_falls_back_to_v1_once_and_remembers(
+    make_mock_server: Any, tmp_path: Path, key_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv = make_mock_server(v2_reads=False)
+    with caplog.at_level("WARNING", logger="cekura_analytics.client"):
+        first = extract(tmp_path, base_url=srv.base_url, quiet=True)
+    assert first.api_version == "v1"
+    assert sum("no v2 reads" in r.getMessage() for r in caplog.records) == 1
+    assert first.rows["runs"] == api_count(srv, "runs/")
+    srv.reset_stats()
+    second = extract(tmp_path, base_url=srv.base_url, quiet=True)
+    assert second.api_version == "v1"
+    assert not any("/v2/" in p for p in srv.stats()["paths"])  # remembered: v2 not asked again
+
+
+def test_insisting_on_v2_against_a_v1_server_is_one_clear_error(
+    make_mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    from cekura_analytics.errors import NotFoundError
+
+    srv = make_mock_server(v2_reads=False)
+    with pytest.raises(NotFoundError, match="404"):
+        extract(tmp_path, base_url=srv.base_url, quiet=True, api_version="v2")
+
+
+@pytest.mark.parametrize("cap", [7, 30, 100])
+def test_a_capped_page_size_loses_nothing(
+    make_mock_server: Any, tmp_path: Path, key_env: None, cap: int
+) -> None:
+    """The server sends fewer rows than the page_size asked for: every run still arrives."""
+    srv = make_mock_server(max_page_size=cap, runs=300)
+    summary = extract(tmp_path, base_url=srv.base_url, quiet=True, page_size=500)
+    runs = Store(tmp_path).read("runs")
+    assert runs.height == runs["run_id"].n_unique() == api_count(srv, "runs/")
+    assert summary.rows["results"] == api_count(srv, "results/")

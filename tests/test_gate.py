@@ -134,7 +134,7 @@ def test_junit_is_valid_and_carries_the_numbers(tmp_path: Path) -> None:
     failing = [c for c in cases if "failure" in c]
     assert [c["@name"] for c in failing] == ["Empathy"]
     message = failing[0]["failure"][0]["@message"]
-    assert "95.0%" in message and "70.0%" in message and "n=100" in message
+    assert "95.0 %" in message and "70.0 %" in message and "n=100" in message
     assert "Holm p=" in message and "z test" in message
     assert [c["@name"] for c in cases if "skipped" in c] == ["Tone"]
     assert "Clarity | <b>" in [c["@name"] for c in cases]  # escaped by the XML writer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,13 +22,14 @@ from cekura_analytics import ledger as lg
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, JobError, StoreError
 from cekura_analytics.jobs_wire import PROMPT_LAUNCH_PATH, PROMPT_PROGRESS_PATH
+from cekura_analytics.resources import SAMPLE_PROMPT
 from cekura_analytics.store import Store
 
 KEY = "test-key"
 V1 = "/test_framework/v1"
 LAUNCH = V1 + PROMPT_LAUNCH_PATH
 PROGRESS = V1 + PROMPT_PROGRESS_PATH
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_prompt.txt"
+SAMPLE = SAMPLE_PROMPT
 # the mock fails ~10 % of distinct inputs on purpose; tests that need it set the rates instead
 JOBS_OK = {"job_hash_failures": False}
 FAST: dict[str, Any] = {"timeout": 20, "poll": 0.02, "max_poll": 0.1, "quiet": True}
@@ -118,16 +120,16 @@ def test_launch_twice_posts_once_per_run(server: Any, tmp_path: Path) -> None:
     srv = server()
     ids = run_ids(srv, 3)
     pf = prompt_file(tmp_path)
-    first = improve.launch_improve_prompt(tmp_path / "d", ids, pf, base_url=srv.base_url)
+    first = improve.improve_launch(tmp_path / "d", ids, pf, base_url=srv.base_url)
     assert first["status"].to_list() == ["queued"] * 3
     assert first["action"].to_list() == ["launched"] * 3
     assert first["progress_id"].n_unique() == 3
-    second = improve.launch_improve_prompt(tmp_path / "d", ids, pf, base_url=srv.base_url)
+    second = improve.improve_launch(tmp_path / "d", ids, pf, base_url=srv.base_url)
     assert second["action"].to_list() == ["kept (queued)"] * 3
     assert stats(srv)[LAUNCH] == 3
     # a different prompt is a different job
     other = prompt_file(tmp_path, "You are a terse agent.\n")
-    third = improve.launch_improve_prompt(tmp_path / "d", ids[:1], other, base_url=srv.base_url)
+    third = improve.improve_launch(tmp_path / "d", ids[:1], other, base_url=srv.base_url)
     assert third["action"].to_list() == ["launched"]
     assert stats(srv)[LAUNCH] == 4
     assert ledger(tmp_path / "d")["job_id"].n_unique() == 4
@@ -146,7 +148,7 @@ def test_bad_prompt_file_fails_before_any_request(
         pf.write_text(content)
     if via == "python":
         with pytest.raises(ConfigError, match="prompt"):
-            improve.launch_improve_prompt(tmp_path / "d", ids, pf, base_url=srv.base_url)
+            improve.improve_launch(tmp_path / "d", ids, pf, base_url=srv.base_url)
     else:
         args = ["improve", "launch", "--run-ids", ",".join(map(str, ids)), "--prompt-file", str(pf)]
         result = CliRunner().invoke(cli, cli_args(srv, tmp_path / "d", *args))
@@ -162,11 +164,13 @@ def test_rate_limits_are_retried(server: Any, tmp_path: Path, limited: str) -> N
     srv = server(rate_limit_rps=2.0, fault_paths=[limited])
     ids, d = run_ids(srv, 4), tmp_path / "d"
     pf = prompt_file(tmp_path)
-    df = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url, concurrency=4)
+    df = improve.improve_launch(d, ids, pf, base_url=srv.base_url, concurrency=4)
     assert df["status"].to_list() == ["queued"] * 4
     assert df["progress_id"].n_unique() == 4
     assert df["attempts"].to_list() == [1] * 4  # a 429 is retried by the client, not relaunched
-    done = improve.collect(d, base_url=srv.base_url, **{**FAST, "poll": 0.2, "max_poll": 0.5})
+    done = improve.improve_collect(
+        d, base_url=srv.base_url, **{**FAST, "poll": 0.2, "max_poll": 0.5}
+    )
     assert done["status"].to_list() == ["completed"] * 4
     seen = stats(srv)  # some requests met a 429 and were sent again after Retry-After
     if limited == LAUNCH:
@@ -178,15 +182,15 @@ def test_rate_limits_are_retried(server: Any, tmp_path: Path, limited: str) -> N
 def test_server_error_on_launch_is_uncertain_until_asked(server: Any, tmp_path: Path) -> None:
     srv = server(fail_rate=1.0, fault_paths=[LAUNCH])
     ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
-    df = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url)
+    df = improve.improve_launch(d, ids, pf, base_url=srv.base_url)
     assert df["status"].to_list() == ["uncertain"] * 2
     assert all("--retry-uncertain" in m for m in df["message"])
     assert stats(srv)[LAUNCH] == 2  # a POST is never retried on 5xx: the job may exist
     faults(srv, fail_rate=0.0)
-    again = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url)
+    again = improve.improve_launch(d, ids, pf, base_url=srv.base_url)
     assert again["action"].to_list() == ["kept (uncertain)"] * 2
     assert stats(srv)[LAUNCH] == 2
-    retried = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url, retry_uncertain=True)
+    retried = improve.improve_launch(d, ids, pf, base_url=srv.base_url, retry_uncertain=True)
     assert retried["status"].to_list() == ["queued"] * 2
     assert retried["attempts"].to_list() == [2, 2]
     assert stats(srv)[LAUNCH] == 4
@@ -203,7 +207,7 @@ def test_a_launching_row_left_by_a_crash_is_reconciled_not_resent(
         book.put({**lg.empty_row(), "job_id": job_id, "kind": "prompt", "run_id": ids[0],
                   "status": lg.LAUNCHING, "attempts": 1})  # fmt: skip
         book.commit()
-    df = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url)
+    df = improve.improve_launch(d, ids, pf, base_url=srv.base_url)
     assert df["status"].to_list() == ["uncertain"]
     assert "uncertain" in caplog.text and "--retry-uncertain" in caplog.text
     assert stats(srv).get(LAUNCH, 0) == 0
@@ -228,7 +232,7 @@ def test_interrupted_launch_marks_the_request_in_flight_uncertain(
 
     monkeypatch.setattr(client, "post", post)
     with pytest.raises(KeyboardInterrupt):
-        improve.launch_improve_prompt(d, ids, pf, client=client, concurrency=1)
+        improve.improve_launch(d, ids, pf, client=client, concurrency=1)
     df = ledger(d).sort("created_at")
     assert df["status"].to_list() == ["queued", "uncertain"]  # the third was never started
     assert "--retry-uncertain" in df["message"][1]
@@ -238,15 +242,15 @@ def test_wrong_key_sends_nothing_and_leaves_no_row(server: Any, tmp_path: Path) 
     srv = server()
     ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
     with pytest.raises(JobError, match="401"):
-        improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url, api_key="wrong-key")
+        improve.improve_launch(d, ids, pf, base_url=srv.base_url, api_key="wrong-key")
     assert ledger(d).is_empty()  # nothing was created, so a plain rerun launches
-    df = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url)
+    df = improve.improve_launch(d, ids, pf, base_url=srv.base_url)
     assert df["status"].to_list() == ["queued"] * 2
 
 
 def test_rejected_launch_is_failed_with_the_api_message(server: Any, tmp_path: Path) -> None:
     srv = server()
-    df = improve.launch_improve_prompt(
+    df = improve.improve_launch(
         tmp_path / "d", [987_654_321], prompt_file(tmp_path), base_url=srv.base_url
     )
     assert df["status"].to_list() == ["failed"]
@@ -261,28 +265,28 @@ def test_collect_stores_answers_and_show_renders_diffs(server: Any, tmp_path: Pa
     hostile = SAMPLE.read_text() + "\n<script>alert('x')</script>\n"
     pf = prompt_file(tmp_path, hostile)
     kw = {"base_url": srv.base_url, "api_key": "sk-live-SECRET-4242"}
-    improve.launch_improve_prompt(d, ids, pf, **kw)
-    df = improve.collect(d, **FAST, **kw)
+    improve.improve_launch(d, ids, pf, **kw)
+    df = improve.improve_collect(d, **FAST, **kw)
     assert df["status"].to_list() == ["completed"] * 3
     assert df["improved_prompt"].null_count() == 0 and df["finished_at"].null_count() == 0
     assert all(a != hostile for a in df["improved_prompt"])
     assert stats(srv)[PROGRESS] >= 3 * 2  # two polls each: queued, then completed
     # nothing left to do: a second collect sends nothing
     reset(srv)
-    assert improve.collect(d, **FAST, **kw).is_empty()
+    assert improve.improve_collect(d, **FAST, **kw).is_empty()
     assert stats(srv)["total"] == 0
 
-    shown = improve.show(d)
+    shown = improve.improve_show(d)
     text = str(shown)
     assert text.count("--- prompt") == 3 and text.count("+++ improved prompt") == 3
     assert any(ln.startswith("+") and not ln.startswith("+++") for ln in text.splitlines())
     page = shown._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<details") == 3 and 'class="diff"' in page
-    one = improve.show(d, job_id=df["job_id"][0])
+    one = improve.improve_show(d, job_id=df["job_id"][0])
     assert one.frame.height == 1
     with pytest.raises(JobError, match="no improve job"):
-        improve.show(d, job_id="prompt:0:nope")
+        improve.improve_show(d, job_id="prompt:0:nope")
     # the key goes in the request header only: never in the ledger, state or messages
     for f in d.rglob("*"):
         if f.is_file():
@@ -303,9 +307,9 @@ def test_jobs_end_in_the_right_status(
 ) -> None:
     srv = server(**{knob: 1.0})
     ids, d = run_ids(srv, 2), tmp_path / "d"
-    improve.launch_improve_prompt(d, ids, prompt_file(tmp_path), base_url=srv.base_url)
+    improve.improve_launch(d, ids, prompt_file(tmp_path), base_url=srv.base_url)
     started = time.monotonic()
-    df = improve.collect(d, base_url=srv.base_url, **{**FAST, "timeout": 1.0})
+    df = improve.improve_collect(d, base_url=srv.base_url, **{**FAST, "timeout": 1.0})
     assert time.monotonic() - started < 5  # the deadline holds even for stuck jobs
     if status == "open":  # still open: the next collect polls it again
         assert set(df["status"]) <= lg.OPEN and df["finished_at"].null_count() == 2
@@ -322,18 +326,19 @@ def test_jobs_end_in_the_right_status(
 def test_retry_failed_relaunches(server: Any, tmp_path: Path) -> None:
     srv = server(job_fail_rate=1.0)
     ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
-    improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url)
-    improve.collect(d, base_url=srv.base_url, **FAST)
+    improve.improve_launch(d, ids, pf, base_url=srv.base_url)
+    improve.improve_collect(d, base_url=srv.base_url, **FAST)
     faults(srv, job_fail_rate=0.0)
     assert (
-        improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url)["action"].to_list()
+        improve.improve_launch(d, ids, pf, base_url=srv.base_url)["action"].to_list()
         == ["kept (failed)"] * 2
     )
-    df = improve.launch_improve_prompt(d, ids, pf, base_url=srv.base_url, retry_failed=True)
+    df = improve.improve_launch(d, ids, pf, base_url=srv.base_url, retry_failed=True)
     assert df["action"].to_list() == ["relaunched"] * 2 and df["error"].null_count() == 2
     assert stats(srv)[LAUNCH] == 4
     assert (
-        improve.collect(d, base_url=srv.base_url, **FAST)["status"].to_list() == ["completed"] * 2
+        improve.improve_collect(d, base_url=srv.base_url, **FAST)["status"].to_list()
+        == ["completed"] * 2
     )
 
 
@@ -369,7 +374,7 @@ def test_kill_during_launch_then_rerun(server: Any, tmp_path: Path) -> None:
         assert "--retry-uncertain" in rerun.output
         retry = CliRunner().invoke(cli, cli_args(srv, d, *args, "--retry-uncertain"))
         assert retry.exit_code == 0, retry.output
-    done = improve.collect(d, base_url=srv.base_url, **FAST)
+    done = improve.improve_collect(d, base_url=srv.base_url, **FAST)
     assert ledger(d)["status"].to_list() == ["completed"] * len(ids)
     assert done["improved_prompt"].null_count() == 0
 
@@ -377,7 +382,7 @@ def test_kill_during_launch_then_rerun(server: Any, tmp_path: Path) -> None:
 def test_kill_during_collect_keeps_answers(server: Any, tmp_path: Path) -> None:
     srv = server()
     ids, d = run_ids(srv, 8), tmp_path / "d"
-    improve.launch_improve_prompt(d, ids, prompt_file(tmp_path), base_url=srv.base_url)
+    improve.improve_launch(d, ids, prompt_file(tmp_path), base_url=srv.base_url)
     faults(srv, latency_ms=150)  # polls one at a time, 150 ms each: answers trickle in
     proc = spawn(srv, d, "improve", "collect", "--poll", "0.01", "--concurrency", "1", "--quiet")
 
@@ -392,7 +397,7 @@ def test_kill_during_collect_keeps_answers(server: Any, tmp_path: Path) -> None:
     assert 2 <= before.height < len(ids), "collect finished before it was killed"
 
     faults(srv, latency_ms=0)
-    improve.collect(d, base_url=srv.base_url, **FAST)
+    improve.improve_collect(d, base_url=srv.base_url, **FAST)
     after = ledger(d)
     assert after.height == len(ids) and after["status"].to_list() == ["completed"] * len(ids)
     cols = ["job_id", "progress_id", "improved_prompt", "summary_of_changes", "finished_at"]
@@ -441,10 +446,10 @@ def test_improve_instructions(extracted: tuple[Any, Path]) -> None:
         d, ids, "Let the caller interrupt twice.", base_url=srv.base_url
     )
     assert again["action"].to_list() == ["kept (queued)"] * 2
-    done = improve.collect(d, base_url=srv.base_url, **FAST)
+    done = improve.improve_collect(d, base_url=srv.base_url, **FAST)
     assert done["status"].to_list() == ["completed"] * 2
     assert done["improved_prompt"].null_count() == 0
-    assert "improved instructions" in str(improve.show(d))
+    assert "improved instructions" in str(improve.improve_show(d))
     with pytest.raises(Exception, match="not in"):
         improve.improve_instructions(d, [987654], "x", base_url=srv.base_url)
 
@@ -461,8 +466,8 @@ def test_improve_jobs_view(extracted: tuple[Any, Path]) -> None:
         .head(3)
         .to_list()
     )
-    improve.launch_improve_prompt(d, failing, prompt_file(d.parent), base_url=srv.base_url)
-    improve.collect(d, base_url=srv.base_url, **FAST)
+    improve.improve_launch(d, failing, prompt_file(d.parent), base_url=srv.base_url)
+    improve.improve_collect(d, base_url=srv.base_url, **FAST)
     df = views.query(
         d,
         "select run_id, status, failed_metrics, scenario_id, summary_of_changes "
@@ -492,6 +497,45 @@ def test_launch_outliers_then_demo_improve(extracted: tuple[Any, Path]) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     assert "2 queued" in out.decode()
-    text = improve.demo_improve(d, srv.base_url, KEY)
+    from cekura_analytics.demo import improve_jobs
+
+    text = improve_jobs(d, srv.base_url, KEY)
     assert text.count("- run ") == 5 and "completed" in text and "improve show" in text
     assert stats(srv)[LAUNCH] == 5  # the two launched from the CLI were not sent again
+
+
+# -- today's service: the endpoint may be gone; a job targets the run's failed metrics ------
+def test_launch_on_a_server_without_improve_prompt_records_nothing(
+    server: Callable[..., Any], tmp_path: Path
+) -> None:
+    srv = server(improve_prompt_endpoints=False)
+    with pytest.raises(JobError) as err:
+        improve.improve_launch(tmp_path, run_ids(srv, 2), SAMPLE, base_url=srv.base_url)
+    message = str(err.value)
+    assert "does not offer POST /test_framework/v1/runs/improve_prompt_bg/ (404" in message
+    assert "outlier_runs" in message and "\n" not in message
+    assert Store(tmp_path).read("improve_jobs").height == 0  # nothing recorded as launched
+
+
+def test_launch_targets_the_runs_failed_metrics(server: Callable[..., Any], tmp_path: Path) -> None:
+    from cekura_analytics import extract
+    from cekura_analytics.views import connect
+
+    srv = server()
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    con = connect(tmp_path)
+    failed = dict(
+        con.sql(
+            "select run_id, list(distinct metric_id order by metric_id) from metric_results "
+            "where passed = false group by run_id order by run_id limit 3"
+        ).fetchall()
+    )
+    con.close()
+    sent: list[Any] = []
+    client = improve.CekuraClient(improve.load_settings(srv.base_url, KEY))
+    client.session.hooks["response"].append(
+        lambda r, *a, **k: sent.append(r.request.body) if r.request.method == "POST" else None
+    )
+    improve.improve_launch(tmp_path, list(failed), SAMPLE, client=client)
+    bodies = {b["run_ids"][0]: b for b in map(json.loads, sent)}
+    assert {rid: b["workflow_metric_ids"] for rid, b in bodies.items()} == failed

@@ -21,21 +21,28 @@ import requests
 
 from cekura_analytics.mock import MockConfig, MockData, MockServer
 from cekura_analytics.mock import catalog as C
-from cekura_analytics.mock.data import hash_ids, hash_one
+from cekura_analytics.mock.data import MIGRATION, hash_ids, hash_one
 from cekura_analytics.mock.render import run_full, run_list_item, run_list_item_json
+from cekura_analytics.mock.wire import duration_seconds
 
 KEY = "test-key"
 V1 = "/test_framework/v1"
+V2 = "/test_framework/v2"
 SPEC = Path(__file__).resolve().parents[1].parent / "shared/cekura-api/openapi-subset.json"
 NOW = datetime(2026, 8, 1, 12, tzinfo=UTC)
 OPEN = {"running", "in_progress", "evaluating", "in_queue", "pending", "scaling_up"}
 
 
 # ---------------------------------------------------------------- helpers
+def url(srv: MockServer, path: str) -> str:
+    """Absolute URL of an API path (relative to /test_framework/v1 unless it starts with /)."""
+    return f"{srv.base_url}{path}" if path.startswith("/") else f"{srv.base_url}{V1}/{path}"
+
+
 def get(srv: MockServer, path: str, key: str | None = KEY, **params: Any) -> requests.Response:
-    """GET an API path (relative to /test_framework/v1) with the key."""
+    """GET an API path with the key."""
     headers = {"X-CEKURA-API-KEY": key} if key is not None else {}
-    return requests.get(f"{srv.base_url}{V1}/{path}", params=params, headers=headers, timeout=10)
+    return requests.get(url(srv, path), params=params, headers=headers, timeout=10)
 
 
 def ok(srv: MockServer, path: str, **params: Any) -> Any:
@@ -74,6 +81,8 @@ def ro() -> Any:
 METRIC_RESULT = "CallLogListSerializerMetricsWithExplanation"
 # The contract says `object` but its own descriptions say the list endpoint sends arrays.
 WIRE_ARRAYS = {("Result", "runs"), ("Result", "scenarios")}
+# v1 metric lists send the legacy binary names (examples/metric_v1_list_openapi_example_*).
+LEGACY_EVAL_TYPES = ["binary_workflow_adherence", "binary_qualitative"]
 
 
 def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +106,10 @@ def relax_property(owner: str, name: str, prop: dict[str, Any]) -> dict[str, Any
         return _or_null(prop)
     if owner == METRIC_RESULT and name in ("score", "enum", "value"):
         return _or_null(prop)
+    if (owner, name) == (METRIC_RESULT, "explanation"):  # "" in the runs-bulk example
+        return {"anyOf": [prop, {"type": "string"}]}
+    if (owner, name) == ("MetricList", "eval_type"):
+        return {**prop, "enum": prop["enum"] + LEGACY_EVAL_TYPES}
     return prop
 
 
@@ -127,18 +140,32 @@ def assert_valid(path: str, body: Any) -> None:
 
 
 LAST = 600  # newest run id of the 600-run fixture
-ENDPOINTS = [
-    ("/runs/", "runs/", {"page_size": 500}),
-    ("/runs/bulk/", "runs/bulk/", {"run_ids": ",".join(map(str, range(1, 101)))}),
-    ("/runs/bulk/", "runs/bulk/", {"run_ids": ",".join(map(str, range(LAST - 99, LAST + 1)))}),
-    ("/runs/{id}/", "runs/3/", {}),
-    ("/scenarios/", "scenarios/", {"page_size": 200}),
-    ("/scenarios/{id}/", "scenarios/1101/", {}),
-    ("/results/", "results/", {"page_size": 100}),
-    ("/results/{id}/", "results/50001/", {}),
-    ("/metrics/", "metrics/", {}),
-    ("/personalities/", "personalities/", {}),
-    ("/aiagents/", "aiagents/", {}),
+OLDEST = ",".join(map(str, range(1, 101)))  # before the July 2026 migration
+NEWEST = ",".join(map(str, range(LAST - 99, LAST + 1)))  # after it
+ENDPOINTS = [  # (contract path, request path, params); aliases checked against their original
+    *[
+        (f"{v}{c}", f"{v}{p}", params)
+        for v in (V1, V2)
+        for c, p, params in [
+            ("/runs/", "/runs/", {"page_size": 100}),
+            ("/runs/bulk/", "/runs/bulk/", {"run_ids": OLDEST}),
+            ("/runs/bulk/", "/runs/bulk/", {"run_ids": NEWEST}),
+            ("/results/", "/results/", {"page_size": 100}),
+            ("/results/{id}/", "/results/50001/", {}),
+            ("/results/{id}/", "/results/50030/", {}),
+            ("/metrics/", "/metrics/", {}),
+            ("/aiagents/", "/aiagents/", {}),
+        ]
+    ],
+    (f"{V1}/runs/{{id}}/", f"{V1}/runs/3/", {}),
+    (f"{V1}/runs/{{id}}/", f"{V2}/runs/{LAST}/", {}),  # v2 detail: not in the subset
+    (f"{V1}/scenarios/", f"{V1}/scenarios/", {"page_size": 100}),
+    (f"{V1}/scenarios/{{id}}/", f"{V1}/scenarios/1101/", {}),
+    (f"{V1}/personalities/", f"{V1}/personalities/", {}),
+    (f"{V1}/runs/", f"{V1}/runs-external", {"page_size": 7}),
+    (f"{V1}/runs/bulk/", f"{V1}/runs-external/bulk", {"run_ids": NEWEST}),
+    (f"{V1}/results/", f"{V1}/results-external", {}),
+    (f"{V1}/scenarios/", f"{V1}/scenarios-external", {}),
 ]
 
 
@@ -146,7 +173,7 @@ ENDPOINTS = [
 def test_responses_follow_the_contract(
     ro: MockServer, contract: str, path: str, params: dict[str, Any]
 ) -> None:
-    assert_valid(V1 + contract, ok(ro, path, **params))
+    assert_valid(contract, ok(ro, path, **params))
 
 
 def test_relaxed_contract_still_rejects_wrong_types(ro: MockServer) -> None:
@@ -157,12 +184,12 @@ def test_relaxed_contract_still_rejects_wrong_types(ro: MockServer) -> None:
 
 
 def test_wire_truth_of_runs(ro: MockServer) -> None:
-    runs = ok(ro, "runs/bulk/", run_ids=",".join(map(str, range(LAST - 99, LAST + 1))))
+    runs = ok(ro, "runs/bulk/", run_ids=NEWEST)
     runs += ok(ro, "runs/bulk/", run_ids=",".join(map(str, range(101, 201))))
-    line = re.compile(r"^\[\d{2,}:\d{2}\] (Testing Agent|Main Agent): .+$")
+    line = re.compile(r"^\[(\d+:\d{2})\] (Testing Agent|Main Agent): .+$")
     kinds = set()
     for run in runs:
-        assert re.fullmatch(r"\d{2,}:\d{2}", run["duration"])
+        assert re.fullmatch(r"\d+:\d{2}|\d+:\d{2}:\d{2}", run["duration"])
         assert run["agent_version"] is None or isinstance(run["agent_version"], int)
         if run["status"] == "failed":
             kinds.add("failed")
@@ -174,18 +201,31 @@ def test_wire_truth_of_runs(ro: MockServer) -> None:
             assert run["evaluation"] is None and run["success"] is False
         elif run["status"] == "completed":
             kinds.add("completed")
-            assert all(line.match(x) for x in run["transcript"].splitlines())
-            assert len(run["transcript_object"]) == len(run["transcript"].splitlines())
+            stamps = [line.match(x) for x in run["transcript"].splitlines()]
+            turns = run["transcript_object"]
+            assert [m.group(1) if m else None for m in stamps] == [t["time"] for t in turns]
+            for t in turns:
+                assert t["start_time"] == t["timestamp"] < t["end_time"]
+                assert duration_seconds(t["time"]) == int(t["start_time"])
             for m in run["evaluation"]["metrics"]:
-                assert m["type"] in ("binary", "numeric", "continuous_qualitative", "enum")
-                if m["type"] == "enum":
+                assert m["type"] in (
+                    "numeric",
+                    "continuous_qualitative",
+                    "enum",
+                    *LEGACY_EVAL_TYPES,
+                )
+                assert "passed" not in m and "eval_type" not in m  # v1: legacy items only
+                if m["type"] in LEGACY_EVAL_TYPES:
+                    assert m["score"] in (0, 5)
+                elif m["type"] == "enum":
                     assert m["score"] is None and m["enum"] == m["value"]
                     assert m["value"] in ("positive", "neutral", "negative")
                 else:
                     assert isinstance(m["score"], int | float) and m["enum"] is None
             for entry in run["rubric"] or []:
                 cond = entry["conditions"]
-                assert cond is None or re.fullmatch(r"score (gte|lte) \d+|value in [a-z,]+", cond)
+                pattern = r"score (gte|lte) \d+|value in [a-z,]+|score eq true"
+                assert cond is None or re.fullmatch(pattern, cond)
                 assert (cond is None) == (entry["expected_conditions"] is None)
     assert kinds == {"failed", "open", "completed"}
     listed = ok(ro, "runs/", page_size=5)["results"][0]
@@ -206,6 +246,8 @@ def test_rubric_passed_is_partial_and_matches_conditions(ro: MockServer) -> None
             cond = entry["expected_conditions"]["conditions"][0]
             if cond["op"] == "in":
                 assert entry["passed"] == (m["value"] in cond["value"])
+            elif cond["op"] == "eq":  # a boolean rule over the legacy 0/5 score
+                assert cond["value"] is True and entry["passed"] == (m["score"] == 5)
             elif cond["op"] == "gte":
                 assert entry["passed"] == (m["score"] >= cond["value"])
             else:
@@ -240,8 +282,8 @@ def test_paging_to_the_end_gives_every_run_newest_first(ro: MockServer) -> None:
 
 
 def test_page_bounds(ro: MockServer) -> None:
-    assert len(ok(ro, "runs/", page_size=10_000)["results"]) == 500  # clamped
-    assert len(ok(ro, "runs/")["results"]) == 50  # default
+    assert len(ok(ro, "runs/", page_size=10_000)["results"]) == 100  # capped
+    assert len(ok(ro, "runs/")["results"]) == 30  # default
     for page in (0, 99, "abc"):
         r = get(ro, "runs/", page=page)
         assert r.status_code == 404 and r.json() == {"detail": "Invalid page."}
@@ -329,16 +371,18 @@ def test_results_are_consistent_with_runs(ro: MockServer) -> None:
     assert len(detail["runs"]) == detail["total_runs_count"] == len(results[-1]["runs"])
     runs = ok(ro, "runs/", result_id=detail["id"])["results"]
     assert {str(r["id"]) for r in runs} == set(detail["runs"])
-    assert {r["agent_version"] for r in runs} == {detail["agent_version"]}
+    assert {str(r["agent_version"]) for r in runs} == {detail["agent_version"]}  # v1: a string
     assert detail["success_runs_count"] == sum(r["success"] for r in runs)
+    assert detail["success_rate"] == round(100 * detail["success_runs_count"] / len(runs), 2)
     agent_101 = all_pages(ro, "results/", agent_id=101)[1]
     assert agent_101 and all(r["agent"] == 101 for r in agent_101)
 
 
 def test_catalogue_endpoints(ro: MockServer) -> None:
+    kinds = {"numeric", "continuous_qualitative", "enum"}
+    assert {m["eval_type"] for m in ok(ro, f"{V2}/metrics/")} == {"binary", *kinds}
     metrics = ok(ro, "metrics/")
-    assert {m["eval_type"] for m in metrics} == {"binary", "numeric", "continuous_qualitative",
-                                                 "enum"}  # fmt: skip
+    assert {m["eval_type"] for m in metrics} == {*LEGACY_EVAL_TYPES, *kinds}
     assert all(m["enum_values"] for m in metrics if m["eval_type"] == "enum")
     people = ok(ro, "personalities/")
     assert len(people) == 12 and all(p["gender"] in ("male", "female") for p in people)
@@ -638,8 +682,8 @@ def failed_metric_names(run: dict[str, Any]) -> list[str]:
         rule = C.METRICS[C.METRIC_BY_ID[m["id"]]]
         if m["type"] == "enum":
             passed = m["value"] in rule.pass_values
-        elif m["type"] == "binary":
-            passed = m["score"] == 1
+        elif m["type"] in LEGACY_EVAL_TYPES:
+            passed = m["score"] >= 1
         else:
             passed = (
                 (m["score"] >= rule.threshold)
@@ -657,7 +701,7 @@ def test_improve_prompt_job_lifecycle_and_output(make_mock_server: Any) -> None:
     run = ok(srv, f"runs/{runs[0]['id']}/")
     pid = launch_prompt(srv, [run["id"]])
     assert re.fullmatch(r"[0-9a-f-]{36}", pid)
-    assert [poll(srv, "prompt", pid)["status"] for _ in range(2)] == ["queued", "in_progress"]
+    assert [poll(srv, "prompt", pid)["status"] for _ in range(2)] == ["queued", "processing"]
     done = poll(srv, "prompt", pid)
     assert done["status"] == "completed" and done["error"] is None
     names = failed_metric_names(run)
@@ -753,6 +797,229 @@ def test_job_seconds_to_finish(make_mock_server: Any) -> None:
     srv = make_mock_server(job_seconds_to_finish=0.3, job_hash_failures=False)
     pid = launch_prompt(srv, [9])
     assert poll(srv, "prompt", pid)["status"] == "queued"
+    assert poll(srv, "prompt", pid)["status"] == "processing"
     assert poll(srv, "prompt", pid)["status"] == "in_progress"
     time.sleep(0.35)
     assert poll(srv, "prompt", pid)["status"] == "completed"
+
+
+# ---------------------------------------------------------------- v2 reads and wire variants
+def binary_verdict(item: dict[str, Any]) -> bool | None:
+    """A binary item's verdict as the README says to read it: ``passed``, else the score."""
+    if "passed" in item:
+        return bool(item["passed"])
+    return item["score"] >= 1 if item["type"] in LEGACY_EVAL_TYPES else None
+
+
+def verdicts(runs: list[dict[str, Any]]) -> dict[tuple[int, int], bool | None]:
+    """(run id, metric id) -> the binary verdict of every binary item."""
+    return {
+        (run["id"], m["id"]): binary_verdict(m)
+        for run in runs
+        for m in (run["evaluation"] or {"metrics": []})["metrics"]
+        if m["type"] in LEGACY_EVAL_TYPES
+    }
+
+
+@pytest.mark.parametrize("now", [None, NOW, datetime(2027, 9, 1, tzinfo=UTC)])
+def test_mock_history_spans_the_migration(now: datetime | None) -> None:
+    data = MockData(0, 600, now)  # None: the wall clock
+    cut = int((MIGRATION - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1e6)
+    before = int((data.runs["ts"] < cut).sum())
+    assert 0 < before < data.runs.height
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_binary_items_follow_the_era_and_version(ro: MockServer, api: str) -> None:
+    forms: dict[bool, set[tuple[str, ...]]] = {True: set(), False: set()}
+    for ids in (OLDEST, NEWEST):
+        for run in ok(ro, f"/test_framework/{api}/runs/bulk/", run_ids=ids):
+            after = datetime.fromisoformat(run["timestamp"]) >= MIGRATION
+            for m in (run["evaluation"] or {"metrics": []})["metrics"]:
+                if m["type"] not in LEGACY_EVAL_TYPES:
+                    assert "passed" not in m and m["type"] != "binary"
+                    continue
+                assert m["score"] in (0, 5)  # the legacy pair is always sent
+                if "passed" in m:
+                    assert m["eval_type"] == "binary" and m["passed"] is (m["score"] == 5)
+                forms[after].add(tuple(sorted(k for k in ("eval_type", "passed") if k in m)))
+            for entry in run["rubric"] or []:  # binary rules: boolean since the migration
+                if C.METRICS[C.METRIC_BY_ID[entry["metric_id"]]].eval_type == "binary":
+                    assert entry["conditions"] == ("score eq true" if after else None)
+    assert forms[False] == {()}  # before the migration: legacy on both paths
+    assert forms[True] == ({("eval_type", "passed")} if api == "v2" else {()})
+
+
+def test_v1_and_v2_give_the_same_verdicts(ro: MockServer) -> None:
+    for ids in (OLDEST, NEWEST, ",".join(map(str, range(201, 301)))):
+        one, two = ok(ro, "runs/bulk/", run_ids=ids), ok(ro, f"{V2}/runs/bulk/", run_ids=ids)
+        assert [r["id"] for r in one] == [r["id"] for r in two]
+        v1, v2 = verdicts(one), verdicts(two)
+        assert v1 == v2 and None not in v1.values() and False in v1.values()
+        ruled = {(r["id"], e["metric_id"]): e["passed"] for r in one for e in r["rubric"] or []
+                 if "passed" in e and (r["id"], e["metric_id"]) in v1}  # fmt: skip
+        assert all(v1[k] == passed for k, passed in ruled.items())
+        for a, b in zip(one, two, strict=True):  # everything but the binary form agrees
+            assert a["success"] == b["success"] and a["rubric"] == b["rubric"]
+            assert a["transcript"] == b["transcript"] and a["duration"] == b["duration"]
+    v2_list = all_pages(ro, f"{V2}/runs/")[1]
+    assert [r["success"] for r in v2_list] == [r["success"] for r in all_pages(ro, "runs/")[1]]
+
+
+def test_agent_version_forms_keep_one_version(ro: MockServer) -> None:
+    v1_runs = {r["id"]: r for r in all_pages(ro, "runs/")[1]}
+    v2_runs = {r["id"]: r for r in all_pages(ro, f"{V2}/runs/")[1]}
+    nulls = 0
+    for rid, one in v1_runs.items():
+        two = v2_runs[rid]["agent_version"]
+        if one["agent_version"] is None:
+            nulls += 1
+            assert two is None
+            continue
+        assert isinstance(one["agent_version"], int)
+        assert set(two) == {"history_id", "version_id", "version_name"}
+        assert two["history_id"] == one["agent_version"]
+        assert two["version_name"] == f"v{two['version_id']}"
+    assert 0 < nulls < len(v1_runs) // 10
+    v1_res = {r["id"]: r for r in all_pages(ro, "results/")[1]}
+    for res in all_pages(ro, f"{V2}/results/")[1]:
+        legacy = v1_res[res["id"]]["agent_version"]
+        assert (res["agent_version"] or {}).get("history_id") == (legacy and int(legacy))
+
+
+def test_results_shapes_per_version(ro: MockServer) -> None:
+    one, two = all_pages(ro, "results/")[1], all_pages(ro, f"{V2}/results/")[1]
+    keys = ("total_runs_count", "success_runs_count", "failed_runs_count")
+    for a, b in zip(one, two, strict=True):
+        assert isinstance(a["runs"], list) and isinstance(b["runs"], list)
+        assert all(isinstance(a[k], int) and b[k] == str(a[k]) for k in keys)
+        assert a["success_rate"] == b["success_rate"]
+        assert a["success_rate"] == round(100 * a["success_runs_count"] / len(a["runs"]), 2)
+    assert max(r["success_rate"] for r in one) > 1  # a percentage, not a fraction
+    detail = ok(ro, f"{V2}/results/{two[0]['id']}/")
+    assert isinstance(detail["runs"], dict) and set(detail["runs"]) == {
+        str(r["id"]) for r in two[0]["runs"]
+    }
+    assert detail["total_runs_count"] == str(len(detail["runs"]))
+    total = sum(duration_seconds(r["duration"]) for r in detail["runs"].values())
+    assert duration_seconds(detail["total_duration"]) == total
+
+
+def test_documented_shapes_all_occur() -> None:
+    data = MockData(0, 4000, NOW)
+    runs = [run_full(data, row) for row in data.rows(list(range(1, 4001)))]
+    durations = {re.sub(r"\d", "9", r["duration"]).replace("99:", "M:") for r in runs}
+    assert {"M:99", "9:99", "9:M:99"} <= durations  # MM:SS, M:SS and H:MM:SS
+    stamps = {len(t["time"].split(":")[0]) for r in runs for t in r["transcript_object"][:1]}
+    assert stamps == {1, 2}  # "0:05" and "00:05"
+    explanations = {
+        (m["type"], type(m["explanation"]).__name__)
+        for r in runs
+        for m in (r["evaluation"] or {"metrics": []})["metrics"]
+    }
+    assert ("numeric", "str") in explanations and ("numeric", "list") in explanations
+    assert {k for k, kind in explanations if kind == "str"} == {"numeric"}
+
+
+def test_v2_agents_have_the_v2_shape(ro: MockServer) -> None:
+    v1 = {a["id"]: a for a in ok(ro, "aiagents/")["results"]}
+    agents = ok(ro, f"{V2}/aiagents/")["results"]
+    assert len(agents) == len(v1) == 3
+    for a in agents:
+        old = v1[a["id"]]
+        assert "agent_name" not in a and a["name"] == old["agent_name"]
+        assert a["agent_speaks_first"] == old["agent_gives_first_message"]
+        assert a["telephony"]["phone_number"] == old["contact_number"]
+        assert a["telephony"]["inbound"] == old["inbound"]
+        assert a["provider"]["type"] == old["assistant_provider"]
+        assert a["description"] == old["llm_system_prompt"]
+        assert not [k for k in json.dumps(a).split('"') if k.endswith(("_api_key", "_secret"))]
+        assert ok(ro, f"{V2}/aiagents/{a['id']}") == a
+    assert ok(ro, f"{V2}/aiagents/", q="solar")["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["runs-external", "runs-external/5", "runs-external/bulk?run_ids=5", "runs/bulk?ids=5,6",
+     "results-external", "results/50001", "scenarios-external", "scenarios-external/1001",
+     "metrics", "metrics/301", "personalities", "personalities/201", "aiagents/101",
+     f"{V2}/aiagents", f"{V2}/runs", f"{V2}/runs/5", f"{V2}/metrics/301", f"{V2}/results"],
+)  # fmt: skip
+def test_sdk_paths_answer_with_and_without_slash(ro: MockServer, path: str) -> None:
+    base, _, query = path.partition("?")
+    answers = [
+        requests.get(url(ro, p) + (f"?{query}" if query else ""), headers={"X-CEKURA-API-KEY": KEY},
+                     allow_redirects=False, timeout=10)
+        for p in (base, base + "/")
+    ]  # fmt: skip
+    assert [r.status_code for r in answers] == [200, 200]  # answered, not redirected
+    bodies = [r.json() for r in answers]  # same answer (paging links echo the path asked)
+    assert [b["results"] if "next" in b else b for b in bodies] == [
+        b["results"] if "next" in b else b for b in bodies[::-1]
+    ]
+
+
+def test_details_of_metrics_and_personalities(ro: MockServer) -> None:
+    listed = {m["id"]: m for m in ok(ro, "metrics/")}
+    assert ok(ro, "metrics/303/") == listed[303] and listed[303]["eval_type"] in LEGACY_EVAL_TYPES
+    assert ok(ro, f"{V2}/metrics/303/")["eval_type"] == "binary"
+    assert ok(ro, "personalities/204/")["language"] == "es"
+    for path in ("metrics/999/", "personalities/9/", f"{V2}/aiagents/5/"):
+        assert get(ro, path).status_code == 404
+
+
+@pytest.mark.parametrize(("v2_reads", "status"), [(True, 200), (False, 404)])
+def test_v2_reads_can_be_switched_off(make_mock_server: Any, v2_reads: bool, status: int) -> None:
+    srv = make_mock_server(runs=50, v2_reads=v2_reads)
+    for path in ("runs/", "runs/bulk/?run_ids=1", "runs/1/", "results/", "results/50001/",
+                 "aiagents/", "metrics/"):  # fmt: skip
+        assert get(srv, f"{V2}/{path}").status_code == status, path
+    assert get(srv, "runs/").status_code == 200  # v1 is always served
+
+
+@pytest.mark.parametrize("max_size", [7, 40])
+def test_capped_page_size_loses_nothing(make_mock_server: Any, max_size: int) -> None:
+    srv = make_mock_server(runs=300, max_page_size=max_size)
+    for path in ("runs/", f"{V2}/runs/", f"{V2}/results/"):
+        body = ok(srv, path, page_size=100)
+        assert len(body["results"]) == min(max_size, body["count"])  # fewer than asked
+        count, items = all_pages(srv, path)
+        ids = [r["id"] for r in items]
+        assert len(ids) == len(set(ids)) == count
+
+
+def test_improve_prompt_targets_workflow_metrics(make_mock_server: Any) -> None:
+    srv = make_mock_server(job_polls_to_finish=1, job_hash_failures=False)
+    body = {"prompt": PROMPT, "run_ids": [5], "workflow_metric_ids": [306, 301],
+            "category_ids": [1]}  # fmt: skip
+    r = post(srv, "runs/improve_prompt_bg", body)  # no trailing slash, as SDKs send it
+    assert r.status_code == 200, r.text
+    done = poll(srv, "prompt", r.json()["progress_id"])
+    assert done["output"]["summary_of_changes"].endswith("Appointment Booked; Empathy.")
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [({"prompt": "p", "run_ids": [1, 2, 3, 4]},
+      {"run_ids": ["Ensure this field has no more than 3 elements."]}),
+     ({"prompt": "p", "run_ids": [1], "workflow_metric_ids": "301"},
+      {"workflow_metric_ids": ['Expected a list of items but got type "str".']}),
+     ({"prompt": "p", "run_ids": [1], "category_ids": ["x"]},
+      {"category_ids": ["A valid integer is required."]}),
+     ({"prompt": "p", "run_ids": [1], "workflow_metric_ids": [999]},
+      {"workflow_metric_ids": ['Invalid pk "999" - object does not exist.']})],
+)  # fmt: skip
+def test_improve_prompt_body_validation(
+    ro: MockServer, body: dict[str, Any], errors: dict[str, Any]
+) -> None:
+    r = post(ro, "runs/improve_prompt_bg/", body)
+    assert r.status_code == 400 and r.json() == errors
+
+
+def test_improve_prompt_endpoints_can_be_removed(make_mock_server: Any) -> None:
+    srv = make_mock_server(runs=50, improve_prompt_endpoints=False)
+    r = post(srv, "runs/improve_prompt_bg/", {"prompt": PROMPT, "run_ids": [5]})
+    assert r.status_code == 404 and r.json() == {"detail": "Not found."}
+    assert get(srv, "runs/improve_prompt_progress/", progress_id="x").status_code == 404
+    inst = post(srv, "scenarios/improve_instructions/", {"agent": 101, "extra_instructions": "x"})
+    assert inst.status_code == 200  # scenario instructions stay

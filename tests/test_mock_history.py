@@ -6,15 +6,20 @@ from pathlib import Path
 
 import polars as pl
 
+from cekura_analytics import extract
 from cekura_analytics import ledger as lg
-from cekura_analytics.extract import extract
 from cekura_analytics.impact import IMPROVED, improve_impact
 from cekura_analytics.mock import MockServer
-from cekura_analytics.mock.history import MESSAGE, planted_fixes, record_improve_history
+from cekura_analytics.mock.history import (
+    MESSAGE,
+    planted_fixes,
+    record_improve_history,
+    version_label,
+)
 
 
 def test_planted_fix_is_read_from_the_catalogue() -> None:
-    assert planted_fixes() == [(101, "4519", "4588", 301, "Appointment Booked")]
+    assert planted_fixes() == [(101, 4519, 4588, 301, "Appointment Booked")]
 
 
 def test_jobs_before_the_fixing_version_are_judged_improved(tmp_path: Path) -> None:
@@ -29,7 +34,9 @@ def test_jobs_before_the_fixing_version_are_judged_improved(tmp_path: Path) -> N
     assert set(jobs["status"]) == {lg.COMPLETED}
     booked = improve_impact(d).filter(pl.col("metric_id") == 301)
     assert booked.height == 3
-    assert set(booked["before_version"]) == {"4519"} and set(booked["after_version"]) == {"4588"}
+    before, after = version_label(d, 4519), version_label(d, 4588)
+    assert before is not None and after is not None
+    assert set(booked["before_version"]) == {before} and set(booked["after_version"]) == {after}
     assert set(booked["verdict"]) == {IMPROVED}
     # three jobs on the same pair of versions share one test (and one Holm-adjusted p)
     assert booked["p_holm_better"].n_unique() == 1

@@ -10,7 +10,7 @@ import pytest
 from factories import result, run, write_tables
 
 from cekura_analytics.errors import ConfigError
-from cekura_analytics.outliers import DEFAULTS, outlier_runs
+from cekura_analytics.outliers import DEFAULTS, outliers
 from cekura_analytics.views import connect, sql_dir
 
 METRICS = [
@@ -61,7 +61,7 @@ def _by_run(df: Any) -> dict[int, dict[str, Any]]:
 
 
 def test_the_three_rules(data: Path) -> None:
-    df = outlier_runs(data, limit=None)
+    df = outliers(data, limit=None)
     got = _by_run(df)
     assert set(got) == {3, 12}  # run 20's group is too small; Refund Policy passes only 75 %
     r3 = got[3]
@@ -100,16 +100,16 @@ def test_the_three_rules(data: Path) -> None:
     ],
 )
 def test_thresholds_are_settable(data: Path, kwargs: dict[str, Any], want: set[int]) -> None:
-    assert set(outlier_runs(data, limit=None, **kwargs)["run_id"]) == want
+    assert set(outliers(data, limit=None, **kwargs)["run_id"]) == want
 
 
 def test_limit(data: Path) -> None:
-    assert outlier_runs(data, limit=1)["run_id"].to_list() == [12]
-    assert outlier_runs(data, limit=0).is_empty()
+    assert outliers(data, limit=1)["run_id"].to_list() == [12]
+    assert outliers(data, limit=0).is_empty()
     with pytest.raises(ConfigError):
-        outlier_runs(data, limit=-1)
+        outliers(data, limit=-1)
     with pytest.raises(ConfigError, match="min_group_pass_rate"):
-        outlier_runs(data, min_group_pass_rate=1.5)
+        outliers(data, min_group_pass_rate=1.5)
 
 
 def test_view_uses_the_defaults(data: Path) -> None:
@@ -126,7 +126,7 @@ def test_view_uses_the_defaults(data: Path) -> None:
 
 def test_no_outliers_is_an_empty_frame(tmp_path: Path) -> None:
     write_tables(tmp_path, runs=[run(1), run(2)], run_metrics=[result(1, 1, score=1.0)])
-    df = outlier_runs(tmp_path)
+    df = outliers(tmp_path)
     assert df.is_empty() and df.columns[:4] == [
         "run_id",
         "outlier_score",

@@ -17,6 +17,7 @@ from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.passing import (
     Rules,
     decide,
+    decide_with_rule,
     load_rules,
     parse_condition,
     rules_path,
@@ -116,6 +117,17 @@ DECIDE_CASES: list[tuple[tuple[Any, ...], bool | None]] = [
     (("binary", 0.0, None, None, None), False),
     (("Binary", 2.0, None, None, None), True),
     (("binary", None, None, None, None), None),
+    (("binary", True, None, None, None), True),  # a boolean score as it is
+    (("binary", False, None, None, None), False),
+    # legacy binary items (before July 2026): another type name and a 0/5 score
+    (("binary_workflow_adherence", 5.0, None, None, None), True),
+    (("binary_workflow_adherence", 0.0, None, None, None), False),
+    (("Binary_Qualitative", 5.0, None, None, None), True),
+    # canonical binary items: the item's own passed, after the rubric, before the score
+    (("binary", 5.0, None, None, None, None, None, False), False),
+    (("binary", None, None, None, None, None, None, True), True),
+    (("binary", 0.0, None, True, None, None, None, False), True),
+    (("numeric", 1.0, None, None, "score gte 5", None, None, True), True),
     # numeric / continuous_qualitative: conditions, then the rules threshold
     (("numeric", 5.0, None, None, "score gte 5"), True),
     (("numeric", 5.0, None, None, "score gt 5"), False),
@@ -149,11 +161,19 @@ def test_sql_rule_equals_python(tmp_path: Path) -> None:
     cases = [args for args, _ in DECIDE_CASES]
     runs, rows, metrics, thresholds, sets = [], [], [], {}, {}
     for i, args in enumerate(cases, start=1):
-        eval_type, score, value, rubric, cond, *rest = [*args, None, None]
+        eval_type, score, value, rubric, cond, *rest = [*args, None, None, None][:8]
         runs.append(run(i))
         metrics.append({"metric_id": i, "name": f"m{i}", "eval_type": eval_type})
         rows.append(
-            result(i, i, score=score, value=value, rubric_passed=rubric, rubric_conditions=cond)
+            result(
+                i,
+                i,
+                score=score,
+                value=value,
+                rubric_passed=rubric,
+                rubric_conditions=cond,
+                metric_passed=rest[2],
+            )
         )
         if rest[0] is not None:
             thresholds[f"m{i}"] = rest[0]
@@ -165,10 +185,10 @@ def test_sql_rule_equals_python(tmp_path: Path) -> None:
         + [f'"{k}" = {v!r}'.replace("'", '"') for k, v in sets.items()]
     )
     (tmp_path / "r.toml").write_text(toml)
-    got = query(tmp_path, "select run_id, passed from metric_results order by run_id",
+    got = query(tmp_path, "select run_id, passed, pass_rule from metric_results order by run_id",
                 rules=tmp_path / "r.toml")  # fmt: skip
-    want = [decide(*[*a, None, None][:7]) for a in cases]
-    assert got["passed"].to_list() == want
+    want = [decide_with_rule(*[*a, None, None, None][:8]) for a in cases]
+    assert list(zip(got["passed"], got["pass_rule"], strict=True)) == want
 
 
 # -- the rules file -------------------------------------------------------------------------

@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from cekura_analytics import charts as ch
-from cekura_analytics import extract, report
+from cekura_analytics import extract
 from cekura_analytics import ledger as lg
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.mock import MockServer
 from cekura_analytics.mock.history import record_improve_history
-from cekura_analytics.report import build_report, json_script, vega_javascript
+from cekura_analytics.report import json_script, vega_javascript
+from cekura_analytics.report import report as build_report
 from cekura_analytics.report_md import md_escape
 from cekura_analytics.store import Store
 
@@ -86,13 +87,13 @@ def test_sections_worst_cells_outliers_and_diffs(html: str) -> None:
 def test_did_the_suggestions_work_section(data_dir: Path, tmp_path: Path) -> None:
     d = tmp_path / "d"
     shutil.copytree(data_dir, d)
-    record_improve_history(d)  # jobs while 4519 was live; 4588 then fixed their metric
+    record_improve_history(d)  # jobs while 4519 (v3) was live; 4588 (v4) fixed it
     html = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
     section = html[html.index("<h2>Did the suggestions work?") : html.index("<footer>")]
     rows = section.split("<tr>")[2:]
     booked = [r for r in rows if "Appointment Booked" in r]
     assert len(booked) == 3 and all("<td>improved</td>" in r for r in booked)
-    assert re.search(r"4519: \d+\.\d % \[\d+\.\d % – \d+\.\d %\] n=\d+", booked[0])
+    assert re.search(r"v3: \d+\.\d % \[\d+\.\d % – \d+\.\d %\] n=\d+", booked[0])
     md = build_report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
     assert "## Did the suggestions work?" in md and "| improved |" in md
 
@@ -168,14 +169,8 @@ def test_bad_arguments_are_one_line_errors(data_dir: Path, tmp_path: Path) -> No
         build_report(tmp_path / "empty", tmp_path / "r.html")
 
 
-def test_cli_errors_and_demo_report(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_errors(data_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(tmp_path / "nope")])
     assert res.exit_code == 1 and "error:" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(data_dir), "--format", "pdf"])
     assert res.exit_code == 2
-    calls = []
-    monkeypatch.setattr(report, "build_report", lambda d, out: calls.append((d, out)) or out)
-    assert report.demo_report(data_dir) == data_dir / "report.html"
-    assert calls == [(data_dir, data_dir / "report.html")]

@@ -27,6 +27,8 @@ OBJECTS = {
     "Personality": "CreatePersonality",
     "Result": "Result",
     "Agent": "AIAgent",
+    "AgentV2": "AIAgentV2",
+    "MetricV2": "MetricListSerializerV2",
     "TestProfile": "AIAgentTestProfile",
     "PhoneNumber": "PhoneNumberInbound",
     "ImproveInstructionsResponse": "ImproveInstructionsResponse",
@@ -34,8 +36,21 @@ OBJECTS = {
 REF_CLASS = {schema: cls for cls, schema in OBJECTS.items()}
 
 
-# Declared otherwise, sent differently, as the contract's own descriptions say.
-WIRE_ANY: set[tuple[str, str]] = set()
+# Declared otherwise, sent differently, as the contract's own descriptions or the docs'
+# examples show (shared/cekura-api/README.md, "What the live service sends").
+WIRE_ANY: set[tuple[str, str]] = {
+    # a list of strings, but "" in the runs-bulk page's numeric example
+    ("CallLogListSerializerMetricsWithExplanation", "explanation"),
+}
+# Sent on the wire but missing from the schema: canonical binary items (since 2026-07-10)
+# carry eval_type and passed; every example carries function_name.
+WIRE_EXTRA: dict[str, list[tuple[str, str]]] = {
+    "CallLogListSerializerMetricsWithExplanation": [
+        ("eval_type", "str | None"),
+        ("passed", "bool | None"),
+        ("function_name", "str | None"),
+    ],
+}
 
 
 def py_type(prop: dict) -> str:
@@ -109,6 +124,8 @@ def main(path: str) -> None:
             hint = "Any" if typ == "Any" else f"{typ} | None"
             alias = f' = Field(default=None, alias="{name}")' if field != name else " = None"
             out.append(f"    {field}: {hint}{alias}")
+        for name, hint in WIRE_EXTRA.get(schema_name, []):
+            out.append(f"    {name}: {hint} = None")
         out.append("")
     text = "\n".join(out)
     if "Field(" in text:

@@ -5,10 +5,22 @@
 ...     srv.base_url, srv.config.latency_ms
 
 See :mod:`cekura_analytics.mock.data` for the planted signal the data carries.
+The server needs the ``[mock]`` extra (fastapi, uvicorn), so its names load on first use:
+``import cekura_analytics`` works without it.
 """
 
-from .data import MockData
-from .faults import MockConfig
-from .server import MockServer, create_app
+from __future__ import annotations
 
-__all__ = ["MockConfig", "MockData", "MockServer", "create_app"]
+import importlib
+from typing import Any
+
+_EXPORTS = {"MockConfig": "faults", "MockData": "data", "MockServer": "server",
+            "create_app": "server"}  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``MockServer`` and friends on first use (they need fastapi and uvicorn)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'cekura_analytics.mock' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

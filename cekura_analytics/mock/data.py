@@ -7,7 +7,9 @@ Receptionist, 102 Northwind Solar Sales, 103 Globex Order Support), each with 3-
 versions (integer history-record ids, see ``catalog.AGENTS``), 12 personalities (201-212,
 languages en/es/fr/de/hi/pt), 10 metrics (301-310, every ``eval_type``) and 150 scenarios
 (1001-1150, 50 per agent, each agent covering every personality). Runs (ids from 1,
-contiguous) span 180 days ending at ``now``; their timestamps strictly increase with the id,
+contiguous) span 180 days ending at ``now`` -- longer when needed so that at least 45 days
+precede the July 2026 wire migration (:data:`MIGRATION`), as an account with months of
+history would have; their timestamps strictly increase with the id,
 so "newest first" is "id descending". Runs are grouped in results (ids from 50001) of 5-30
 consecutive runs, one agent per result, carrying the agent version in force when the result
 started. ~2.5 % of runs never connect (``failed``), ~0.5 % time out, ~0.2 % are cancelled;
@@ -55,6 +57,9 @@ from . import catalog as C
 FIRST_RUN_ID = 1
 FIRST_RESULT_ID = 50_001
 SPAN = timedelta(days=180)
+#: CEK-7539: binary metric items changed form on the wire (see :mod:`wire`)
+MIGRATION = datetime(2026, 7, 10, tzinfo=UTC)
+PRE_MIGRATION = timedelta(days=45)  # history kept before the migration, whatever ``now``
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 M32 = 0xFFFFFFFF
 
@@ -164,7 +169,8 @@ class MockData:
             now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
         self.now_us = to_us(self.now)
-        self.t0_us = self.now_us - SPAN // timedelta(microseconds=1)
+        span = max(SPAN, self.now - MIGRATION + PRE_MIGRATION)
+        self.t0_us = self.now_us - span // timedelta(microseconds=1)
         self.lock = threading.RLock()  # /_mock mutations vs readers in other threads
         self.version = 0  # bumped on every mutation (caches key on it)
         self._keys = {s: hash_key(seed, s) for s in range(1, 11)}

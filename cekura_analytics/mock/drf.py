@@ -4,19 +4,20 @@ page-number pagination with absolute links, and error bodies."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from . import catalog as C
 from .data import STATUS_CODE, RunQuery, to_us
 from .faults import json_bytes
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 30  # the service's documented default
 MAX_BULK = 100
+NOT_FOUND = {"detail": "Not found."}
 
 
 class ApiError(Exception):
@@ -99,13 +100,14 @@ def run_query(request: Request) -> RunQuery:
     return q
 
 
-def page_bounds(request: Request, count: int) -> tuple[int, int]:
-    """(page, page_size) like DRF's PageNumberPagination; 404 for an out-of-range page."""
+def page_bounds(request: Request, count: int, max_size: int) -> tuple[int, int]:
+    """(page, page_size) like DRF's PageNumberPagination (``page_size`` capped at
+    ``max_size``, so a page may hold fewer rows than asked); 404 for an out-of-range page."""
     try:
         size = int(request.query_params.get("page_size", DEFAULT_PAGE_SIZE))
-        size = DEFAULT_PAGE_SIZE if size <= 0 else min(size, MAX_PAGE_SIZE)
+        size = min(DEFAULT_PAGE_SIZE, max_size) if size <= 0 else min(size, max_size)
     except ValueError:
-        size = DEFAULT_PAGE_SIZE
+        size = min(DEFAULT_PAGE_SIZE, max_size)
     try:
         page = int(request.query_params.get("page", "1"))
     except ValueError:
@@ -146,3 +148,19 @@ def detail_id(raw: str) -> int | None:
         return int(raw)
     except ValueError:
         return None
+
+
+def slashed(*paths: str) -> list[str]:
+    """Each path with and without its trailing slash (both answered directly, no redirect)."""
+    return [p for path in paths for p in (path.rstrip("/") + "/", path.rstrip("/"))]
+
+
+def route(app: FastAPI, method: str, *paths: str) -> Callable[[Callable[..., Any]], Any]:
+    """Register one endpoint under every path, with and without the trailing slash."""
+
+    def deco(fn: Callable[..., Any]) -> Any:
+        for path in slashed(*paths):
+            app.add_api_route(path, fn, methods=[method])
+        return fn
+
+    return deco

@@ -1,13 +1,15 @@
 """Catalogue objects and results as the service sends them (scenarios, metrics,
-personalities, agents, results), built from :mod:`catalog` and the run index."""
+personalities, agents, results), built from :mod:`catalog` and the run index; ``api`` is
+``"v1"`` or ``"v2"`` where the two versions differ (see :mod:`wire`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import catalog as C
+from . import wire as W
 from .data import COMPLETED, FIRST_OPEN, STATUSES, TIMEOUT, MockData, iso
-from .render import mmss, result_name, run_full
+from .render import result_name, run_full
 
 HOUR_US = 3_600_000_000
 #: the contract's read-only "*_configured" flags (booleans on the wire) -> provider they belong to
@@ -96,15 +98,17 @@ def scenario_detail(data: MockData, si: int) -> dict[str, Any]:
     return d
 
 
-def metric_item(data: MockData, mi: int) -> dict[str, Any]:
-    """A ``MetricList`` object; ``agents`` are the agents whose scenarios use the metric."""
+def metric_item(data: MockData, mi: int, api: str = "v1") -> dict[str, Any]:
+    """A ``MetricList`` (v1, legacy binary ``eval_type`` names) or ``MetricListSerializerV2``
+    object; ``agents`` are the agents whose scenarios use the metric."""
     m = C.METRICS[mi]
     agents = sorted({C.AGENTS[s.agent_idx].id for s in C.SCENARIOS if mi in s.metric_idx})
     names = [a.name for a in C.AGENTS if a.id in agents]
     return {
         "id": m.id, "slug": m.name.lower().replace(" ", "_") + f"_{m.id}", "project": C.PROJECT_ID,
         "agents": agents, "agent_names": names, "name": m.name, "description": m.description,
-        "function_name": m.function_name, "type": m.kind, "eval_type": m.eval_type,
+        "function_name": m.function_name, "type": m.kind,
+        "eval_type": m.eval_type if api == "v2" else W.legacy_type(m),
         "enum_values": list(m.enum_values), "audio_enabled": m.id == 303,
         "observability_enabled": True, "simulation_enabled": True, "sampling_enabled": False,
         "prompt": f"Evaluate: {m.description}", "display_order": mi + 1,
@@ -162,21 +166,48 @@ def agent_item(data: MockData, ai: int) -> dict[str, Any]:
     return d
 
 
-def _counts(data: MockData, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Run counts of a result (integers on the wire, though the contract says string)."""
+def agent_v2(data: MockData, ai: int) -> dict[str, Any]:
+    """An ``AIAgentV2`` object: ``name``, ``agent_speaks_first``, and the phone/SIP/websocket
+    and provider details nested under ``telephony`` and ``provider`` (no secrets). The
+    description is the agent's prompt, as provider prompt sync writes it there."""
+    a = C.AGENTS[ai]
+    return {
+        "id": a.id, "name": a.name, "description": a.prompt, "project": C.PROJECT_ID,
+        "language": "en",
+        "telephony": {"phone_number": a.contact_number, "inbound": a.inbound, "sip_uri": None,
+                      "sip_auth": None, "websocket_url": None, "websocket_auth": None,
+                      "outbound_numbers": []},
+        "provider": {"type": a.provider, "agent_id": f"asst_{a.id}",
+                     "credentials": {"config": None}, "chat_agent_details": None,
+                     "chat_provider": a.provider, "auto_dial_outbound": not a.inbound,
+                     "auto_import_calls": False, "auto_sync_prompt": False,
+                     "send_post_conversation_metadata": None, "redact_fields": []},
+        "agent_speaks_first": a.inbound, "knowledge_base_files": [],
+        "enabled_personalities": [p.id for p in C.PERSONALITIES],
+        "webhook_secret_configured": False, "mock_tools": [], "mock_tools_enabled": False,
+        "mock_tools_provider": None, "dynamic_variables": [],
+        "created_at": created(data, ai), "updated_at": created(data, 300 + ai), "email_id": None,
+    }  # fmt: skip
+
+
+def _counts(data: MockData, rows: list[dict[str, Any]], api: str) -> dict[str, Any]:
+    """Status, success rate (a percentage, as every example shows) and run counts."""
     open_ = sum(1 for r in rows if r["status"] >= FIRST_OPEN)
     success = sum(1 for r in rows if data.success_of(r))
     terminal = len(rows) - open_
     evaluated = sum(1 for r in rows if r["status"] in (COMPLETED, TIMEOUT))
-    return {
-        "status": "running" if open_ else "completed",
-        "success_rate": round(success / len(rows), 4) if rows else 0.0,
+    counts = {
         "met_expected_outcome_count": success,
         "total_expected_outcome_count": evaluated,
         "total_runs_count": len(rows),
         "completed_runs_count": sum(1 for r in rows if r["status"] == COMPLETED),
         "success_runs_count": success,
         "failed_runs_count": terminal - success,
+    }
+    return {
+        "status": "running" if open_ else "completed",
+        "success_rate": round(100 * success / len(rows), 2) if rows else 0.0,
+        **W.counts(counts, api),
     }
 
 
@@ -186,7 +217,9 @@ def _scenarios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"id": C.SCENARIOS[s].id, "name": C.SCENARIOS[s].name} for s in seen]
 
 
-def result_item(data: MockData, res: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def result_item(
+    data: MockData, res: dict[str, Any], rows: list[dict[str, Any]], api: str = "v1"
+) -> dict[str, Any]:
     """A ``Result`` (list) object; ``runs`` is an array of run summaries on the list."""
     agent = C.AGENTS[res["agent"]]
     last = rows[-1]["ts"] if rows else res["ts"]
@@ -209,11 +242,13 @@ def result_item(data: MockData, res: dict[str, Any], rows: list[dict[str, Any]])
         ],
         "scenarios": _scenarios(rows),
         "run_type": None,
-        "agent_version": C.VERSIONS[rows[0]["ver"]][1] if rows else None,
+        "agent_version": W.agent_version(data, rows[0]["ver"], res["id"], api, "result")
+        if rows
+        else None,
         "created_at": iso(res["ts"]),
         "updated_at": iso(last + 600_000_000),
     }
-    d.update(_counts(data, rows))
+    d.update(_counts(data, rows, api))
     return d
 
 
@@ -222,21 +257,24 @@ _SUMMARY_KEYS = ("id", "scenario", "outbound_number", "expected_outcome", "succe
                  "scenario_name", "personality_name", "metadata", "inbound_number")  # fmt: skip
 
 
-def result_detail(data: MockData, res: dict[str, Any]) -> dict[str, Any]:
+def result_detail(data: MockData, res: dict[str, Any], api: str = "v1") -> dict[str, Any]:
     """A ``ResultDetailV2`` object; ``runs`` is a dict keyed by run id (string)."""
     rows = data.result_runs(res).rows(named=True)
-    base = result_item(data, res, rows)
-    full = [run_full(data, r) for r in rows]
+    base = result_item(data, res, rows, api)
+    full = [run_full(data, r, api) for r in rows]
+    # metric definitions inside the result use the names of its era (field examples)
+    legacy = res["ts"] < W.MIGRATION_US
     infra = C.METRIC_BY_ID[303]
     summary: dict[str, Any] = {}
     for mi in sorted({mi for r in rows for mi in C.SCENARIOS[r["scen"]].metric_idx}):
         m = C.METRICS[mi]
         scores = [x["score"] for f in full if f["evaluation"] for x in f["evaluation"]["metrics"]
                   if x["id"] == m.id and x["score"] is not None]  # fmt: skip
-        summary[str(m.id)] = {"id": m.id, "name": m.name, "type": m.eval_type,
+        kind = W.legacy_type(m) if legacy else m.eval_type
+        summary[str(m.id)] = {"id": m.id, "name": m.name, "type": kind,
                               "score": round(sum(scores) / len(scores), 2) if scores else None,
                               "function_name": m.function_name}  # fmt: skip
-    seconds = sum(int(f["duration"][:-3]) * 60 + int(f["duration"][-2:]) for f in full)
+    seconds = sum(W.duration_seconds(f["duration"]) for f in full)
     failed = [r["id"] for r in rows if r["status"] < FIRST_OPEN and not data.success_of(r)]
     d = {k: base[k] for k in ("id", "name", "agent", "agent_name", "agent_version", "status",
                               "met_expected_outcome_count", "total_expected_outcome_count",
@@ -246,7 +284,7 @@ def result_detail(data: MockData, res: dict[str, Any]) -> dict[str, Any]:
     d.update(
         runs={str(f["id"]): {k: f[k] for k in _SUMMARY_KEYS} for f in full},
         overall_evaluation={"success_rate": base["success_rate"], "metric_summary": summary},
-        total_duration=mmss(seconds),
+        total_duration=W.duration(seconds),
         connected_runs=[f["id"] for f in full if f["transcript"]],
         not_connected_runs=[f["id"] for f in full if not f["transcript"]],
         failed_infrastructure_runs=[

@@ -49,12 +49,16 @@ class MockConfig:
     job_stuck_rate: float = 0.0
     job_empty_rate: float = 0.0
     job_hash_failures: bool = True  # ~10 % of distinct job inputs fail deterministically
+    max_page_size: int = 100  # larger page_size requests are capped (fewer rows than asked)
+    v2_reads: bool = True  # False: the /test_framework/v2/ reads answer 404 (an older server)
+    improve_prompt_endpoints: bool = True  # False: runs/improve_prompt* answer 404 (removed)
 
     #: fields ``POST /_mock/faults`` may change (the data shape and key are fixed at start)
     RUNTIME: ClassVar[tuple[str, ...]] = (
         "latency_ms", "fail_rate", "rate_limit_rps", "truncate_rate", "extra_fields",
         "arrivals_per_list", "fault_paths", "job_polls_to_finish", "job_seconds_to_finish",
         "job_fail_rate", "job_stuck_rate", "job_empty_rate", "job_hash_failures",
+        "max_page_size", "v2_reads", "improve_prompt_endpoints",
     )  # fmt: skip
 
     def faults(self) -> dict[str, Any]:
@@ -81,7 +85,9 @@ class MockConfig:
                 checked[key] = value
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{key}: expected a number")
-            elif value < 0 or (key.endswith("_rate") and value > 1):
+            elif value < (1 if key == "max_page_size" else 0) or (
+                key.endswith("_rate") and value > 1
+            ):
                 raise ValueError(f"{key}: out of range")
             else:
                 checked[key] = int(value) if kind.startswith("int") else float(value)

@@ -2,18 +2,26 @@
 
 ``POST runs/improve_prompt_bg/`` / ``POST scenarios/improve_instructions/`` create a job and
 answer its ``progress_id``; ``GET runs/improve_prompt_progress/`` /
-``GET scenarios/instructions-progress/`` answer ``{"status", "output", "error"}``.
+``GET scenarios/instructions-progress/`` answer ``{"status", "output", "error"}``. The
+scenario paths are also served under the SDK's ``scenarios-external`` alias; every path with
+or without its trailing slash. The improve-prompt body is the last documented one
+(SchemaPostRunImprovePrompt): ``prompt`` and ``run_ids`` (at most 3) required,
+``workflow_metric_ids`` and ``category_ids`` optional. With
+``MockConfig.improve_prompt_endpoints`` off, ``runs/improve_prompt*`` answer 404, as the
+service does since the backend removed them (docs commit 300523c0).
 
 A job's fate is fixed when it is created: ~10 % of distinct inputs fail deterministically
 (``sha256(kind, inputs) % 10 == 0``, so re-submitting the same inputs fails again, unless
 ``MockConfig.job_hash_failures`` is off), then ``job_fail_rate`` / ``job_stuck_rate`` /
 ``job_empty_rate`` draw from a seeded RNG. The first poll says ``queued``; a job finishes
 on poll ``job_polls_to_finish`` (or, when ``job_seconds_to_finish`` is set, once that many
-seconds have passed), showing ``in_progress`` in between; stuck jobs stay ``in_progress``.
+seconds have passed), showing ``processing`` on the second poll and ``in_progress`` after
+(the statuses Cekura's own tools show); stuck jobs stay ``in_progress``.
 
 Completed improve-prompt output is deterministic: the submitted prompt plus one guideline
-line per metric the runs failed (``GUIDELINES``, in metric order) and a summary naming them;
-runs with no failed metric get the generic :data:`GENERIC_GUIDELINE`.
+line per targeted metric (``GUIDELINES``, in metric order) and a summary naming them. The
+targets are the ``workflow_metric_ids`` when given, else the metrics the runs failed; with
+none, the generic :data:`GENERIC_GUIDELINE`.
 """
 
 from __future__ import annotations
@@ -25,16 +33,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from . import catalog as C
-from .drf import ApiError, json_response
-
-if TYPE_CHECKING:
-    from .server import MockState
+from .drf import NOT_FOUND, ApiError, json_response, route
+from .state import MockState
 
 V1 = "/test_framework/v1"
 MAX_RUNS_PER_JOB = 3
@@ -138,7 +144,7 @@ class JobStore:
             else:
                 done = job.polls >= cfg.job_polls_to_finish
             if job.fate == "stuck" or not done:
-                status = "queued" if job.polls == 1 and not done else "in_progress"
+                status = {1: "queued", 2: "processing"}.get(job.polls, "in_progress")
                 return {"status": status, "output": None, "error": None}
             if job.fate == "fail":
                 return {"status": "failed", "output": None, "error": job.error}
@@ -173,42 +179,76 @@ def _text(body: dict[str, Any], name: str, allow_blank: bool = False) -> str:
     return value
 
 
-def register(app: FastAPI, st: MockState) -> None:
-    """Add the four job endpoints (must come before the ``{id}`` detail routes)."""
-    store = st.jobs = JobStore(st)
+def _int_list(body: dict[str, Any], name: str) -> list[int]:
+    """An optional list-of-integers field (DRF ListField(IntegerField) errors)."""
+    value = body.get(name, [])
+    if not isinstance(value, list):
+        msg = f'Expected a list of items but got type "{type(value).__name__}".'
+        raise ApiError(400, {name: [msg]})
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise ApiError(400, {name: ["A valid integer is required."]})
+    return value
 
-    @app.post(f"{V1}/runs/improve_prompt_bg/")
-    async def improve_prompt_bg(request: Request) -> Response:
-        body = _body(await request.body())
-        _required(body, "prompt", "run_ids")
-        prompt = _text(body, "prompt")
-        ids = body["run_ids"]
-        if not isinstance(ids, list):
-            msg = f'Expected a list of items but got type "{type(ids).__name__}".'
-            raise ApiError(400, {"run_ids": [msg]})
-        if not ids:
-            raise ApiError(400, {"run_ids": ["This list may not be empty."]})
-        if len(ids) > MAX_RUNS_PER_JOB:
-            msg = f"Ensure this field has no more than {MAX_RUNS_PER_JOB} elements."
-            raise ApiError(400, {"run_ids": [msg]})
-        rows = []
-        for rid in ids:
-            row = st.data.row(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
-            if row is None:
-                raise ApiError(400, {"run_ids": [f'Invalid pk "{rid}" - object does not exist.']})
-            rows.append(row)
-        failed = sorted(
+
+def _prompt_job_inputs(st: MockState, body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Validate an improve-prompt body; (inputs that fix the job's fate, target metrics)."""
+    _required(body, "prompt", "run_ids")
+    prompt = _text(body, "prompt")
+    ids = body["run_ids"]
+    if not isinstance(ids, list):
+        msg = f'Expected a list of items but got type "{type(ids).__name__}".'
+        raise ApiError(400, {"run_ids": [msg]})
+    if not ids:
+        raise ApiError(400, {"run_ids": ["This list may not be empty."]})
+    if len(ids) > MAX_RUNS_PER_JOB:
+        msg = f"Ensure this field has no more than {MAX_RUNS_PER_JOB} elements."
+        raise ApiError(400, {"run_ids": [msg]})
+    rows = []
+    for rid in ids:
+        row = st.data.row(rid) if isinstance(rid, int) and not isinstance(rid, bool) else None
+        if row is None:
+            raise ApiError(400, {"run_ids": [f'Invalid pk "{rid}" - object does not exist.']})
+        rows.append(row)
+    wanted = _int_list(body, "workflow_metric_ids")
+    categories = _int_list(body, "category_ids")
+    for mid in wanted:
+        if mid not in C.METRIC_BY_ID:
+            msg = f'Invalid pk "{mid}" - object does not exist.'
+            raise ApiError(400, {"workflow_metric_ids": [msg]})
+    if wanted:
+        targets = sorted(C.METRIC_BY_ID[mid] for mid in set(wanted))
+    else:
+        targets = sorted(
             {mi for row in rows for mi, ok in st.data.passed_metrics(row).items() if not ok}
         )
-        output = improved_prompt(prompt, [C.METRICS[mi].name for mi in failed])
-        job = store.create("prompt", {"prompt": prompt, "run_ids": ids}, output)
+    inputs = {"prompt": prompt, "run_ids": ids}
+    if wanted or categories:  # older bodies keep their fate
+        inputs |= {"workflow_metric_ids": wanted, "category_ids": categories}
+    return inputs, [C.METRICS[mi].name for mi in targets]
+
+
+def register(app: FastAPI, st: MockState) -> None:
+    """Add the job endpoints (must come before the ``{id}`` detail routes)."""
+    store = st.jobs = JobStore(st)
+    scenarios = (f"{V1}/scenarios", f"{V1}/scenarios-external")
+
+    def offered() -> None:
+        if not st.config.improve_prompt_endpoints:
+            raise ApiError(404, NOT_FOUND)
+
+    @route(app, "POST", f"{V1}/runs/improve_prompt_bg/")
+    async def improve_prompt_bg(request: Request) -> Response:
+        offered()
+        inputs, targets = _prompt_job_inputs(st, _body(await request.body()))
+        job = store.create("prompt", inputs, improved_prompt(inputs["prompt"], targets))
         return json_response({"progress_id": job.id})
 
-    @app.get(f"{V1}/runs/improve_prompt_progress/")
+    @route(app, "GET", f"{V1}/runs/improve_prompt_progress/")
     async def improve_prompt_progress(request: Request) -> Response:
+        offered()
         return _progress(request, store, "prompt")
 
-    @app.post(f"{V1}/scenarios/improve_instructions/")
+    @route(app, "POST", *(f"{b}/improve_instructions/" for b in scenarios))
     async def improve_instructions(request: Request) -> Response:
         body = _body(await request.body())
         _required(body, "agent", "extra_instructions")
@@ -223,7 +263,7 @@ def register(app: FastAPI, st: MockState) -> None:
         job = store.create("instructions", inputs, improved_instructions(current, extra))
         return json_response({"progress_id": job.id, "project_id": C.PROJECT_ID})
 
-    @app.get(f"{V1}/scenarios/instructions-progress/")
+    @route(app, "GET", *(f"{b}/instructions-progress/" for b in scenarios))
     async def instructions_progress(request: Request) -> Response:
         return _progress(request, store, "instructions")
 
@@ -235,5 +275,5 @@ def _progress(request: Request, store: JobStore, kind: str) -> Response:
         raise ApiError(400, {"progress_id": ["This field is required."]})
     answer = store.poll(job_id, kind)
     if answer is None:
-        raise ApiError(404, {"detail": "Not found."})
+        raise ApiError(404, NOT_FOUND)
     return json_response(answer)

@@ -1,18 +1,45 @@
-"""The mock server in its own process (its own core), as a user runs it from the CLI."""
+"""The mock server as a user runs it: in the foreground (:func:`mock_server`, the CLI's
+``mock-server``) or in its own process (:func:`mock_process`, for the demo and benchmarks).
+Nothing here imports the server until it is started, so the ``[mock]`` extra stays optional."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import requests
 
 from ..errors import ConfigError
+
+
+def need_mock_extra() -> None:
+    """The mock server needs fastapi and uvicorn (the ``[mock]`` extra): say so in one line."""
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        raise ConfigError(
+            "the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
+        )
+
+
+def mock_server(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    announce: Callable[[str], None] = print,
+    **settings: Any,
+) -> None:
+    """Serve the mock in the foreground until interrupted; ``settings`` are MockConfig fields."""
+    need_mock_extra()
+    from .faults import MockConfig
+    from .server import serve_forever
+
+    serve_forever(MockConfig(**settings), host=host, port=port, announce=announce)
 
 
 @contextlib.contextmanager

@@ -1,15 +1,19 @@
-"""Runs as the service sends them: full ``Run`` and ``RunList`` dicts built from an index row.
+"""Runs as the service sends them: full ``Run`` and ``RunList`` dicts built from an index row,
+for API version ``"v1"`` or ``"v2"`` (the differences are in :mod:`wire`).
 
 Wire choices (the README's "looser than the service" rules, made concrete):
-``agent_version`` is an integer history-record id; ``RunList.metrics`` is a list of
-``{id, name, type}`` (no scores); ``critical_categories`` is a list of objects (one per
-failed metric); ``expected_outcome`` is an object or null. ``evaluation.metrics[]`` carries
-``score`` (int for binary/numeric, one-decimal float for continuous) and null
-``enum``/``value`` -- or, for enum metrics, ``score: null`` and ``enum == value`` = the chosen
-value. ``rubric`` entries: ``conditions`` is ``"score gte 70"``-style (``lte`` for latency),
-``"value in positive,neutral"`` for enums, null for binary rules; ``passed`` is absent on
-binary entries and on ~20 % of the others; runs in the oldest 10 % of the span have
-``rubric: null``. Never-connected / cancelled / open runs have no evaluation.
+``RunList.metrics`` is a list of ``{id, name, type}`` (no scores); ``critical_categories`` is
+a list of objects (one per failed metric); ``expected_outcome`` is an object or null.
+``evaluation.metrics[]`` carries ``score`` (legacy 0/5 for binary, see :mod:`wire`; int for
+numeric, one-decimal float for continuous) and null ``enum``/``value`` -- or, for enum
+metrics, ``score: null`` and ``enum == value`` = the chosen value; custom-code metrics
+(Response Latency) send ``explanation: ""`` as the runs-bulk example does. ``rubric``
+entries: ``conditions`` is ``"score gte 70"``-style (``lte`` for latency), ``"value in
+positive,neutral"`` for enums, null for binary rules; ``passed`` is absent on binary entries
+and on ~20 % of the others; runs in the oldest 10 % of the span have ``rubric: null``.
+Never-connected / cancelled / open runs have no evaluation. ``transcript_object[]`` turns
+carry ``timestamp`` (float seconds, the contract) and ``time``/``start_time``/``end_time``
+(the documented examples).
 
 Each run draws its details from three private ``random.Random`` streams seeded by
 (seed, run id): *core* (call ids, duration, numbers), *eval* (scores, explanations) and *tx*
@@ -25,6 +29,7 @@ from functools import cache
 from typing import Any
 
 from . import catalog as C
+from . import wire as W
 from .data import COMPLETED, FAILED, STATUSES, TIMEOUT, MockData, iso
 from .faults import json_bytes
 
@@ -46,16 +51,16 @@ def _stream(data: MockData, run_id: int, which: int) -> random.Random:
 
 
 def _full_duration(rng: random.Random) -> int:
-    """Call length in seconds: log-normal around 2.5 min plus ~0.5 % very long outliers."""
-    if rng.random() < 0.005:
-        return rng.randint(1200, 2700)
+    """Call length in seconds: log-normal around 2.5 min plus ~1 % long outliers (20-90 min)."""
+    if rng.random() < 0.01:
+        return rng.randint(1200, 5400)
     return max(25, min(900, int(rng.lognormvariate(5.0, 0.45))))
 
 
 def _score(m: C.Metric, passed: bool, rng: random.Random) -> tuple[float | int | None, str | None]:
     """(score, enum value) for a metric result, on the passing or failing side of its rule."""
     if m.eval_type == "binary":
-        return (1 if passed else 0), None
+        return (W.LEGACY_PASS_SCORE if passed else 0), None
     if m.eval_type == "enum":
         if passed:
             return None, m.pass_values[0] if rng.random() < 0.65 else m.pass_values[-1]
@@ -104,6 +109,7 @@ _LIST_METRICS = [
     for sc in C.SCENARIOS
 ]  # fmt: skip
 _PROMPT_PART = [C.AGENTS[sc.agent_idx].prompt.splitlines()[1] for sc in C.SCENARIOS]
+_CODE = [f"{m.id * 7919:08x}" for m in C.METRICS]  # as the metric list's field
 _NORMALIZED: dict[str, str] = {}
 _JUDGED = "The judgement is based on the full transcript."
 
@@ -140,43 +146,55 @@ def _outcome(si: int, success: bool, score: int) -> dict[str, Any]:
 
 
 def evaluate(
-    data: MockData, row: dict[str, Any], rng: random.Random
+    data: MockData, row: dict[str, Any], rng: random.Random, api: str = "v1"
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """Metric results and rubric (None for legacy runs) of an evaluated run."""
     metrics: list[dict[str, Any]] = []
     rubric: list[dict[str, Any]] = []
+    canonical = W.canonical(api, row["ts"])
     for mi, ok in data.passed_metrics(row).items():
         m = C.METRICS[mi]
         score, value = _score(m, ok, rng)
-        expl = [rng.choice(_EXPL[mi][0] if ok else _EXPL[mi][1])]
+        lines = [rng.choice(_EXPL[mi][0] if ok else _EXPL[mi][1])]
         if rng.random() < 0.3:
-            expl.append(_JUDGED)
-        metrics.append(
-            {
-                "id": m.id,
-                "name": m.name,
-                "type": m.eval_type,
-                "score": score,
-                "enum": value,
-                "value": value,
-                "explanation": expl,
-                "extra": {"percentiles": {"p50": score}} if m.op == "lte" else {},
-            }
-        )
+            lines.append(_JUDGED)
+        # code metrics explain nothing: "" (a string) as in the runs-bulk docs example
+        expl: list[str] | str = "" if m.kind == "custom_code" else lines
+        item: dict[str, Any] = {
+            "id": m.id,
+            "name": m.name,
+            "type": m.eval_type,
+            "score": score,
+            "enum": value,
+            "value": value,
+            "explanation": expl,
+            "extra": {"percentiles": {"p50": score}} if m.op == "lte" else {},
+            "vocera_defined_metric_code": _CODE[mi],
+        }
+        if m.function_name:
+            item["function_name"] = m.function_name
+        if m.eval_type == "binary":
+            item.update(W.binary_fields(m, ok, canonical))
+        metrics.append(item)
         entry: dict[str, Any] = {"metric_id": m.id, "metric_name": m.name,
                                  "value": value if value is not None else score,
                                  "explanation": expl}  # fmt: skip
-        # `passed` is only on part of the entries: never on binary rules, and missing on
-        # ~20 % of the others (older rubric format) -- clients must fall back to the rule.
-        if m.eval_type != "binary" and rng.random() >= 0.2:
+        # `passed` is only on part of the entries: never on binary rules written before the
+        # migration (no condition), missing on ~20 % of the others (older rubric format) --
+        # clients must fall back to the rule. Binary rules written since compare the score
+        # with a boolean (rubric config docs) although the entry's value stays 0/5.
+        bool_rule = m.eval_type == "binary" and row["ts"] >= W.MIGRATION_US
+        if (m.eval_type != "binary" or bool_rule) and rng.random() >= 0.2:
             entry["passed"] = ok
-        entry["conditions"], entry["expected_conditions"] = _COND[mi]
+        entry["conditions"], entry["expected_conditions"] = W.BOOL_RULE if bool_rule else _COND[mi]
         rubric.append(entry)
     legacy = row["ts"] < data.t0_us + LEGACY_RUBRIC_FRACTION * (data.now_us - data.t0_us)
     return metrics, None if legacy else rubric
 
 
-def _transcript(row: dict[str, Any], seconds: int, rng: random.Random) -> list[dict[str, Any]]:
+def _transcript(
+    row: dict[str, Any], seconds: int, rng: random.Random, short: bool
+) -> list[dict[str, Any]]:
     """Alternating turns spread over ``seconds``; inbound agents speak first."""
     sc = C.SCENARIOS[row["scen"]]
     agent = C.AGENTS[sc.agent_idx]
@@ -189,8 +207,11 @@ def _transcript(row: dict[str, Any], seconds: int, rng: random.Random) -> list[d
         t = min(seconds, max(t + 1, k * seconds // n + rng.randint(0, 3)))
         agent_turn = (k % 2 == 0) == agent.inbound
         text = (greeting if k < 2 else rng.choice(main[1:])) if agent_turn else rng.choice(tester)
+        start = round(t + rng.random() * 0.9, 2)
+        end = round(start + 0.5 + len(text) / 16, 2)
         turns.append({"role": "Main Agent" if agent_turn else "Testing Agent", "content": text,
-                      "timestamp": float(t), "normalized_content": _normalized(text),
+                      "timestamp": start, "time": W.stamp(t, short), "start_time": start,
+                      "end_time": end, "normalized_content": _normalized(text),
                       "comparison_spans": []})  # fmt: skip
     return turns
 
@@ -237,7 +258,7 @@ _LIST_STATIC = [
 _LIST_STATIC_JSON = [json_bytes(d)[1:-1] for d in _LIST_STATIC]
 
 
-def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
+def _common(data: MockData, row: dict[str, Any], full: bool, api: str) -> dict[str, Any]:
     """Per-run fields of ``Run`` / ``RunList``; ``full`` adds scenario fields and details."""
     core = _stream(data, row["id"], 0)
     status = STATUSES[row["status"]]
@@ -262,6 +283,7 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
         seconds = max(5, dur_full * 2 // 5)
     else:
         seconds = dur_full
+    style = W.style(data, row["id"])
     evaluated = row["status"] in (COMPLETED, TIMEOUT)
     success = data.success_of(row)
     passed = data.passed_metrics(row) if evaluated else {}
@@ -285,9 +307,9 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
         "id": row["id"],
         "provider_call_id": call_id,
         "trace_id": trace,
-        "agent_version": C.VERSIONS[row["ver"]][1],
+        "agent_version": W.agent_version(data, row["ver"], row["result"], api, "run"),
         "result_id": row["result"],
-        "duration": mmss(seconds),
+        "duration": W.duration(seconds, bool(style & 2)),
         "status": status,
         "evaluation_status": ev_status,
         "expected_outcome": _outcome(row["scen"], success, eo_score) if evaluated else None,
@@ -303,11 +325,13 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
     if full:
         d.update(_STATIC[row["scen"]])
         metrics, rubric = (
-            evaluate(data, row, _stream(data, row["id"], 1)) if evaluated else (None, None)
+            evaluate(data, row, _stream(data, row["id"], 1), api) if evaluated else (None, None)
         )
         connected = status not in _NOT_CONNECTED
         turns = (
-            _transcript(row, seconds, _stream(data, row["id"], 2)) if connected and seconds else []
+            _transcript(row, seconds, _stream(data, row["id"], 2), bool(style & 1))
+            if connected and seconds
+            else []
         )
         if status in _PARTIAL:
             turns = turns[: max(1, len(turns) // 2)]
@@ -317,9 +341,7 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
             expected_outcome_prompt=sc.expected_outcome_prompt,
             evaluation={"metrics": metrics} if metrics is not None else None,
             rubric=rubric,
-            transcript="\n".join(
-                f"[{mmss(int(t['timestamp']))}] {t['role']}: {t['content']}" for t in turns
-            ),
+            transcript="\n".join(f"[{t['time']}] {t['role']}: {t['content']}" for t in turns),
             transcript_object=turns,
             voice_recording_url=f"https://storage.example.com/cekura-mock/{row['id']}.wav"
             if connected and status not in _PARTIAL
@@ -345,20 +367,20 @@ def _common(data: MockData, row: dict[str, Any], full: bool) -> dict[str, Any]:
     return d
 
 
-def run_full(data: MockData, row: dict[str, Any]) -> dict[str, Any]:
-    """The full ``Run`` object (detail and bulk endpoints)."""
-    return _common(data, row, full=True)
+def run_full(data: MockData, row: dict[str, Any], api: str = "v1") -> dict[str, Any]:
+    """The full ``Run`` object (detail and bulk endpoints) as ``api`` sends it."""
+    return _common(data, row, True, api)
 
 
-def run_list_item(data: MockData, row: dict[str, Any]) -> dict[str, Any]:
+def run_list_item(data: MockData, row: dict[str, Any], api: str = "v1") -> dict[str, Any]:
     """The ``RunList`` object: no per-metric results, no transcript."""
-    return {**_common(data, row, full=False), **_LIST_STATIC[row["scen"]]}
+    return {**_common(data, row, False, api), **_LIST_STATIC[row["scen"]]}
 
 
-def run_list_item_json(data: MockData, row: dict[str, Any]) -> bytes:
+def run_list_item_json(data: MockData, row: dict[str, Any], api: str = "v1") -> bytes:
     """:func:`run_list_item` encoded, splicing the pre-encoded scenario fields (hot path)."""
     return (
-        json_bytes(_common(data, row, full=False))[:-1]
+        json_bytes(_common(data, row, False, api))[:-1]
         + b","
         + _LIST_STATIC_JSON[row["scen"]]
         + b"}"

@@ -21,36 +21,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from . import catalog as C
-from . import entities as E
+from . import routes
 from .data import FIRST_RUN_ID, STATUS_CODE, MockData
-from .drf import (
-    MAX_BULK,
-    ApiError,
-    detail_id,
-    ints,
-    json_response,
-    page_bounds,
-    paginated,
-    paginated_json,
-    run_query,
-)
-from .faults import FaultMiddleware, MockConfig, Stats
-from .jobs import JobStore
+from .drf import ApiError, ints, json_response
+from .faults import FaultMiddleware, MockConfig
 from .jobs import register as register_jobs
-from .render import run_full, run_list_item_json
-
-V1 = "/test_framework/v1"
-
-
-class MockState:
-    """What the routes share: config, data, stats (and, in phase 2, jobs)."""
-
-    def __init__(self, config: MockConfig, data: MockData) -> None:
-        self.config = config
-        self.data = data
-        self.stats = Stats()
-        self.jobs: JobStore | None = None  # set by jobs.register
+from .state import MockState
 
 
 def create_app(
@@ -72,136 +48,9 @@ def create_app(
     # Jobs first: their fixed paths (runs/improve_prompt_progress/) would otherwise be
     # taken by the runs/{id}/ and scenarios/{id}/ detail routes.
     register_jobs(app, state)
-    _register_runs(app, state)
-    _register_catalogue(app, state)
+    routes.register(app, state)
     _register_control(app, state)
     return app
-
-
-def _register_runs(app: FastAPI, st: MockState) -> None:
-    """Runs: list, bulk, detail."""
-
-    @app.get(f"{V1}/runs/")
-    async def runs_list(request: Request) -> Response:
-        q = run_query(request)
-        if st.config.arrivals_per_list > 0:  # page drift: new runs land before this page
-            st.data.add_runs(st.config.arrivals_per_list)
-        ids = st.data.filter_runs(q)
-        count = len(ids)
-        page, size = page_bounds(request, count)
-        hi = count - (page - 1) * size  # ids ascend; pages go newest first
-        lo = max(0, hi - size)
-        rows = st.data.rows(ids.slice(lo, hi - lo).reverse().to_list())
-        items = [run_list_item_json(st.data, r) for r in rows]
-        return paginated_json(request, count, page, size, items)
-
-    @app.get(f"{V1}/runs/bulk/")
-    async def runs_bulk(request: Request) -> Response:
-        raw = ",".join(request.query_params.getlist("run_ids"))
-        parts = [p.strip() for p in raw.split(",") if p.strip()]
-        if not parts:
-            raise ApiError(400, {"run_ids": ["This field is required."]})
-        if len(parts) > MAX_BULK:
-            msg = f"Ensure this field has no more than {MAX_BULK} elements."
-            raise ApiError(400, {"run_ids": [msg]})
-        try:
-            wanted = list(dict.fromkeys(int(p) for p in parts))  # asked order, no repeats
-        except ValueError:
-            raise ApiError(400, {"run_ids": ["A valid integer is required."]}) from None
-        return json_response([run_full(st.data, r) for r in st.data.rows(wanted)])
-
-    @app.get(f"{V1}/runs/{{run_id}}/")
-    async def run_detail(run_id: str) -> Response:
-        rid = detail_id(run_id)
-        row = st.data.row(rid) if rid is not None else None
-        if row is None:
-            raise ApiError(404, {"detail": "No Run matches the given query."})
-        return json_response(run_full(st.data, row))
-
-
-def _register_catalogue(app: FastAPI, st: MockState) -> None:
-    """Scenarios, results, metrics, personalities, agents."""
-
-    @app.get(f"{V1}/scenarios/")
-    async def scenarios_list(request: Request) -> Response:
-        agents = ints(request, "agent_id")
-        project = ints(request, "project_id")
-        tags = [t for t in request.query_params.get("tags", "").split(",") if t]
-        match_all = request.query_params.get("tag_filter_type", "any") == "all"
-        folder = request.query_params.get("folder_path")
-        picked = []
-        for si, sc in enumerate(C.SCENARIOS):
-            if agents is not None and C.AGENTS[sc.agent_idx].id not in agents:
-                continue
-            if project is not None and C.PROJECT_ID not in project:
-                continue
-            if tags and not (all if match_all else any)(t in sc.tags for t in tags):
-                continue
-            if folder and sc.folder_path != folder:
-                continue
-            picked.append(si)
-        page, size = page_bounds(request, len(picked))
-        chunk = picked[(page - 1) * size : page * size]
-        items = [E.scenario_list_item(st.data, si) for si in chunk]
-        return paginated(request, len(picked), page, size, items)
-
-    @app.get(f"{V1}/scenarios/{{scenario_id}}/")
-    async def scenario_detail(scenario_id: str) -> Response:
-        si = C.SCENARIO_BY_ID.get(detail_id(scenario_id) or -1)
-        if si is None:
-            raise ApiError(404, {"detail": "No Scenario matches the given query."})
-        return json_response(E.scenario_detail(st.data, si))
-
-    @app.get(f"{V1}/results/")
-    async def results_list(request: Request) -> Response:
-        agents = ints(request, "agent_id")
-        project = ints(request, "project_id")
-        res = st.data.results
-        if agents is not None:
-            res = res.filter(res["agent"].is_in([C.AGENT_BY_ID.get(a, -1) for a in agents]))
-        if project is not None and C.PROJECT_ID not in project:
-            res = res.head(0)
-        count = res.height
-        page, size = page_bounds(request, count)
-        hi = count - (page - 1) * size
-        lo = max(0, hi - size)
-        items = []
-        for r in reversed(res.slice(lo, hi - lo).rows(named=True)):  # newest first
-            items.append(E.result_item(st.data, r, st.data.result_runs(r).rows(named=True)))
-        return paginated(request, count, page, size, items)
-
-    @app.get(f"{V1}/results/{{result_id}}/")
-    async def result_detail(result_id: str) -> Response:
-        rid = detail_id(result_id)
-        res = st.data.result_row(rid) if rid is not None else None
-        if res is None:
-            raise ApiError(404, {"detail": "No Result matches the given query."})
-        return json_response(E.result_detail(st.data, res))
-
-    @app.get(f"{V1}/metrics/")
-    async def metrics_list(request: Request) -> Response:
-        agents = ints(request, "agent_id")
-        items = [E.metric_item(st.data, mi) for mi in range(len(C.METRICS))]
-        if agents is not None:
-            items = [m for m in items if set(m["agents"]) & set(agents)]
-        return json_response(items)
-
-    @app.get(f"{V1}/personalities/")
-    async def personalities_list(request: Request) -> Response:
-        lang = request.query_params.get("language")
-        items = [E.personality_item(st.data, pi) for pi in range(len(C.PERSONALITIES))]
-        return json_response([p for p in items if not lang or p["language"] == lang])
-
-    @app.get(f"{V1}/aiagents/")
-    async def agents_list(request: Request) -> Response:
-        needle = request.query_params.get("q", "").lower()
-        project = ints(request, "project_id")
-        picked = [ai for ai, a in enumerate(C.AGENTS) if needle in a.name.lower()]
-        if project is not None and C.PROJECT_ID not in project:
-            picked = []
-        page, size = page_bounds(request, len(picked))
-        items = [E.agent_item(st.data, ai) for ai in picked[(page - 1) * size : page * size]]
-        return paginated(request, len(picked), page, size, items)
 
 
 def _register_control(app: FastAPI, st: MockState) -> None:

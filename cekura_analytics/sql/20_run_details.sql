@@ -1,8 +1,17 @@
 -- one row per run, with its scenario, personality, language and agent version resolved
 -- personality_id falls back to the scenario's; names come from the scenarios / personalities
 -- tables (else the name the runs carry, see stg_*); scenario_language falls back to the
--- personality's language; agent_version to the result's; day is the UTC date
+-- personality's language; agent_version to the result's; day is the UTC date.
+-- A version the API named somewhere (v2 sends {history_id, version_name}) carries that name
+-- on every run with its id, also where another endpoint or era sent only the id.
 create or replace view run_details as
+with version_names as (
+    select agent_version_id, max(agent_version) as version_name
+    from stg_runs
+    where agent_version_id is not null
+        and agent_version is distinct from cast(agent_version_id as varchar)
+    group by agent_version_id
+)
 select
     r.run_id,
     r.result_id,
@@ -13,7 +22,7 @@ select
     coalesce(s.scenario_language, p.language) as scenario_language,
     r.agent_id,
     r.agent_name,
-    coalesce(r.agent_version, res.agent_version) as agent_version,
+    coalesce(vn.version_name, r.agent_version, res.agent_version) as agent_version,
     r.status,
     coalesce(lower(r.status) in ('completed', 'failed', 'timeout', 'cancelled'), false)
         as is_terminal,
@@ -27,3 +36,4 @@ left join stg_scenarios as s on s.scenario_id = r.scenario_id
 left join stg_personalities as p
     on p.personality_id = coalesce(r.personality_id, s.personality_id)
 left join stg_results as res on res.result_id = r.result_id
+left join version_names as vn on vn.agent_version_id = r.agent_version_id

@@ -9,6 +9,8 @@ raw as not materialized (
         cast(metric_id as bigint) as metric_id,
         cast(metric_name as varchar) as metric_name,
         cast(metric_type as varchar) as metric_type,
+        norm_eval_type(cast(eval_type as varchar)) as eval_type,
+        cast(metric_passed as boolean) as metric_passed,
         cast(score as double) as score,
         cast(value as varchar) as value,
         cast(enum as varchar) as enum,

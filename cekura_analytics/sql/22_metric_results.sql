@@ -1,7 +1,9 @@
 -- one row per run × metric: the metric result with its pass/fail decided (passed null = unknown)
--- rule order: rubric passed -> binary: score >= 1 -> numeric / continuous_qualitative: score
--- vs the rubric's condition ('score gte 5'; gt, lte, lt, eq too), else >= the rules-file
--- threshold -> enum: value in the rules-file pass-set; anything else is unknown.
+-- rule order (passing.decide_with_rule is the same rule in Python): rubric passed -> the
+-- metric item's own passed (canonical binary) -> binary: score >= 1 (0/1, boolean, legacy
+-- 0/5) -> numeric / continuous_qualitative: score vs the rubric's condition ('score gte 5';
+-- gt, lte, lt, eq too), else >= the rules-file threshold -> enum: value in the rules-file
+-- pass-set; anything else is unknown. pass_rule names the step that decided.
 -- metric_name and eval_type come from metric_catalog (the metrics table, else what the
 -- metric's run_metrics rows carry); value is run_metrics.value, else its enum. Runs that
 -- never connected have no rows here.
@@ -56,6 +58,7 @@ decided as (
         rm.score,
         coalesce(rm.value, rm.enum) as value,
         rm.rubric_passed,
+        rm.metric_passed,
         c.metric_name,
         c.eval_type,
         c.rule_kind,
@@ -73,6 +76,7 @@ select
     d.eval_type,
     case
         when d.rubric_passed is not null then d.rubric_passed
+        when d.metric_passed is not null then d.metric_passed
         when d.rule_kind = 1 then d.score >= 1
         when d.rule_kind = 2 then
             case d.cond_code
@@ -101,6 +105,7 @@ select
     r.scenario_name,
     case
         when d.rubric_passed is not null then 'rubric'
+        when d.metric_passed is not null then 'metric_passed'
         when d.rule_kind = 1 and d.score is not null then 'binary'
         when d.rule_kind = 2 and d.score is not null and d.cond_code is not null
             then 'conditions'
@@ -110,7 +115,7 @@ select
             then 'rules_pass_values'
     end as pass_rule,
     case
-        when d.rubric_passed is null and d.rule_kind = 2
+        when d.rubric_passed is null and d.metric_passed is null and d.rule_kind = 2
             then coalesce(case when d.cond_code is not null then d.cond_threshold end, d.rule_threshold)
     end as threshold
 from decided as d

@@ -1,11 +1,12 @@
 -- one row per metric × agent × agent version: metric results passed / evaluated, Wilson 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
 create or replace view pass_rates_by_metric_agent_version as
 with counts as (
-    -- aggregate on ids only (cheaper than grouping by text), names are looked up afterwards
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
         metric_id, agent_id, agent_version,
-        any_value(metric_name) as metric_name,  -- one name per metric_id
+        any_value(metric_name) as metric_name,  -- one per metric_id
         count(passed) as n_evaluated,
         count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown

@@ -26,9 +26,14 @@ create or replace macro wilson_high(k, n) as
 
 create or replace macro pass_rate(k, n) as case when n > 0 then k / n end;
 
--- 'Continuous-Qualitative ' -> 'continuous_qualitative' (passing.normalise_eval_type does the same)
+-- 'Continuous-Qualitative ' -> 'continuous_qualitative', legacy binary names -> 'binary'
+-- (tables.normalise_eval_type does the same in Python)
 create or replace macro norm_eval_type(t) as
-    nullif(replace(replace(lower(trim(t)), '-', '_'), ' ', '_'), '');
+    case nullif(replace(replace(lower(trim(t)), '-', '_'), ' ', '_'), '')
+        when 'binary_workflow_adherence' then 'binary'
+        when 'binary_qualitative' then 'binary'
+        else nullif(replace(replace(lower(trim(t)), '-', '_'), ' ', '_'), '')
+    end;
 
 -- which pass rule applies when the rubric gave no passed: 1 binary, 2 threshold, 3 enum, 0 none
 create or replace macro rule_kind(eval_type) as

@@ -1,21 +1,22 @@
--- one row per UTC day × metric: metric results passed / evaluated, Wilson 95 % interval
+-- one row per metric × scenario language: metric results passed / evaluated, Wilson 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
-create or replace view pass_rates_daily as
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
+create or replace view pass_rates_by_metric_language as
 with counts as (
-    -- aggregate on ids only (cheaper than grouping by text), names are looked up afterwards
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        day, metric_id,
-        any_value(metric_name) as metric_name,  -- one name per metric_id
+        metric_id, scenario_language,
+        any_value(metric_name) as metric_name,  -- one per metric_id
         count(passed) as n_evaluated,
         count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown
     from metric_results
-    group by day, metric_id
+    group by metric_id, scenario_language
 )
 select
-    k.day,
     k.metric_id,
     k.metric_name,
+    k.scenario_language,
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
@@ -23,4 +24,4 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-order by k.day, k.metric_id
+order by k.metric_id, k.scenario_language

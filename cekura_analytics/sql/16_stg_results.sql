@@ -6,6 +6,7 @@ select
     cast(agent_id as bigint) as agent_id,
     cast(agent_name as varchar) as agent_name,
     cast(agent_version as varchar) as agent_version,
+    cast(agent_version_id as bigint) as agent_version_id,
     cast(status as varchar) as status,
     cast(success_rate as double) as success_rate,
     cast(run_as_text as boolean) as run_as_text,

@@ -1,18 +1,21 @@
--- one row per scenario language: metric results passed / evaluated, Wilson 95 % interval
+-- one row per metric: metric results passed / evaluated, Wilson 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
-create or replace view pass_rates_by_language as
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
+create or replace view pass_rates_by_metric as
 with counts as (
-    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        scenario_language,
+        metric_id,
+        any_value(metric_name) as metric_name,  -- one per metric_id
         count(passed) as n_evaluated,
         count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown
     from metric_results
-    group by scenario_language
+    group by metric_id
 )
 select
-    k.scenario_language,
+    k.metric_id,
+    k.metric_name,
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
@@ -20,4 +23,4 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-order by k.scenario_language
+order by k.metric_id

@@ -16,6 +16,7 @@ raw as not materialized (
         cast(agent_id as bigint) as agent_id,
         cast(agent_name as varchar) as agent_name,
         cast(agent_version as varchar) as agent_version,
+        cast(agent_version_id as bigint) as agent_version_id,
         cast(status as varchar) as status,
         cast(success as boolean) as success,
         cast(evaluation_status as varchar) as evaluation_status,

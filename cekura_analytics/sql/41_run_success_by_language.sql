@@ -1,21 +1,21 @@
--- one row per personality: run-level success over terminal runs, Wilson 95 % interval
+-- one row per scenario language: run-level success over terminal runs, Wilson 95 % interval
 -- runs that never connected count as failures here (they have no metric results); runs
 -- without a success flag are n_unknown
-create or replace view run_success_by_personality as
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
+create or replace view run_success_by_language as
 with counts as (
-    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        personality_id,
+        scenario_language,
         count(success) as n_evaluated,
         count(*) filter (where success) as n_passed,
         count(*) - count(success) as n_unknown
     from run_details
-    where is_terminal
-    group by personality_id
+    where (is_terminal)
+    group by scenario_language
 )
 select
-    k.personality_id,
-    p.personality_name,
+    k.scenario_language,
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
@@ -23,5 +23,4 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-left join stg_personalities as p on p.personality_id = k.personality_id
-order by k.personality_id
+order by k.scenario_language

@@ -1,19 +1,19 @@
--- one row per personality: metric results passed / evaluated, Wilson 95 % interval
+-- one row per scenario language: metric results passed / evaluated, Wilson 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
-create or replace view pass_rates_by_personality as
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
+create or replace view pass_rates_by_language as
 with counts as (
-    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        personality_id,
+        scenario_language,
         count(passed) as n_evaluated,
         count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown
     from metric_results
-    group by personality_id
+    group by scenario_language
 )
 select
-    k.personality_id,
-    p.personality_name,
+    k.scenario_language,
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
@@ -21,5 +21,4 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-left join stg_personalities as p on p.personality_id = k.personality_id
-order by k.personality_id
+order by k.scenario_language

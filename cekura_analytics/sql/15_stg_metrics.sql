@@ -27,7 +27,8 @@ fallback as (
     select
         cast(metric_id as bigint) as metric_id,
         max(cast(metric_name as varchar)) as metric_name,
-        norm_eval_type(max(cast(metric_type as varchar))) as eval_type
+        norm_eval_type(max(coalesce(cast(eval_type as varchar), cast(metric_type as varchar))))
+            as eval_type
     from {run_metrics}
     semi join (
         select metric_id

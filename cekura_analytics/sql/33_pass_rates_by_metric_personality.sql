@@ -1,11 +1,12 @@
 -- one row per metric × personality: metric results passed / evaluated, Wilson 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
 create or replace view pass_rates_by_metric_personality as
 with counts as (
-    -- aggregate on ids only (cheaper than grouping by text), names are looked up afterwards
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
         metric_id, personality_id,
-        any_value(metric_name) as metric_name,  -- one name per metric_id
+        any_value(metric_name) as metric_name,  -- one per metric_id
         count(passed) as n_evaluated,
         count(*) filter (where passed) as n_passed,
         count(*) - count(passed) as n_unknown
@@ -16,7 +17,7 @@ select
     k.metric_id,
     k.metric_name,
     k.personality_id,
-    p.personality_name,
+    l1.personality_name,
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
@@ -24,5 +25,5 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-left join stg_personalities as p on p.personality_id = k.personality_id
+left join stg_personalities as l1 on l1.personality_id = k.personality_id
 order by k.metric_id, k.personality_id

@@ -1,8 +1,9 @@
 -- one row per personality × scenario language: metric results passed / evaluated, Wilson 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
 create or replace view pass_rates_by_personality_language as
 with counts as (
-    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
         personality_id, scenario_language,
         count(passed) as n_evaluated,
@@ -13,7 +14,7 @@ with counts as (
 )
 select
     k.personality_id,
-    p.personality_name,
+    l0.personality_name,
     k.scenario_language,
     k.n_evaluated,
     k.n_passed,
@@ -22,5 +23,5 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-left join stg_personalities as p on p.personality_id = k.personality_id
+left join stg_personalities as l0 on l0.personality_id = k.personality_id
 order by k.personality_id, k.scenario_language

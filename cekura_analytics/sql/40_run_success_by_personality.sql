@@ -1,20 +1,22 @@
--- one row per scenario language: run-level success over terminal runs, Wilson 95 % interval
+-- one row per personality: run-level success over terminal runs, Wilson 95 % interval
 -- runs that never connected count as failures here (they have no metric results); runs
 -- without a success flag are n_unknown
-create or replace view run_success_by_language as
+-- generated from cekura_analytics.rates.PASS_RATE_VIEWS by tools/gen_rate_views.py
+create or replace view run_success_by_personality as
 with counts as (
-    -- aggregate on ids only, names are looked up afterwards (cheaper than grouping by text)
+    -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        scenario_language,
+        personality_id,
         count(success) as n_evaluated,
         count(*) filter (where success) as n_passed,
         count(*) - count(success) as n_unknown
     from run_details
-    where is_terminal
-    group by scenario_language
+    where (is_terminal)
+    group by personality_id
 )
 select
-    k.scenario_language,
+    k.personality_id,
+    l0.personality_name,
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
@@ -22,4 +24,5 @@ select
     wilson_low(k.n_passed, k.n_evaluated) as ci_low,
     wilson_high(k.n_passed, k.n_evaluated) as ci_high
 from counts as k
-order by k.scenario_language
+left join stg_personalities as l0 on l0.personality_id = k.personality_id
+order by k.personality_id

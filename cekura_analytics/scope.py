@@ -1,0 +1,80 @@
+"""The scope of a question, defined once: runs at or after ``since`` (UTC), of one agent.
+
+Every command and twin that takes ``--since`` / ``--agent-id`` parses them here (one error
+class, :class:`~cekura_analytics.errors.ConfigError`) and filters with :func:`scope_sql`
+(SQL parameters ``$since`` and ``$agent_id``, values from :meth:`Scope.params`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .errors import ConfigError
+
+When = str | date | datetime | None
+
+
+def parse_when(value: When, option: str = "--since") -> datetime | None:
+    """An ISO date or date-time (``2026-06-01``, ``2026-06-01T12:00Z``) as an aware UTC time."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        ts = value
+    elif isinstance(value, date):
+        ts = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            ts = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                f"{option} {value!r} is not an ISO date or date-time: use e.g. 2026-06-01 "
+                "or 2026-06-01T12:00Z (UTC)"
+            ) from None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def parse_agent_id(value: Any) -> int | None:
+    """An agent id as an integer; a one-line error for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+        raise ConfigError(f"--agent-id {value!r} is not an agent id: give its number, e.g. 2142")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which runs a question is about: at or after ``since`` (UTC), of ``agent_id``."""
+
+    since: datetime | None = None
+    agent_id: int | None = None
+
+    @classmethod
+    def of(cls, since: When = None, agent_id: Any = None) -> Scope:
+        """Parse user input (strings, dates, ints) into a scope."""
+        return cls(parse_when(since), parse_agent_id(agent_id))
+
+    def params(self) -> dict[str, Any]:
+        """The values of ``$since`` and ``$agent_id`` in :func:`scope_sql`."""
+        return {
+            "since": None if self.since is None else self.since.isoformat(),
+            "agent_id": self.agent_id,
+        }
+
+    def __str__(self) -> str:
+        parts = [f"since {self.since:%Y-%m-%d %H:%M} UTC" if self.since else "",
+                 f"agent {self.agent_id}" if self.agent_id is not None else ""]  # fmt: skip
+        return ", ".join(p for p in parts if p) or "all runs"
+
+
+def scope_sql(prefix: str = "") -> str:
+    """The SQL condition of a scope over a relation with ``timestamp`` and ``agent_id``."""
+    return (
+        f"(cast($since as timestamptz) is null or {prefix}timestamp >= cast($since as timestamptz))"
+        f" and (cast($agent_id as bigint) is null or {prefix}agent_id = cast($agent_id as bigint))"
+    )
+
+
+__all__ = ["Scope", "parse_agent_id", "parse_when", "scope_sql"]
