@@ -370,3 +370,35 @@ def test_a_capped_page_size_loses_nothing(
     runs = Store(tmp_path).read("runs")
     assert runs.height == runs["run_id"].n_unique() == api_count(srv, "runs/")
     assert summary.rows["results"] == api_count(srv, "results/")
+
+
+@pytest.mark.parametrize("api_version", ["v2", "v1"])
+def test_every_decided_verdict_is_the_mocks_truth(
+    mock_server: Any, tmp_path: Path, key_env: None, api_version: str
+) -> None:
+    """Against the mock's own ground truth: what the views decide is what the run did, and
+    every binary result is decided (legacy 0/5 items, canonical items, rubric rules alike)."""
+    from cekura_analytics.mock import catalog as C
+    from cekura_analytics.views import connect
+
+    extract(tmp_path, base_url=mock_server.base_url, quiet=True, api_version=api_version)
+    con = connect(tmp_path)
+    try:
+        got = con.sql("select run_id, metric_id, eval_type, passed from metric_results").pl()
+    finally:
+        con.close()
+    data = mock_server.state.data
+    truth = {
+        (row["id"], C.METRICS[mi].id): ok
+        for row in data.rows(got["run_id"].unique().to_list())
+        for mi, ok in data.passed_metrics(row).items()
+    }
+    decided = got.filter(pl.col("passed").is_not_null())
+    assert decided.height > 0.8 * got.height  # the rest: numeric metrics with no rule given
+    wrong = [
+        (r, m, p)
+        for r, m, p in decided.select("run_id", "metric_id", "passed").iter_rows()
+        if truth.get((r, m)) is not p
+    ]
+    assert wrong == []
+    assert got.filter(pl.col("eval_type") == "binary")["passed"].null_count() == 0
