@@ -12,7 +12,7 @@ import altair as alt
 import polars as pl
 
 from .errors import DataError
-from .passing import wilson_interval
+from .stats import wilson_interval
 from .scope import Scope, scope_sql
 from .views import query
 
@@ -82,7 +82,7 @@ def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
 
 
 def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
-    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (passing.wilson_interval)."""
+    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (stats.wilson_interval)."""
     bounds = [wilson_interval(k, n) for k, n in zip(df["n_passed"], df["n_evaluated"], strict=True)]
     return df.with_columns(
         ci_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),

@@ -1,8 +1,9 @@
-"""Tests for "is this pass rate worse than that one?": exact, z, and Holm's correction.
+"""The statistics, defined once: Wilson intervals, and the tests for "is this pass rate
+worse than that one?" (exact, z) with Holm's correction.
 
 The gate and ``improve impact`` ask one-sided questions of two binomial samples (k passes
 out of n). Small counts get Fisher's exact test (the hypergeometric tail); larger ones the
-pooled two-proportion z test of :func:`cekura_analytics.passing.two_proportion_test`. Many
+pooled two-proportion z test of :func:`two_proportion_test`. Many
 cells tested at once get Holm's step-down correction, which controls the chance of any false
 alarm at ``alpha`` without assuming the tests are independent.
 """
@@ -13,13 +14,42 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .passing import two_proportion_test, wilson_interval
 
+#: two-sided 95 % normal quantile
+Z95 = 1.959964
 #: the exact test is used when a 2 × 2 cell's expected count (under "no difference") is below
 #: this: Cochran's rule for when the normal approximation stops being trustworthy
 MIN_EXPECTED = 5.0
 EXACT = "fisher exact"
 Z_TEST = "z test"
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval for ``k`` successes out of ``n``; ``(None, None)`` when n = 0."""
+    if n <= 0:
+        return None, None
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = 0.0 if k <= 0 else max(0.0, centre - half)
+    high = 1.0 if k >= n else min(1.0, centre + half)
+    return low, high
+
+
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float | None, float | None]:
+    """Pooled two-proportion z test of p2 vs p1: ``(z, two-sided p-value)``.
+
+    ``(None, None)`` when a side has no trials; ``(0.0, 1.0)`` when the pooled rate is 0 or 1.
+    """
+    if n1 <= 0 or n2 <= 0:
+        return None, None
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 0.0, 1.0
+    z = (k2 / n2 - k1 / n1) / se
+    return z, math.erfc(abs(z) / math.sqrt(2))
 
 
 def _log_comb(n: int, k: int) -> float:
@@ -131,6 +161,7 @@ def _check(k1: int, n1: int, k2: int, n2: int) -> None:
 __all__ = [
     "EXACT",
     "MIN_EXPECTED",
+    "Z95",
     "Z_TEST",
     "Comparison",
     "compare_counts",
@@ -138,5 +169,7 @@ __all__ = [
     "holm",
     "less_test",
     "needs_exact",
+    "two_proportion_test",
+    "wilson_interval",
     "z_less",
 ]

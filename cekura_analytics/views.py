@@ -30,7 +30,7 @@ import polars as pl
 from . import tables
 from ._compat import deprecated_alias
 from .errors import ConfigError, DataError, StoreError
-from .passing import load_rules, rules_path
+from .rules import load_rules, rules_path
 from .resources import resource_path
 from .tables import SCHEMAS
 

@@ -13,7 +13,7 @@ import pytest
 from cekura_analytics import charts as ch
 from cekura_analytics.chart_kit import with_wilson
 from cekura_analytics.errors import DataError
-from cekura_analytics.passing import wilson_interval
+from cekura_analytics.stats import wilson_interval
 
 METRICS = ["Empathy", "Latency", "Task completion <b>"]
 PERSONAS = ["Angry Alex", "Calm Carla", "Fast Fred"]

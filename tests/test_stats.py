@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
+import duckdb
 import pytest
 
 from cekura_analytics import stats
+from cekura_analytics.stats import two_proportion_test, wilson_interval
+from cekura_analytics.views import sql_dir
 
 
 @pytest.mark.parametrize(
@@ -90,3 +94,61 @@ def test_compare_counts_tests_both_directions_and_skips_small_samples() -> None:
     small = stats.compare_counts(9, 10, 2, 10, min_n=30)
     assert small.test is small.p_worse is small.p_better is None
     assert small.rate_candidate == pytest.approx(0.2)
+
+
+# -- Wilson -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [
+        (0, 10, 0.0, 0.2775),  # the rule of three's better-behaved cousin
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+        (81, 263, 0.2553, 0.3662),  # Newcombe (1998), example of the Wilson interval
+        (1, 1, 0.2065, 1.0),
+        (0, 1, 0.0, 0.7935),
+    ],
+)
+def test_wilson_known_values(k: int, n: int, low: float, high: float) -> None:
+    lo, hi = wilson_interval(k, n)
+    assert lo == pytest.approx(low, abs=5e-5) and hi == pytest.approx(high, abs=5e-5)
+
+
+def test_wilson_empty() -> None:
+    assert wilson_interval(0, 0) == (None, None)
+
+
+def test_sql_wilson_equals_python() -> None:
+    con = duckdb.connect()
+    con.execute((sql_dir() / "00_macros.sql").read_text())
+    pairs = [(k, n) for n in (0, 1, 2, 3, 10, 57, 1000) for k in range(0, n + 1, max(1, n // 7))]
+    for k, n in pairs:
+        got = con.execute("select wilson_low(?, ?), wilson_high(?, ?), pass_rate(?, ?)",
+                          [k, n, k, n, k, n]).fetchone()  # fmt: skip
+        lo, hi = wilson_interval(k, n)
+        assert got is not None
+        assert got[0] == (None if lo is None else pytest.approx(lo, abs=1e-12)), (k, n)
+        assert got[1] == (None if hi is None else pytest.approx(hi, abs=1e-12)), (k, n)
+        assert got[2] == (None if n == 0 else pytest.approx(k / n)), (k, n)
+
+
+# -- two-proportion test ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2"), [(50, 100, 65, 100), (30, 40, 10, 40), (3, 7, 4, 9), (1, 500, 9, 450)]
+)
+def test_two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> None:
+    z, p = two_proportion_test(k1, n1, k2, n2)
+    pooled = (k1 + k2) / (n1 + n2)
+    want_z = (k2 / n2 - k1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert z == pytest.approx(want_z)
+    assert p == pytest.approx(2 * (1 - NormalDist().cdf(abs(want_z))), abs=1e-12)
+
+
+def test_two_proportion_known_value_and_edges() -> None:
+    z, p = two_proportion_test(50, 100, 65, 100)
+    assert z == pytest.approx(2.1456, abs=1e-4) and p == pytest.approx(0.0319, abs=1e-4)
+    assert two_proportion_test(10, 10, 5, 5) == (0.0, 1.0)
+    assert two_proportion_test(0, 0, 5, 5) == (None, None)
