@@ -8,8 +8,10 @@ The public surface, listed once (the path of the data, top to bottom)::
     Scope                                   --since / --agent-id, parsed once
     pass_rates, compare_versions, outliers  analysis over the views
     failure_modes                           how each metric fails: explanations clustered
+    gate, GateResult                        release gate: did a version make a metric worse?
     improve_launch, improve_instructions,   improve jobs: launch once, collect, show the diffs
-    improve_collect, improve_show
+    improve_collect, improve_show,
+    improve_impact                          ... and did the suggestions work?
     report                                  the offline HTML / Markdown report
     demo, mock_server, SAMPLE_PROMPT        the end-to-end demo, the local mock API, a prompt
     CekuraError (and errors.*)              the exception hierarchy
@@ -28,6 +30,8 @@ from .demo import demo
 from .errors import CekuraError
 from .extract import ExtractSummary, extract
 from .failure_modes import failure_modes
+from .gate import GateResult, gate
+from .impact import improve_impact
 from .improve import improve_collect, improve_instructions, improve_launch, improve_show
 from .mock.process import mock_server
 from .outliers import outliers
@@ -41,6 +45,7 @@ __all__ = [
     "CekuraClient",
     "CekuraError",
     "ExtractSummary",
+    "GateResult",
     "Scope",
     "Settings",
     "__version__",
@@ -50,7 +55,9 @@ __all__ = [
     "duckdb",
     "extract",
     "failure_modes",
+    "gate",
     "improve_collect",
+    "improve_impact",
     "improve_instructions",
     "improve_launch",
     "improve_show",

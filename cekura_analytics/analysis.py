@@ -15,9 +15,9 @@ from typing import Any
 import polars as pl
 
 from .errors import DataError
-from .passing import two_proportion_test, wilson_interval
 from .rates import rates_sql
 from .scope import Scope, scope_sql
+from .stats import two_proportion_test, wilson_interval
 from .views import connect, fetch
 
 

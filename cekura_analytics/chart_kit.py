@@ -12,12 +12,10 @@ import altair as alt
 import polars as pl
 
 from .errors import DataError
-from .passing import wilson_interval
 from .scope import Scope, scope_sql
+from .stats import wilson_interval
 from .views import query
 
-#: pass-rate colour scale shared by every chart: red = failing, green = passing
-RATE_SCALE = alt.Scale(scheme="redyellowgreen", domain=[0, 1])
 BAR_COLOR = "#4c78a8"
 INTERVAL_COLOR = "#333333"
 COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant change": "#9e9e9e"}
@@ -84,7 +82,7 @@ def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
 
 
 def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
-    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (passing.wilson_interval)."""
+    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (stats.wilson_interval)."""
     bounds = [wilson_interval(k, n) for k, n in zip(df["n_passed"], df["n_evaluated"], strict=True)]
     return df.with_columns(
         ci_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),
@@ -113,6 +111,21 @@ def rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
         alt.Tooltip("n_passed:Q", title="n passed"),
         alt.Tooltip("n_unknown:Q", title="n unknown (excluded)"),
     ]
+
+
+def centred_rate_scale(df: pl.DataFrame) -> tuple[alt.Scale, float, float, float]:
+    """A diverging colour scale over the cells' own range, centred on their pooled pass rate.
+
+    Returns ``(scale, low, overall, high)``. Cells between 80 and 100 % look alike on a 0-100 %
+    scale; this one spends the colours where the data is, and the legend shows its real ends.
+    """
+    overall = float(df["n_passed"].sum()) / float(df["n_evaluated"].sum())
+    low = min(float(df["pass_rate"].min()), overall)  # type: ignore[arg-type]
+    high = max(float(df["pass_rate"].max()), overall)  # type: ignore[arg-type]
+    if high - low < 1e-9:  # one value everywhere: any small span shows it as the centre colour
+        low, high = max(0.0, overall - 0.01), min(1.0, overall + 0.01)
+    scale = alt.Scale(scheme="redyellowgreen", domain=[low, high], domainMid=overall)
+    return scale, low, overall, high
 
 
 def nice_step(raw: float) -> float:

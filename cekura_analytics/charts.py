@@ -24,8 +24,8 @@ from .chart_kit import (
     COLORS,
     INTERVAL_COLOR,
     OUTCOME_COLORS,
-    RATE_SCALE,
     THEME,
+    centred_rate_scale,
     need,
     nice_step,
     rate_tooltips,
@@ -118,10 +118,10 @@ def heatmap(
         y=alt.Y("metric_name:N", sort=order("metric_name"), title=None),
         tooltip=tips,
     )
+    scale, low, overall, high = centred_rate_scale(df)
+    legend = alt.Legend(format=".0%", values=sorted({low, overall, high}))
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color(
-            "pass_rate:Q", scale=RATE_SCALE, title="pass rate", legend=alt.Legend(format="%")
-        ),
+        color=alt.Color("pass_rate:Q", scale=scale, title="pass rate", legend=legend),
         opacity=alt.condition("datum.few", alt.value(0.3), alt.value(1.0)),
     )
     # Few-results cells get a dashed outline on top of the fading, visible in print too.
@@ -130,8 +130,10 @@ def heatmap(
     )
     text = base.mark_text(fontSize=10).encode(
         text=alt.Text("n_evaluated:Q", format=","),
+        # white on the dark ends of the scale (the outer fifth on either side of the centre)
         color=alt.condition(
-            "!datum.few && (datum.pass_rate < 0.2 || datum.pass_rate > 0.85)",
+            f"!datum.few && (datum.pass_rate < {low + 0.2 * (overall - low)!r}"
+            f" || datum.pass_rate > {high - 0.2 * (high - overall)!r})",
             alt.value("white"),
             alt.value("#222222"),
         ),
@@ -141,7 +143,11 @@ def heatmap(
         height=alt.Step(24),
         title=alt.Title(
             title or f"Pass rate: metric × {column_title}",
-            subtitle=f"colour: pass rate · number: results evaluated · faded, dashed: n < {min_n}",
+            subtitle=[
+                f"colour: pass rate, yellow = overall {overall:.1%}, red below, green above;"
+                f" the scale spans only the cells' range {low:.1%}–{high:.1%}",
+                f"number: results evaluated · faded, dashed: n < {min_n}",
+            ],
         ),
     )
     return themed(chart)
@@ -240,10 +246,19 @@ def trend(
 
 
 def version_comparison(
-    data: pl.DataFrame, *, alpha: float = 0.05, a: str | None = None, b: str | None = None
+    data: pl.DataFrame,
+    *,
+    alpha: float = 0.05,
+    a: str | None = None,
+    b: str | None = None,
+    gate_failures: Sequence[int | str] | None = None,
 ) -> alt.LayerChart:
     """Per-metric pass rate of version A (hollow) and B (filled) joined by a line; changes
-    significant at ``alpha`` are coloured red (regression) or green (improvement)."""
+    significant at ``alpha`` are coloured red (regression) or green (improvement).
+
+    ``gate_failures``: metric ids (or names) the release gate failed
+    (``GateResult.failures``): marked "✗ gate" right of their points.
+    """
     df = need(
         data, ("metric_name", "pass_rate_a", "pass_rate_b", "n_a", "n_b", "p_value"), "versions"
     )
@@ -264,6 +279,13 @@ def version_comparison(
         label_a=pct("pass_rate_a") + " (n=" + pl.col("n_a").cast(pl.String) + ")",
         label_b=pct("pass_rate_b") + " (n=" + pl.col("n_b").cast(pl.String) + ")",
     ).sort("diff")
+    failed = {str(f) for f in gate_failures or ()}
+    key = pl.col("metric_id").cast(pl.String) if "metric_id" in df.columns else pl.lit(None)
+    hit = key.is_in(list(failed)) | pl.col("metric_name").cast(pl.String).is_in(list(failed))
+    df = df.with_columns(
+        gate=pl.when(hit).then(pl.lit("fails the gate")).otherwise(pl.lit("")),
+        gate_x=pl.max_horizontal("pass_rate_a", "pass_rate_b"),  # the label clears both points
+    )
     color = alt.Color(
         "change:N",
         scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())),
@@ -276,6 +298,7 @@ def version_comparison(
         alt.Tooltip("diff:Q", title="change", format="+.1%"),
         alt.Tooltip("p_value:Q", title="p-value (two-proportion)", format=".3g"),
         alt.Tooltip("change:N", title="verdict"),
+        alt.Tooltip("gate:N", title="release gate"),
     ]
     for extra, t in (("ci_low_b", "B interval low"), ("ci_high_b", "B interval high")):
         if extra in df.columns:
@@ -291,12 +314,16 @@ def version_comparison(
     link = base.mark_rule(strokeWidth=2).encode(x=x, x2="pass_rate_b:Q", color=color)
     pa = base.mark_point(filled=False, size=60, color="#666666").encode(x=x)
     pb = base.mark_point(filled=True, size=70, opacity=1).encode(x="pass_rate_b:Q", color=color)
-    chart = alt.layer(link, pa, pb).properties(
-        height=alt.Step(22),
-        title=alt.Title(
-            f"{agent}version {a} → {b}",
-            subtitle=f"hollow: {a} · filled: {b} · coloured when p < {alpha:g} (2-proportion test)",
-        ),
+    gate = (
+        base.transform_filter("datum.gate != ''")
+        .mark_text(align="left", dx=9, fontWeight="bold", color=COLORS["regression"])
+        .encode(x="gate_x:Q", text=alt.value("✗ gate"))
+    )
+    subtitle = f"hollow: {a} · filled: {b} · coloured when p < {alpha:g} (2-proportion test)"
+    if gate_failures is not None:
+        subtitle += " · ✗ gate: regression that fails the release gate (Holm-corrected)"
+    chart = alt.layer(link, pa, pb, gate).properties(
+        height=alt.Step(22), title=alt.Title(f"{agent}version {a} → {b}", subtitle=subtitle)
     )
     return themed(chart)
 

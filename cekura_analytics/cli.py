@@ -16,8 +16,8 @@ from .errors import CekuraError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def friendly_errors(func: F) -> F:
-    """Turn toolkit errors into one red line and exit status 1 (no traceback wall)."""
+def friendly_errors(func: F, *, exit_code: int = 1) -> F:
+    """Turn toolkit errors into one red line and exit status ``exit_code`` (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -25,7 +25,7 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except CekuraError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(1)
+            sys.exit(exit_code)
         except KeyboardInterrupt:
             click.secho("interrupted: data committed so far is kept; rerun to resume", err=True)
             sys.exit(130)
@@ -661,3 +661,63 @@ def outliers_cmd(
         rules=rules,
     )
     click.echo(render(df, fmt, out))
+
+
+# --- gate ---
+@cli.command("gate")
+@data_dir_option
+@click.option("--agent-id", type=int, required=True, help="The agent whose versions to compare.")
+@click.option("--baseline", default="previous", show_default=True, help="VERSION or 'previous'.")
+@click.option("--candidate", default="latest", show_default=True, help="VERSION or 'latest'.")
+@click.option(
+    "--max-drop", type=float, default=0.05, show_default=True, help="Largest drop tolerated."
+)
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="After Holm.")
+@click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: insufficient.")
+@click.option(
+    "--by",
+    type=click.Choice(["metric", "metric,language", "metric,personality"]),
+    default="metric",
+    show_default=True,
+    help="One cell per metric, or per metric × language / personality.",
+)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
+@click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
+@_rules_option
+@functools.partial(friendly_errors, exit_code=2)
+def gate_cmd(data_dir: Path, junit: Path | None, markdown: Path | None, **settings: Any) -> None:
+    """Fail a CI build when the candidate agent version made a metric significantly worse.
+
+    Exit status: 0 pass, 1 regression (or insufficient data with --strict), 2 bad input or
+    no data. A cell fails when its pass rate drops by more than --max-drop and a one-sided
+    test (Fisher exact for small counts, z otherwise) is significant after Holm's correction.
+    """
+    from .gate import gate
+
+    result = gate(data_dir, **settings)
+    result.write(junit=junit, markdown=markdown)
+    click.echo(str(result))
+    sys.exit(result.exit_code)
+
+
+# --- improve impact (after the output options it uses) ---
+@improve_group.command("impact")
+@data_dir_option
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="After Holm.")
+@click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: no evidence.")
+@click.option("--agent-id", type=int, default=None, help="Only jobs of this agent.")
+@_output_options
+@_rules_option
+@friendly_errors
+def improve_impact_cmd(data_dir: Path, fmt: str, out: Path | None, **settings: Any) -> None:
+    """Did the suggestions work? Each finished job's targeted metrics, before → after.
+
+    Before: the agent version the job's run used; after: the agent's next version first seen
+    after the job finished. Verdict: improved, no evidence, worse or not yet shipped (one-sided
+    tests as in `gate`, Holm-corrected over all jobs and metrics).
+    """
+    from .impact import improve_impact
+    from .views import render
+
+    click.echo(render(improve_impact(data_dir, **settings), fmt, out))

@@ -19,6 +19,7 @@ from .errors import ConfigError
 from .extract import extract
 from .failure_modes import failure_modes
 from .improve import improve_collect, improve_launch, read_prompt
+from .mock.history import record_improve_history
 from .mock.process import mock_process, need_mock_extra
 from .outliers import outliers
 from .rates import pct
@@ -61,6 +62,8 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
         click.echo(summary(data_dir))
         _step("how does it fail? failure modes per metric")
         click.echo(modes(data_dir))
+        # the jobs a team ran while the mock's broken version was live, for `improve impact`
+        record_improve_history(data_dir)
         _step("improve-prompt jobs for the top 5 outlier runs")
         click.echo(improve_jobs(data_dir, base_url, DEMO_KEY))
     _step("report")

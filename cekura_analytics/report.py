@@ -9,6 +9,7 @@ report's own nonce-tagged scripts run.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
@@ -30,6 +31,8 @@ from ._compat import deprecated_alias
 from ._version import __version__
 from .analysis import compare_versions, pass_rates_sql
 from .errors import ConfigError, DataError
+from .gate import gate
+from .impact import impact_rows, improve_impact
 from .mode_charts import failure_mode_chart
 from .rates import pct
 from .report_md import render_markdown
@@ -288,7 +291,12 @@ def _collect(
     def versions() -> Any:
         # the agent with most results (or --agent-id), its two latest versions, all time
         cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules)
-        return ch.version_comparison(cmp)
+        failures = None  # the gate's verdict on the same two versions, marked on the chart
+        with contextlib.suppress(DataError, IndexError):
+            va, vb, agent = cmp["version_a"][0], cmp["version_b"][0], cmp["agent_id"][0]
+            verdict = gate(data_dir, agent, baseline=va, candidate=vb, rules=rules)
+            failures = [c.metric_id for c in verdict.failures]
+        return ch.version_comparison(cmp, gate_failures=failures)
 
     charts = [
         _chart(
@@ -341,6 +349,7 @@ def _collect(
         "outliers": rows,
         "modes": _mode_rows(modes),
         "suggestions": _suggestions(data_dir, agent_id, n_jobs),
+        "impact": impact_rows(improve_impact(data_dir, agent_id=agent_id, rules=rules)),
         "data_dir_name": data_dir.name,
         "version": __version__,
     }

@@ -30,8 +30,8 @@ import polars as pl
 from . import tables
 from ._compat import deprecated_alias
 from .errors import ConfigError, DataError, StoreError
-from .passing import load_rules, rules_path
 from .resources import resource_path
+from .rules import load_rules, rules_path
 from .tables import SCHEMAS
 
 #: where the view definitions live (inside the package)

@@ -13,7 +13,7 @@ import pytest
 from cekura_analytics import charts as ch
 from cekura_analytics.chart_kit import with_wilson
 from cekura_analytics.errors import DataError
-from cekura_analytics.passing import wilson_interval
+from cekura_analytics.stats import wilson_interval
 
 METRICS = ["Empathy", "Latency", "Task completion <b>"]
 PERSONAS = ["Angry Alex", "Calm Carla", "Fast Fred"]
@@ -113,6 +113,47 @@ def test_heatmaps_mark_cells_with_few_results(by_persona: pl.DataFrame) -> None:
     assert {"n_evaluated", "interval"} <= tooltip_fields(chart)
     lang = rates([cell(20, 10, metric_name="Empathy", scenario_language=None)])
     assert data_rows(ch.metric_language_heatmap(lang))[0]["scenario_language"] == "(none)"
+
+
+def test_heatmap_colours_around_the_overall_rate_over_the_data_range() -> None:
+    # every cell between 80 and 100 %: the colours must spread over that range, not 0-100 %
+    df = rates(
+        [
+            cell(100, 98, metric_name="Empathy", personality_name="Calm"),
+            cell(100, 80, metric_name="Empathy", personality_name="Angry"),
+            cell(100, 92, metric_name="Clarity", personality_name="Calm"),
+            cell(100, 90, metric_name="Clarity", personality_name="Angry"),
+        ]
+    )
+    d = spec(ch.metric_personality_heatmap(df))
+    color = d["layer"][0]["encoding"]["color"]
+    assert color["scale"]["domain"] == [0.8, 0.98]
+    assert color["scale"]["domainMid"] == pytest.approx(0.9)  # 360 / 400 results pass
+    assert color["legend"]["values"] == pytest.approx([0.8, 0.9, 0.98])  # the real ends
+    assert "overall 90.0%" in d["title"]["subtitle"][0]
+
+
+def test_version_comparison_marks_gate_failures() -> None:
+    cmp = pl.DataFrame(
+        {
+            "metric_id": [1, 2],
+            "metric_name": ["A", "B"],
+            "pass_rate_a": [0.9, 0.9],
+            "pass_rate_b": [0.6, 0.88],
+            "n_a": [200, 200],
+            "n_b": [200, 200],
+            "p_value": [1e-6, 0.5],
+        }
+    )
+    chart = ch.version_comparison(cmp, gate_failures=[1])
+    assert {r["metric_name"]: r["gate"] for r in data_rows(chart)} == {
+        "A": "fails the gate",
+        "B": "",
+    }
+    d = spec(chart)
+    assert d["layer"][3]["mark"]["type"] == "text" and "✗ gate" in d["title"]["subtitle"]
+    plain = spec(ch.version_comparison(cmp))
+    assert "✗ gate" not in plain["title"]["subtitle"]
 
 
 def test_weekly_reaggregates_and_recomputes_interval(daily: pl.DataFrame) -> None:

@@ -16,6 +16,7 @@ from cekura_analytics import ledger as lg
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.mock import MockServer
+from cekura_analytics.mock.history import record_improve_history
 from cekura_analytics.report import json_script, vega_javascript
 from cekura_analytics.report import report as build_report
 from cekura_analytics.report_md import md_escape
@@ -81,6 +82,20 @@ def test_sections_worst_cells_outliers_and_diffs(html: str) -> None:
     assert 'class="transcript"' in outliers
     assert '<span class="add">+Always confirm the slot.\n</span>' in html
     assert "Adds `|` rule" in html
+
+
+def test_did_the_suggestions_work_section(data_dir: Path, tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    shutil.copytree(data_dir, d)
+    record_improve_history(d)  # jobs while 4519 (v3) was live; 4588 (v4) fixed it
+    html = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
+    section = html[html.index("<h2>Did the suggestions work?") : html.index("<footer>")]
+    rows = section.split("<tr>")[2:]
+    booked = [r for r in rows if "Appointment Booked" in r]
+    assert len(booked) == 3 and all("<td>improved</td>" in r for r in booked)
+    assert re.search(r"v3: \d+\.\d % \[\d+\.\d % – \d+\.\d %\] n=\d+", booked[0])
+    md = build_report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
+    assert "## Did the suggestions work?" in md and "| improved |" in md
 
 
 def test_untrusted_text_is_escaped(data_dir: Path, tmp_path: Path) -> None:

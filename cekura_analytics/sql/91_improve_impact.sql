@@ -1,0 +1,74 @@
+-- one row per finished improve-prompt job × targeted metric (a metric the job's run failed):
+-- "before" is the agent version the run used, "after" the same agent's next version first seen
+-- after the job finished (null: not yet shipped), each with its pass counts and Wilson 95 %
+-- interval over all of that version's results. Only jobs that produced a suggestion count
+-- (status completed); instructions jobs change scenarios, not the agent, and are left out.
+-- The test of before vs after and Holm's correction: cekura_analytics.impact.improve_impact.
+create or replace view improve_impact as
+with
+targets as (
+    select
+        job_id,
+        run_id,
+        agent_id,
+        agent_version as before_version,
+        finished_at,
+        unnest(failed_metric_ids) as metric_id,
+        unnest(failed_metrics) as metric_name
+    from improve_jobs
+    where kind = 'prompt' and status = 'completed' and agent_version is not null
+),
+versions as (
+    select agent_id, agent_version, min(timestamp) as first_seen_at
+    from metric_results
+    where agent_version is not null
+    group by agent_id, agent_version
+),
+shipped as (
+    -- the first version of the job's agent whose first result came after the job finished
+    select t.job_id, v.agent_version as after_version, v.first_seen_at as after_first_seen_at
+    from (select distinct job_id, agent_id, before_version, finished_at from targets) as t
+    join versions as v
+        on v.agent_id = t.agent_id
+        and v.first_seen_at > t.finished_at
+        and v.agent_version <> t.before_version
+    qualify row_number() over (partition by t.job_id order by v.first_seen_at, v.agent_version) = 1
+),
+counts as (
+    select
+        agent_id,
+        agent_version,
+        metric_id,
+        count(passed) as n_evaluated,
+        count(*) filter (where passed) as n_passed
+    from metric_results
+    group by agent_id, agent_version, metric_id
+)
+select
+    t.job_id,
+    t.run_id,
+    t.agent_id,
+    t.metric_id,
+    t.metric_name,
+    t.finished_at,
+    t.before_version,
+    s.after_version,
+    s.after_first_seen_at,
+    coalesce(b.n_evaluated, 0) as n_before,
+    coalesce(b.n_passed, 0) as n_passed_before,
+    pass_rate(b.n_passed, b.n_evaluated) as pass_rate_before,
+    wilson_low(b.n_passed, b.n_evaluated) as ci_low_before,
+    wilson_high(b.n_passed, b.n_evaluated) as ci_high_before,
+    coalesce(a.n_evaluated, 0) as n_after,
+    coalesce(a.n_passed, 0) as n_passed_after,
+    pass_rate(a.n_passed, a.n_evaluated) as pass_rate_after,
+    wilson_low(a.n_passed, a.n_evaluated) as ci_low_after,
+    wilson_high(a.n_passed, a.n_evaluated) as ci_high_after,
+    pass_rate(a.n_passed, a.n_evaluated) - pass_rate(b.n_passed, b.n_evaluated) as change
+from targets as t
+left join shipped as s on s.job_id = t.job_id
+left join counts as b
+    on b.agent_id = t.agent_id and b.agent_version = t.before_version and b.metric_id = t.metric_id
+left join counts as a
+    on a.agent_id = t.agent_id and a.agent_version = s.after_version and a.metric_id = t.metric_id
+order by t.finished_at, t.job_id, t.metric_name
