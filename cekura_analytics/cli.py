@@ -34,12 +34,22 @@ def friendly_errors(func: F) -> F:
 
 
 def data_dir_option(func: F) -> F:
-    """``--data-dir D``: where the parquet tables live."""
+    """``--data-dir D``: where the Delta tables live (a directory or s3:// gs:// az://)."""
     return click.option(
         "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=str,
         required=True,
-        help="Directory holding the extracted parquet tables.",
+        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables.",
+    )(func)
+
+
+def as_of_option(func: F) -> F:
+    """``--as-of VERSION|TIMESTAMP``: read the tables as they stood then."""
+    return click.option(
+        "--as-of",
+        default=None,
+        help="Read the data as it stood at this runs-table version (e.g. 12) or UTC "
+        "date/time (e.g. 2026-06-01T09:00).",
     )(func)
 
 
@@ -78,18 +88,22 @@ def main() -> None:
 @click.option("--project-id", type=int, default=None, help="Only runs of this project.")
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--repair", is_flag=True, help="Take unreadable data files out and fetch their runs again."
+)
 @friendly_errors
 def extract_cmd(
     base_url: str | None,
-    data_dir: Path,
+    data_dir: str,
     since: str | None,
     full: bool,
     agent_id: int | None,
     project_id: int | None,
     concurrency: int,
     quiet: bool,
+    repair: bool,
 ) -> None:
-    """Sync runs, evaluations, transcripts and reference tables into parquet under DATA_DIR.
+    """Sync runs, evaluations, transcripts and reference tables into Delta tables in DATA_DIR.
 
     Incremental and resumable: rerun it at any time; the API key comes from
     CEKURA_API_KEY or a .env file.
@@ -105,8 +119,26 @@ def extract_cmd(
         project_id=project_id,
         concurrency=concurrency,
         quiet=quiet,
+        repair=repair,
     )
     click.echo(str(summary))
+
+
+@cli.command("optimize")
+@data_dir_option
+@click.option(
+    "--retain-days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    help="Keep files older versions need for this long (time travel reaches back as far).",
+)
+@friendly_errors
+def optimize_cmd(data_dir: str, retain_days: float) -> None:
+    """Compact small files and delete files no version younger than --retain-days needs."""
+    from .upkeep import optimize
+
+    click.echo(str(optimize(data_dir, retain_days=retain_days)))
 
 
 # --- demo ---
@@ -182,7 +214,7 @@ def improve_group() -> None:
 @friendly_errors
 def improve_launch_cmd(
     base_url: str | None,
-    data_dir: Path,
+    data_dir: str,
     run_ids: str | None,
     outliers: int | None,
     prompt_file: Path,
@@ -232,7 +264,7 @@ def improve_launch_cmd(
 @friendly_errors
 def improve_instructions_cmd(
     base_url: str | None,
-    data_dir: Path,
+    data_dir: str,
     scenario_ids: str,
     extra_instructions: str,
     retry_failed: bool,
@@ -270,7 +302,7 @@ def improve_instructions_cmd(
 @friendly_errors
 def improve_collect_cmd(
     base_url: str | None,
-    data_dir: Path,
+    data_dir: str,
     timeout: float,
     poll: float,
     job_ids: tuple[str, ...],
@@ -300,7 +332,7 @@ def improve_collect_cmd(
 @data_dir_option
 @click.option("--job-id", default=None, help="Only this job (any status).")
 @friendly_errors
-def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
+def improve_show_cmd(data_dir: str, job_id: str | None) -> None:
     """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
     from .improve import show
 
@@ -376,15 +408,17 @@ def mock_server_cmd(
     default=None,
     help="Pass-rule TOML file (default: DATA_DIR/cekura-analytics.toml if present).",
 )
+@as_of_option
 @friendly_errors
 def report_cmd(
-    data_dir: Path,
+    data_dir: str,
     out: Path | None,
     since: str | None,
     agent_id: int | None,
     png_dir: Path | None,
     fmt: str,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """Write a report: headline numbers, charts, worst cells, outlier runs, suggestions.
 
@@ -393,7 +427,14 @@ def report_cmd(
     from .report import build_report
 
     path = build_report(
-        data_dir, out, since=since, agent_id=agent_id, png_dir=png_dir, fmt=fmt, rules=rules
+        data_dir,
+        out,
+        since=since,
+        agent_id=agent_id,
+        png_dir=png_dir,
+        fmt=fmt,
+        rules=rules,
+        as_of=as_of,
     )
     click.echo(f"wrote {path}")
 
@@ -451,14 +492,16 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 )
 @_output_options
 @_rules_option
+@as_of_option
 @friendly_errors
 def sql_cmd(
-    data_dir: Path,
+    data_dir: str,
     statement: str,
     params: tuple[str, ...],
     fmt: str,
     out: Path | None,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """Run STATEMENT over the views (metric_results, pass_rates_by_*, run_details, ...).
 
@@ -467,7 +510,8 @@ def sql_cmd(
     """
     from .views import sql
 
-    click.echo(sql(data_dir, statement, _parse_params(params), fmt=fmt, out=out, rules=rules))
+    args = _parse_params(params)
+    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of))
 
 
 @cli.command("duckdb")
@@ -480,11 +524,11 @@ def sql_cmd(
 )
 @_rules_option
 @friendly_errors
-def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
+def duckdb_cmd(data_dir: str, out: Path, rules: Path | None) -> None:
     """Write a DuckDB file holding every view, for the duckdb shell and BI tools.
 
-    The views read DATA_DIR's parquet by absolute path at query time, so later syncs show up;
-    rerun after changing the rules file.
+    The views read the data files of the tables' current snapshot by absolute path: rerun
+    after an extract or optimize, or after changing the rules file.
     """
     from .views import export_duckdb
 
@@ -505,21 +549,23 @@ def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
 @click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
 @_output_options
 @_rules_option
+@as_of_option
 @friendly_errors
 def pass_rates_cmd(
-    data_dir: Path,
+    data_dir: str,
     by: str,
     since: str | None,
     agent_id: int | None,
     fmt: str,
     out: Path | None,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """Metric pass rates per group with Wilson 95 % intervals and unknown counts."""
     from .analysis import pass_rates
     from .views import render
 
-    df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules)
+    df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules, as_of=as_of)
     click.echo(render(df, fmt, out))
 
 
@@ -548,9 +594,10 @@ def pass_rates_cmd(
 )
 @_output_options
 @_rules_option
+@as_of_option
 @friendly_errors
 def outliers_cmd(
-    data_dir: Path,
+    data_dir: str,
     limit: int,
     min_group_pass_rate: float,
     min_group_results: int,
@@ -559,6 +606,7 @@ def outliers_cmd(
     fmt: str,
     out: Path | None,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """The most surprising runs: failures of usually-passing metrics, low scores, long runs."""
     from .outliers import outlier_runs
@@ -572,5 +620,6 @@ def outliers_cmd(
         score_z=score_z,
         duration_z=duration_z,
         rules=rules,
+        as_of=as_of,
     )
     click.echo(render(df, fmt, out))

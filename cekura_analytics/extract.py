@@ -1,10 +1,11 @@
-"""API → parquet: incremental, resumable, concurrent; nothing lost, nothing duplicated.
+"""API → Delta tables: incremental, resumable, concurrent; nothing lost, nothing duplicated.
 
 A sync works in a window ``[lower, upper]`` of run timestamps. ``upper`` is fixed when the
 sync starts (runs arriving meanwhile fall outside it and wait for the next sync, so page
 numbers do not drift); ``lower`` is the previous watermark minus a small overlap. List pages
 are fetched concurrently once page 1 gives ``count``; each page's full runs come from
-``runs/bulk/`` in batches of 100, and the page is committed (parts + state) as one unit.
+``runs/bulk/`` in batches of 100, and the page is committed with the sync state in the
+same ``runs`` Delta commit (see :mod:`.store`).
 A sync that dies resumes the same window and skips the pages it committed. Runs not yet
 terminal are remembered and fetched again by id on later syncs.
 """
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from tqdm.auto import tqdm
 
 from . import models as m
@@ -26,7 +28,7 @@ from . import rows
 from .client import MAX_PAGE_SIZE, CekuraClient
 from .config import load_settings
 from .errors import ConfigError
-from .store import COMPACT_AT, Store
+from .store import Store
 from .tables import TERMINAL_STATUSES
 
 OVERLAP = timedelta(hours=1)
@@ -37,7 +39,7 @@ RUNS_PATH = "/runs/"
 class ExtractSummary:
     """What one ``extract`` call did."""
 
-    data_dir: Path
+    data_dir: Path | str
     rows: dict[str, int]
     runs_fetched: int = 0
     runs_skipped: int = 0
@@ -48,6 +50,7 @@ class ExtractSummary:
     requests: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     batches_merged: int = 0
+    runs_repaired: int = 0
 
     @property
     def total_requests(self) -> int:
@@ -64,6 +67,8 @@ class ExtractSummary:
             f"re-fetched unfinished: {self.pending_refetched}, still unfinished: "
             f"{self.pending_left}",
         ]
+        if self.runs_repaired:
+            lines.append(f"  runs fetched again to repair damaged files: {self.runs_repaired}")
         for table, n in sorted(self.rows.items()):
             lines.append(f"  {table:<14} {n:>9,} rows")
         return "\n".join(lines)
@@ -96,7 +101,7 @@ class _RunSync:
 
     def __init__(self, client: CekuraClient, store: Store, page_size: int, quiet: bool):
         self.client, self.store, self.page_size, self.quiet = client, store, page_size, quiet
-        self.fetched = self.skipped = 0
+        self.fetched = self.skipped = self.batches_merged = 0
         self.pending_at_start = set(store.state.pending_run_ids)
         self.refreshed: set[int | None] = set()
 
@@ -119,8 +124,7 @@ class _RunSync:
         update = {**update, "pending_run_ids": sorted(pending)}
         self.store.upsert_runs(runs_df, metrics_df, update=update)
         self.refreshed |= {r.id for r in runs if r.id in self.pending_at_start}
-        if len(self.store.state.run_batches) > 2 * COMPACT_AT:
-            self.store.compact()
+        self.batches_merged += self.store.compact()  # only when small files piled up
 
     def run_window(
         self, scope: str, params: dict[str, Any], window: dict[str, Any], skip_stored: bool
@@ -144,8 +148,8 @@ class _RunSync:
         )
 
         def triage() -> Iterator[tuple[int, list[int], int]]:
-            # Runs on this thread (map_concurrently pulls items here), so reading parts
-            # never races with a commit that rewrites them.
+            # Runs on this thread (map_concurrently pulls items here), so the lookup reads
+            # the same snapshot object the commits update.
             for page_no, page in pages:
                 listed = m.parse(list[m.RunList], page["results"], what="GET /runs/")
                 ids = [r.id for r in listed if r.id is not None]
@@ -185,18 +189,21 @@ def extract(
     page_size: int = MAX_PAGE_SIZE,
     client: CekuraClient | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    repair: bool = False,
 ) -> ExtractSummary:
-    """Sync runs (with evaluations and transcripts) and the reference tables into parquet."""
+    """Sync runs (with evaluations and transcripts) and the reference tables into Delta
+    tables; ``repair`` first takes unreadable data files out and fetches their runs again."""
     started = time.monotonic()
     lower_bound = _parse_since(since)
     own_client = client is None
     client = client or CekuraClient(load_settings(base_url, api_key), concurrency=concurrency)
-    data_dir = Path(data_dir)
     try:
         with Store(data_dir, lock=True) as store:
+            repaired = _repair(client, store, page_size, quiet) if repair else 0
             summary = _sync(
                 client, store, lower_bound, full, agent_id, project_id, quiet, page_size, now
             )
+            summary.runs_repaired = repaired
     finally:
         if own_client:
             client.close()
@@ -260,7 +267,7 @@ def _sync(
 
     for table, fetch in _REFERENCE.items():
         store.replace_table(table, fetch(client))
-    merged = store.compact()
+    merged = sync.batches_merged + store.compact()
     st.scopes[scope] = {"watermark": window["upper"], "synced_at": _iso(now())}
     st.in_progress = None
     st.last_sync = {"finished_at": _iso(now()), "scope": scope, "runs_fetched": sync.fetched}
@@ -276,6 +283,37 @@ def _sync(
         window=(window.get("lower"), window["upper"]),
         batches_merged=merged,
     )
+
+
+def _repair(client: CekuraClient, store: Store, page_size: int, quiet: bool) -> int:
+    """Take unreadable files out of their tables; fetch the runs they held again.
+
+    Which runs: the Delta log's statistics of each damaged file give its run_id range and,
+    for ``runs`` files, its timestamp range; the runs listed in that window within that id
+    range (and, for ``run_metrics`` files, the stored runs in the id range) are fetched again
+    by id and upserted. Reference tables are replaced by the sync that follows anyway.
+    """
+    from .upkeep import drop_damaged
+
+    damage = drop_damaged(store)
+    if not damage:
+        return 0
+    wanted: set[int] = set()
+    in_ranges = pl.any_horizontal(
+        [pl.col("run_id").is_between(lo, hi) for lo, hi in damage.run_ranges] or [pl.lit(False)]
+    )
+    wanted |= set(store.read("runs", columns=["run_id"]).filter(in_ranges)["run_id"].to_list())
+    for t0, t1 in damage.time_ranges:
+        params = {"timestamp__gte": _iso(t0), "timestamp__lte": _iso(t1)}
+        for _, page in client.iter_pages_concurrently(RUNS_PATH, params, page_size):
+            for r in m.parse(list[m.RunList], page["results"], what="GET /runs/"):
+                if r.id is not None and any(lo <= r.id <= hi for lo, hi in damage.run_ranges):
+                    wanted.add(r.id)
+    sync = _RunSync(client, store, page_size, quiet)
+    ids = sorted(wanted)
+    for i in range(0, len(ids), page_size):  # one commit per page-sized batch
+        sync.commit(sync.fetch_full(ids[i : i + page_size]), {})
+    return len(ids)
 
 
 def _paged(client: CekuraClient, path: str, model: Any) -> list[Any]:

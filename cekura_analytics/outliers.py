@@ -18,6 +18,7 @@ metric the run failed.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -50,6 +51,7 @@ def outlier_runs(
     score_z: float = 3.5,
     duration_z: float = 3.5,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """The top ``limit`` outlier runs (all with ``limit=None``), most surprising first.
 
@@ -66,7 +68,7 @@ def outlier_runs(
         raise ConfigError(f"limit must be 0 or more, got {limit!r}")
     from .views import connect, fetch
 
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         con.execute(
             "update outlier_settings set min_group_pass_rate = ?, min_group_results = ?,"

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from . import __version__
 from . import charts as ch
-from .errors import ConfigError, DataError
+from .errors import CekuraError, ConfigError, DataError
 from .report_md import render_markdown
 
 FORMATS = ("html", "md")
@@ -93,11 +93,13 @@ def _interval(lo: float | None, hi: float | None) -> str:
     return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
 
 
-def _freshness(data_dir: Path) -> tuple[str, str]:
-    """When the last sync finished, and the newest run watermark, from ``_state.json``."""
+def _freshness(data_dir: str | Path) -> tuple[str, str]:
+    """When the last sync finished, and the newest run watermark, from the sync state."""
+    from .store import Store
+
     try:
-        state = json.loads((data_dir / "_state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = Store(data_dir).state.__dict__
+    except CekuraError:
         return "unknown", ""
     finished = (state.get("last_sync") or {}).get("finished_at") or "unknown"
     scopes = (state.get("scopes") or {}).values()
@@ -112,7 +114,18 @@ def _scope_sql(prefix: str = "") -> str:
     )
 
 
-def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str, str]]:
+def _snapshot_note(con: Any) -> str:
+    """Which table version the report was built from (and the --as-of that chose it)."""
+    from .views import fetch
+
+    row = fetch(con, "select version, as_of from table_versions where table_name = 'runs'")
+    if row.is_empty() or row["version"][0] is None:
+        return "no runs table"
+    as_of = row["as_of"][0]
+    return f"runs table version {row['version'][0]}" + (f" (as of {as_of})" if as_of else "")
+
+
+def _headline(con: Any, data_dir: str | Path, params: dict[str, Any]) -> list[dict[str, str]]:
     from .views import fetch
 
     runs = fetch(
@@ -197,7 +210,7 @@ def _diff_class(line: str) -> str:
     return {"+": "add", "-": "del"}.get(line[:1], "")
 
 
-def _suggestions(data_dir: Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
+def _suggestions(data_dir: str | Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
     """Finished improve jobs that produced a new text, with a line diff current → suggested."""
     from .ledger import COMPLETED, read_ledger
 
@@ -235,7 +248,13 @@ def _chart(key: str, title: str, make: Callable[[], Any]) -> dict[str, Any]:
 
 
 def _collect(
-    data_dir: Path, since: Any, agent_id: Any, rules: Any, limits: tuple[int, int, int], min_n: int
+    data_dir: str | Path,
+    since: Any,
+    agent_id: Any,
+    rules: Any,
+    limits: tuple[int, int, int],
+    min_n: int,
+    as_of: Any = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values and altair charts."""
     # views before analysis: views imports analysis at its end, the other order is a cycle
@@ -246,8 +265,9 @@ def _collect(
 
     n_worst, n_outliers, n_jobs = limits
     params = {"since": None if since is None else str(since), "agent_id": agent_id}
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
+        snapshot = _snapshot_note(con)
         headline = _headline(con, data_dir, params)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
         rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
@@ -273,7 +293,7 @@ def _collect(
 
     def versions() -> Any:
         # the agent with most results (or --agent-id), its two latest versions, all time
-        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules)
+        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
         return ch.version_comparison(cmp)
 
     charts = [
@@ -317,6 +337,7 @@ def _collect(
         "title": "Cekura analytics report",
         "scope": scope or "all runs",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "snapshot": snapshot,
         "headline": headline,
         "charts": charts,
         "worst": _worst(
@@ -325,7 +346,7 @@ def _collect(
         "min_n": min_n,
         "outliers": rows,
         "suggestions": _suggestions(data_dir, agent_id, n_jobs),
-        "data_dir_name": data_dir.name,
+        "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
         "version": __version__,
     }
 
@@ -352,8 +373,10 @@ def build_report(
     worst: int = 10,
     outliers: int = 10,
     jobs: int = 10,
+    as_of: str | int | datetime | None = None,
 ) -> Path:
-    """Write the report of ``data_dir`` to ``out`` (default ``<data_dir>/report.<fmt>``).
+    """Write the report of ``data_dir`` to ``out`` (default ``<data_dir>/report.<fmt>``),
+    from the latest snapshot or the one ``as_of`` names (a runs version or a timestamp).
 
     ``fmt="html"``: one self-contained file; ``png_dir`` also gets each chart as PNG.
     ``fmt="md"``: Markdown with PNG charts in ``png_dir`` (default ``<out stem>_charts/``).
@@ -366,12 +389,15 @@ def build_report(
             datetime.fromisoformat(str(since))
         except ValueError:
             raise ConfigError(f"--since {since!r} is not an ISO date or date-time") from None
-    data_dir = Path(data_dir)
-    out = Path(out) if out is not None else data_dir / f"report.{fmt}"
+    from .store import is_remote
+
+    if out is None and is_remote(data_dir):
+        raise ConfigError("the data dir is on object storage: give --out FILE for the report")
+    out = Path(out) if out is not None else Path(data_dir) / f"report.{fmt}"
     if out.is_dir():
         raise ConfigError(f"--out {out} is a directory: give a file name such as report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    ctx = _collect(data_dir, since, agent_id, rules, (worst, outliers, jobs), min_n)
+    ctx = _collect(data_dir, since, agent_id, rules, (worst, outliers, jobs), min_n, as_of)
     if fmt == "md":
         pngs = _save_pngs(
             ctx["charts"], Path(png_dir) if png_dir else out.with_name(f"{out.stem}_charts")

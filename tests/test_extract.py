@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -11,12 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 import requests
+from deltalake import DeltaTable
 
 from cekura_analytics import extract
-from cekura_analytics.errors import AuthError, ResponseError
+from cekura_analytics.errors import AuthError, CekuraError, ResponseError
 from cekura_analytics.store import Store
 from cekura_analytics.tables import KEYS, SCHEMAS
 
@@ -38,9 +39,14 @@ def api_count(srv: Any, path: str, **params: Any) -> int:
 
 
 def tables(data_dir: Path) -> dict[str, pl.DataFrame]:
-    """Every table, committed files only, sorted by its key (for equality checks)."""
+    """Every table as committed (read by deltalake), sorted by its key (for equality checks)."""
     store = Store(data_dir)
     return {t: store.read(t).sort(list(KEYS[t])) for t in SCHEMAS}
+
+
+def state(data_dir: Path) -> dict[str, Any]:
+    """The committed sync state (from the runs table's Delta log)."""
+    return Store(data_dir).state.__dict__
 
 
 def control(srv: Any, action: str, **params: Any) -> None:
@@ -86,6 +92,41 @@ def test_extract_matches_api_counts(mock_server: Any, tmp_path: Path, key_env: N
     assert got["runs"]["transcript"].str.contains(r"^\[\d\d:\d\d\] ").any()
 
 
+def _read_polars(d: Path, t: str) -> pl.DataFrame:
+    return pl.scan_delta(str(d / t)).collect()
+
+
+def _read_duckdb(d: Path, t: str) -> pl.DataFrame:
+    files = DeltaTable(str(d / t)).file_uris()  # the committed snapshot's files
+    return duckdb.sql(
+        "select * from read_parquet($f, union_by_name = true)", params={"f": files}
+    ).pl()
+
+
+def _read_deltalake(d: Path, t: str) -> pl.DataFrame:
+    return pl.DataFrame(DeltaTable(str(d / t)).to_pyarrow_table())
+
+
+@pytest.mark.parametrize("read", [_read_deltalake, _read_polars, _read_duckdb])
+def test_every_reader_sees_the_api_rows_once(
+    make_mock_server: Any, tmp_path: Path, key_env: None, read: Any
+) -> None:
+    srv = make_mock_server(runs=700, seed=4)
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    control(srv, "runs/complete")  # the rerun fetches the unfinished runs again: upserts
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    want = {"runs": "runs/", "scenarios": "scenarios/", "results": "results/"}
+    want |= {"agents": "aiagents/", "metrics": "metrics/", "personalities": "personalities/"}
+    clean = tables(tmp_path)
+    for table in SCHEMAS:
+        got = read(tmp_path, table)
+        key = list(KEYS[table])
+        assert got.select(key).is_duplicated().sum() == 0, table
+        assert got.height == clean[table].height, table
+        if table in want:
+            assert got.height == api_count(srv, want[table]), table
+
+
 def test_rerun_changes_nothing_and_asks_little(
     mock_server: Any, tmp_path: Path, key_env: None
 ) -> None:
@@ -93,7 +134,7 @@ def test_rerun_changes_nothing_and_asks_little(
     control(mock_server, "runs/complete")  # nothing new and nothing unfinished left
     extract(tmp_path, base_url=mock_server.base_url, quiet=True)
     before = tables(tmp_path)
-    state_before = json.loads((tmp_path / "_state.json").read_text())
+    state_before = state(tmp_path)
     control(mock_server, "stats/reset")
     summary = extract(tmp_path, base_url=mock_server.base_url, quiet=True)
     after = tables(tmp_path)
@@ -101,7 +142,7 @@ def test_rerun_changes_nothing_and_asks_little(
         assert before[t].equals(after[t]), t
     assert runs_requests(mock_server.stats()) <= 3
     assert summary.runs_fetched == 0
-    state_after = json.loads((tmp_path / "_state.json").read_text())
+    state_after = state(tmp_path)
     assert state_after["scopes"]["all"]["watermark"] >= state_before["scopes"]["all"]["watermark"]
 
 
@@ -259,10 +300,10 @@ def _run_cli(base_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
 
 def _pages_done(data_dir: Path) -> int:
     try:
-        state = json.loads((data_dir / "_state.json").read_text())
-    except (FileNotFoundError, ValueError):
+        st = state(data_dir)
+    except CekuraError:  # no table yet
         return 0
-    return len((state.get("in_progress") or {}).get("pages_done", []))
+    return len((st.get("in_progress") or {}).get("pages_done", []))
 
 
 def test_kill_9_then_rerun_equals_clean_run(
