@@ -157,10 +157,9 @@ def convert_old_layout(store: Store, *, write: bool) -> bool:
     # the state moves last: its absence marks the conversion as done
     backup = root / OLD_BACKUP
     backup.mkdir(exist_ok=True)
-    for table, files in listed.items():
-        (backup / table).mkdir(exist_ok=True)
-        for f in files:
-            (root / table / f).replace(backup / table / f)
+    for part in root.glob("*/part-[0-9][0-9][0-9][0-9][0-9][0-9].parquet"):  # listed or debris
+        (backup / part.parent.name).mkdir(exist_ok=True)
+        part.replace(backup / part.parent.name / part.name)
     old.replace(backup / OLD_STATE)
     return True
 

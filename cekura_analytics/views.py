@@ -142,8 +142,9 @@ def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, Del
             continue
         try:
             if table == "runs" and isinstance(as_of, int):
-                dt.load_as_version(as_of)
+                # history of the latest snapshot: after time travel it numbers versions wrong
                 when = datetime.fromtimestamp(_commit_ms(dt, as_of) / 1000, UTC)
+                dt.load_as_version(as_of)
             else:
                 assert when is not None
                 dt.load_as_version(when)
@@ -159,11 +160,11 @@ def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, Del
 
 
 def _commit_ms(dt: DeltaTable, version: int) -> int:
-    """Commit time (ms) of ``version`` of a table loaded at that version."""
-    for c in dt.history(1):
+    """Commit time (ms) of ``version`` (history lists the whole log, newest first)."""
+    for c in dt.history():
         if int(c.get("version", version)) == version:
             return int(c["timestamp"])
-    raise DataError(f"runs version {version} has no commit time in the Delta log")
+    raise DataError(f"--as-of {version}: the runs table has no such version")
 
 
 def _empty_sql(table: str) -> str:
@@ -253,7 +254,7 @@ def connect(
         con.executemany(
             "insert into table_versions values (?, ?, ?)",
             [
-                (t, dt.version() if dt else None, str(when) if when else None)
+                (t, dt.version() if dt else None, None if when is None else str(when))
                 for t, dt in snap.items()
             ],
         )
