@@ -304,7 +304,9 @@ def _repair(client: CekuraClient, store: Store, page_size: int, quiet: bool) -> 
     )
     wanted |= set(store.read("runs", columns=["run_id"]).filter(in_ranges)["run_id"].to_list())
     for t0, t1 in damage.time_ranges:
-        params = {"timestamp__gte": _iso(t0), "timestamp__lte": _iso(t1)}
+        # the log keeps timestamps to the millisecond: widen so the bounds' runs are listed
+        slack = timedelta(seconds=1)
+        params = {"timestamp__gte": _iso(t0 - slack), "timestamp__lte": _iso(t1 + slack)}
         for _, page in client.iter_pages_concurrently(RUNS_PATH, params, page_size):
             for r in m.parse(list[m.RunList], page["results"], what="GET /runs/"):
                 if r.id is not None and any(lo <= r.id <= hi for lo, hi in damage.run_ranges):

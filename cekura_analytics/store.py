@@ -284,12 +284,14 @@ class Store:
         in_range = f"run_id >= {lo} and run_id <= {hi}"
         mdt = self._ensure("run_metrics", SCHEMAS["run_metrics"])
         pred = f"{in_range} and run_id in ({','.join(map(str, ids.to_list()))})"
-        self._write(
-            mdt, run_metrics.to_arrow(), mode="overwrite", predicate=pred, schema_mode="merge"
-        )
-        rdt = self._ensure("runs", SCHEMAS["runs"])
-        on = f"t.run_id = s.run_id and t.run_id >= {lo} and t.run_id <= {hi}"
+        table = "run_metrics"
         try:
+            self._write(
+                mdt, run_metrics.to_arrow(), mode="overwrite", predicate=pred, schema_mode="merge"
+            )
+            table = "runs"
+            rdt = self._ensure("runs", SCHEMAS["runs"])
+            on = f"t.run_id = s.run_id and t.run_id >= {lo} and t.run_id <= {hi}"
             (
                 rdt.merge(
                     runs.to_arrow(),
@@ -305,6 +307,13 @@ class Store:
             )
         except CommitFailedError as exc:
             raise self._conflict(exc) from None
+        except (OSError, DeltaError, pa.ArrowException) as exc:
+            raise self._unreadable(table, exc) from None
+
+    def _unreadable(self, table: str, exc: BaseException) -> StoreError:
+        from .upkeep import unreadable  # names the damaged file in one line
+
+        return unreadable(self, table, exc)
 
     def small_files(self, table: str) -> int:
         """How many files of ``table`` are below the small-file size."""
@@ -353,12 +362,10 @@ class Store:
         if dt is None:
             empty = pl.DataFrame(schema=schema or SCHEMAS[table])
             return empty.select(columns) if columns else empty
-        from .upkeep import unreadable  # names the damaged file in one line
-
         try:
             return pl.from_arrow(dt.to_pyarrow_table(columns=columns))  # type: ignore[return-value]
         except (OSError, DeltaError, pa.ArrowException) as exc:
-            raise unreadable(self, table, exc) from None
+            raise self._unreadable(table, exc) from None
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table, from the Delta log (no data read)."""
@@ -380,6 +387,9 @@ class Store:
         if not dt.file_uris(file_pruning_predicate=pruning):
             return set()
         ds = dt.to_pyarrow_dataset(file_pruning_predicate=pruning)
-        got = ds.to_table(columns=["run_id", "status"], filter=pc.field("run_id").isin(wanted))
+        try:
+            got = ds.to_table(columns=["run_id", "status"], filter=pc.field("run_id").isin(wanted))
+        except (OSError, pa.ArrowException) as exc:
+            raise self._unreadable("runs", exc) from None
         found = pl.DataFrame(got).filter(pl.col("status").is_in(TERMINAL_STATUSES))
         return set(found["run_id"].to_list())

@@ -331,3 +331,28 @@ def test_kill_9_then_rerun_equals_clean_run(
     for t in SCHEMAS:
         assert a[t].equals(b[t]), t
     assert not list(crashed.glob("*/.*.tmp"))
+
+
+@pytest.mark.parametrize("table", ["runs", "run_metrics"])
+def test_repair_fetches_the_runs_of_a_damaged_file_again(
+    make_mock_server: Any, tmp_path: Path, key_env: None, table: str
+) -> None:
+    srv = make_mock_server(runs=1200, seed=6)
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    control(srv, "runs/complete")
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    clean = tables(tmp_path)
+    victim = sorted(DeltaTable(str(tmp_path / table)).file_uris())[0]
+    lost = pl.read_parquet(victim)["run_id"].n_unique()
+    Path(victim).write_bytes(b"bit rot")
+    with pytest.raises(CekuraError) as err:  # a plain read names the table and the file
+        Store(tmp_path).read(table)
+    msg = str(err.value)
+    assert msg.startswith(f"{table}: data file {Path(victim).name}") and "\n" not in msg
+    assert "extract --repair" in msg
+    summary = extract(tmp_path, base_url=srv.base_url, quiet=True, repair=True)
+    assert summary.runs_repaired >= lost
+    repaired = tables(tmp_path)
+    for t in SCHEMAS:
+        assert repaired[t].equals(clean[t]), t
+    assert (tmp_path / "_damaged" / table / Path(victim).name).exists()  # kept as evidence

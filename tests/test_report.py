@@ -51,7 +51,7 @@ def html(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def runs(d: Path) -> pl.DataFrame:
-    return pl.read_parquet(d / "runs" / "*.parquet").unique("run_id")
+    return pl.read_delta(str(d / "runs"))
 
 
 def test_html_is_self_contained(html: str) -> None:
@@ -67,9 +67,9 @@ def test_headline_numbers(html: str, data_dir: Path) -> None:
     n = runs(data_dir).height
     assert f'<div class="v">{n:,}</div><div class="k">runs</div>' in html
     assert "overall metric pass rate" in html and "data freshness" in html
-    state = (data_dir / "_state.json").read_text()
-    finished = re.search(r'"finished_at": "([^"]+)"', state)
-    assert finished and finished.group(1)[:19].replace("T", " ") in html
+    finished = (Store(data_dir).state.last_sync or {})["finished_at"]
+    assert finished[:19].replace("T", " ") in html
+    assert f"runs table version {Store(data_dir).version('runs')}" in html  # what it was built from
 
 
 def test_sections_worst_cells_outliers_and_diffs(html: str) -> None:
@@ -86,12 +86,11 @@ def test_untrusted_text_is_escaped(data_dir: Path, tmp_path: Path) -> None:
     evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     d = tmp_path / "d"
     shutil.copytree(data_dir, d)
-    for part in (d / "runs").glob("*.parquet"):
-        df = pl.read_parquet(part)
-        df.with_columns(transcript=pl.lit(evil), scenario_name=pl.lit(evil)).write_parquet(part)
-    for part in (d / "personalities").glob("*.parquet"):
-        df = pl.read_parquet(part)
-        df.with_columns(name=pl.col("name") + evil).write_parquet(part)
+    with Store(d, lock=True) as store:
+        runs = store.read("runs").with_columns(transcript=pl.lit(evil), scenario_name=pl.lit(evil))
+        store.upsert_runs(runs, store.read("run_metrics"))
+        pers = store.read("personalities").with_columns(name=pl.col("name") + evil)
+        store.replace_table("personalities", pers)
     text = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
     assert evil not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in text
