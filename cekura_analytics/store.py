@@ -124,6 +124,15 @@ class State:
         return cls(**d)
 
 
+def _arrow(df: pl.DataFrame) -> pa.Table:
+    """``df`` as Arrow without copying (string views: delta-rs takes them as they are)."""
+    return df.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _csv(ids: pl.Series) -> str:
+    return ",".join(map(str, ids.to_list()))
+
+
 def add_actions(dt: DeltaTable) -> pl.DataFrame:
     """One row per data file of the snapshot: path, size, row count, min/max statistics."""
     return pl.DataFrame(dt.get_add_actions(flatten=True))
@@ -144,6 +153,7 @@ class Store:
         self.options = storage_options(self.uri)
         self._lock_fh: Any = None
         self._tables: dict[str, DeltaTable] = {}
+        self._index: pl.DataFrame | None = None
         if lock and not self.remote:
             Path(self.uri).mkdir(parents=True, exist_ok=True)
             self._acquire_lock()
@@ -253,7 +263,7 @@ class Store:
 
     def replace_table(self, table: str, df: pl.DataFrame) -> None:
         """Replace a table whole in one commit (its schema: ``SCHEMAS`` or the frame's)."""
-        data = df.to_arrow()
+        data = _arrow(df)
         dt = self.table(table)
         if dt is None:
             write_deltalake(self.table_uri(table), data, storage_options=self.options)
@@ -280,35 +290,62 @@ class Store:
             run_metrics = run_metrics.unique(maintain_order=True)
         ids = runs["run_id"].cast(pl.Int64)
         lo, hi = int(ids.min()), int(ids.max())  # type: ignore[arg-type]
-        # the range lets delta-rs skip files by their statistics (IN lists are not used)
-        in_range = f"run_id >= {lo} and run_id <= {hi}"
+        index = self._run_index()
+        new = index is not None and not index["run_id"].is_in(ids.implode()).any()
         mdt = self._ensure("run_metrics", SCHEMAS["run_metrics"])
-        pred = f"{in_range} and run_id in ({','.join(map(str, ids.to_list()))})"
         table = "run_metrics"
         try:
-            self._write(
-                mdt, run_metrics.to_arrow(), mode="overwrite", predicate=pred, schema_mode="merge"
-            )
+            if new:  # none of these runs is stored (the index is exact under our lock): append
+                self._write(mdt, _arrow(run_metrics), mode="append", schema_mode="merge")
+            else:
+                # the range lets delta-rs skip files by their statistics (IN lists are not)
+                pred = f"run_id >= {lo} and run_id <= {hi} and run_id in ({_csv(ids)})"
+                mode = {"mode": "overwrite", "predicate": pred, "schema_mode": "merge"}
+                self._write(mdt, _arrow(run_metrics), **mode)
             table = "runs"
             rdt = self._ensure("runs", SCHEMAS["runs"])
-            on = f"t.run_id = s.run_id and t.run_id >= {lo} and t.run_id <= {hi}"
-            (
-                rdt.merge(
-                    runs.to_arrow(),
-                    on,
-                    source_alias="s",
-                    target_alias="t",
-                    merge_schema=True,
-                    commit_properties=self._meta(),
+            if new:
+                meta = self._meta()
+                self._write(
+                    rdt, _arrow(runs), mode="append", schema_mode="merge", commit_properties=meta
                 )
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
+            else:
+                self._merge(rdt, runs, lo, hi)
         except CommitFailedError as exc:
             raise self._conflict(exc) from None
         except (OSError, DeltaError, pa.ArrowException) as exc:
             raise self._unreadable(table, exc) from None
+        if index is not None:
+            final = runs.select(
+                pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
+            )
+            kept = index.filter(~pl.col("run_id").is_in(ids.implode()))
+            self._index = pl.concat([kept, final])
+
+    def _run_index(self) -> pl.DataFrame | None:
+        """run_id and "is final" of every stored run, kept in memory while this process
+        holds the local lock (no other writer can change the table then); None without it."""
+        if self._lock_fh is None:
+            return None
+        if self._index is None:
+            stored = self.read("runs", columns=["run_id", "status"])
+            self._index = stored.select(
+                pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
+            )
+        return self._index
+
+    def _merge(self, rdt: DeltaTable, runs: pl.DataFrame, lo: int, hi: int) -> None:
+        """MERGE ``runs`` by run_id into the table, with the state in the commit metadata."""
+        on = f"t.run_id = s.run_id and t.run_id >= {lo} and t.run_id <= {hi}"
+        merger = rdt.merge(
+            _arrow(runs),
+            on,
+            source_alias="s",
+            target_alias="t",
+            merge_schema=True,
+            commit_properties=self._meta(),
+        )
+        merger.when_matched_update_all().when_not_matched_insert_all().execute()
 
     def _unreadable(self, table: str, exc: BaseException) -> StoreError:
         from .upkeep import unreadable  # names the damaged file in one line
@@ -383,6 +420,10 @@ class Store:
         dt = self.table("runs")
         if not wanted or dt is None:
             return set()
+        index = self._run_index()
+        if index is not None:  # no file read: linear cost whatever the table's size
+            hit = index.filter(pl.col("run_id").is_in(wanted) & pl.col("final"))
+            return set(hit["run_id"].to_list())
         pruning = f"run_id >= {wanted[0]} and run_id <= {wanted[-1]}"
         if not dt.file_uris(file_pruning_predicate=pruning):
             return set()

@@ -54,11 +54,14 @@ def test_upsert_replaces_older_rows_and_their_metrics(tmp_path: Path) -> None:
 def test_state_is_committed_with_the_data_it_describes(tmp_path: Path) -> None:
     with Store(tmp_path, lock=True) as s:
         s.upsert_runs(*batch(range(5, 15)), update={"pending_run_ids": [7]})
+        s.upsert_runs(*batch(range(7, 8)), update={"pending_run_ids": []})
         version = s.version("runs")
-    last = DeltaTable(str(tmp_path / "runs")).history(1)[0]
-    assert last["version"] == version and last["operation"] == "MERGE"
-    assert json.loads(last[STATE_KEY])["pending_run_ids"] == [7]
-    assert Store(tmp_path).state.pending_run_ids == [7]
+    new, again = DeltaTable(str(tmp_path / "runs")).history(2)
+    # runs known to be new are appended; a run fetched again is MERGEd
+    assert (again["operation"], new["operation"]) == ("WRITE", "MERGE")
+    assert new["version"] == version and json.loads(new[STATE_KEY])["pending_run_ids"] == []
+    assert json.loads(again[STATE_KEY])["pending_run_ids"] == [7]
+    assert Store(tmp_path).state.pending_run_ids == []
 
 
 def test_stored_run_ids_are_the_finished_ones(tmp_path: Path) -> None:
