@@ -11,7 +11,10 @@ Layout (columns: :mod:`cekura_analytics.tables`)::
 Commits and what a reader can see
   A run batch is two Delta commits: first ``run_metrics`` (a predicate overwrite that
   deletes the batch's runs' old metric rows and adds the new ones in one commit), then
-  ``runs`` (a MERGE by ``run_id``: a run fetched again replaces its row). Readers load the
+  ``runs`` (a MERGE by ``run_id``: a run fetched again replaces its row). A batch of runs
+  that are provably new is appended instead (no scan of earlier files): the proof is an
+  in-memory index of stored run_ids (plus metric rows without a run), exact only while
+  this process holds the local lock, so on object storage every batch is merged. Readers load the
   ``runs`` snapshot first and ``run_metrics`` after it (:mod:`.views` does), so every run
   they see has its metric rows. A crash between the two commits leaves metric rows of runs
   not yet in ``runs``; the joins drop them and the rerun redoes that batch (see below),
@@ -154,6 +157,7 @@ class Store:
         self._lock_fh: Any = None
         self._tables: dict[str, DeltaTable] = {}
         self._index: pl.DataFrame | None = None
+        self._orphans: set[int] = set()
         if lock and not self.remote:
             Path(self.uri).mkdir(parents=True, exist_ok=True)
             self._acquire_lock()
@@ -291,7 +295,11 @@ class Store:
         ids = runs["run_id"].cast(pl.Int64)
         lo, hi = int(ids.min()), int(ids.max())  # type: ignore[arg-type]
         index = self._run_index()
-        new = index is not None and not index["run_id"].is_in(ids.implode()).any()
+        new = (
+            index is not None
+            and not index["run_id"].is_in(ids.implode()).any()
+            and not self._orphans.intersection(ids.to_list())
+        )
         mdt = self._ensure("run_metrics", SCHEMAS["run_metrics"])
         table = "run_metrics"
         try:
@@ -321,10 +329,15 @@ class Store:
             )
             kept = index.filter(~pl.col("run_id").is_in(ids.implode()))
             self._index = pl.concat([kept, final])
+            self._orphans.difference_update(ids.to_list())
 
     def _run_index(self) -> pl.DataFrame | None:
         """run_id and "is final" of every stored run, kept in memory while this process
-        holds the local lock (no other writer can change the table then); None without it."""
+        holds the local lock (no other writer can change the table then); None without it.
+
+        Also notes metric rows whose run is not in ``runs`` (a crash between the two commits
+        of a batch): such a batch must replace them, not append next to them.
+        """
         if self._lock_fh is None:
             return None
         if self._index is None:
@@ -332,6 +345,9 @@ class Store:
             self._index = stored.select(
                 pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
             )
+            metric_runs = self.read("run_metrics", columns=["run_id"])["run_id"].unique()
+            orphans = metric_runs.filter(~metric_runs.is_in(self._index["run_id"].implode()))
+            self._orphans = set(orphans.to_list())
         return self._index
 
     def _merge(self, rdt: DeltaTable, runs: pl.DataFrame, lo: int, hi: int) -> None:

@@ -163,3 +163,15 @@ def test_the_old_layout_is_converted_on_first_write_open(tmp_path: Path) -> None
     assert (tmp_path / "_pre_delta" / "runs" / "part-000001.parquet").exists()
     assert not list(tmp_path.glob("runs/part-00000?.parquet"))  # debris moved away too
     assert Store(tmp_path).read("runs").equals(batch(range(1, 6))[0])
+
+
+def test_a_crash_between_the_two_commits_is_repaired_by_redoing_the_batch(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.upsert_runs(*batch(range(1, 11)))
+    runs, metrics = batch(range(11, 21))
+    with Store(tmp_path, lock=True) as s:  # killed after the run_metrics commit
+        s._write(s._ensure("run_metrics", {}), metrics.to_arrow(), mode="append")
+    with Store(tmp_path, lock=True) as s:  # the rerun commits the same batch again
+        s.upsert_runs(runs, metrics)
+        got = s.read("run_metrics")
+    assert got.height == 40 and not got.select("run_id", "metric_id").is_duplicated().any()
