@@ -1,8 +1,8 @@
-"""cekura-analytics: Cekura test data in parquet, pass rates in DuckDB, better prompts.
+"""cekura-analytics: Cekura test data in Delta Lake tables, pass rates in DuckDB, better prompts.
 
 The public surface::
 
-    extract(data_dir, ...)                 API → parquet (incremental, resumable)
+    extract(data_dir, ...)                 API → Delta tables (incremental, resumable)
     CekuraClient, Settings, load_settings  HTTP access to the API
     errors                                 the exception hierarchy (CekuraError and children)
 """

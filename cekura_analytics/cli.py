@@ -66,7 +66,7 @@ def api_options(func: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cekura-analytics")
 def cli() -> None:
-    """Pull Cekura test data into parquet, find where your agent fails, improve its prompt."""
+    """Pull Cekura test data into Delta tables, find where your agent fails, improve its prompt."""
 
 
 def main() -> None:
@@ -148,7 +148,7 @@ def optimize_cmd(data_dir: str, retain_days: float) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/demo"),
     show_default=True,
-    help="Where the demo writes its parquet tables and report.",
+    help="Where the demo writes its Delta tables and report.",
 )
 @click.option("--runs", type=int, default=20_000, show_default=True, help="Runs in the mock.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the mock data.")
