@@ -175,3 +175,17 @@ def test_a_crash_between_the_two_commits_is_repaired_by_redoing_the_batch(tmp_pa
         s.upsert_runs(runs, metrics)
         got = s.read("run_metrics")
     assert got.height == 40 and not got.select("run_id", "metric_id").is_duplicated().any()
+
+
+def test_a_column_added_to_the_contract_is_added_to_the_table(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.upsert_runs(*batch(range(1, 6)))
+        runs, metrics = batch(range(4, 9))  # 4-5 merged, 6-8 new; metric rows gain a column
+        runs = runs.with_columns(agent_version_id=pl.lit(7))
+        s.upsert_runs(runs, metrics.with_columns(eval_type=pl.lit("binary")))
+        got = s.read("run_metrics").sort("run_id", "metric_id")
+        stored = s.read("runs").sort("run_id")
+    assert stored["agent_version_id"].to_list() == [None] * 3 + [7] * 5  # merged with the schema
+    assert got.columns[-1] == "eval_type" and got.height == 16
+    assert got.filter(pl.col("run_id") <= 3)["eval_type"].is_null().all()
+    assert (got.filter(pl.col("run_id") >= 4)["eval_type"] == "binary").all()
