@@ -389,7 +389,7 @@ def build_report(
             datetime.fromisoformat(str(since))
         except ValueError:
             raise ConfigError(f"--since {since!r} is not an ISO date or date-time") from None
-    from .store import is_remote
+    from .location import is_remote
 
     if out is None and is_remote(data_dir):
         raise ConfigError("the data dir is on object storage: give --out FILE for the report")

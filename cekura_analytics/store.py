@@ -35,16 +35,15 @@ Locking
   ``AWS_S3_LOCKING_PROVIDER=dynamodb`` to use DynamoDB instead) and a writer whose commit
   conflicts fails with one line.
 
-Upkeep (:mod:`.upkeep`): automatic compaction every :data:`COMPACT_AT` small files,
-``optimize`` (compact + vacuum), ``--repair`` of unreadable files, conversion of the old
-``part-*.parquet`` + ``_state.json`` layout.
+Where D lives and its options: :mod:`.location`. Upkeep (:mod:`.upkeep`): automatic
+compaction above :data:`COMPACT_AT` small files, ``optimize`` (compact + vacuum),
+``--repair`` of unreadable files, conversion of the old ``part-*.parquet`` layout.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +56,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 
 from .errors import StoreError
+from .location import is_remote, location, storage_options
 from .tables import SCHEMAS, TERMINAL_STATUSES
 
 STATE_KEY = "cekura.sync"
@@ -66,42 +66,6 @@ RUN_TABLES = ("run_metrics", "runs")  # commit order: metrics first (see the doc
 COMPACT_AT = 24  # small files in a run table before it is compacted automatically
 SMALL_FILE = 16 << 20  # bytes: files below this are "small"
 TARGET_FILE = 64 << 20  # bytes: what compaction aims for
-_REMOTE = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "azure://")
-
-
-def is_remote(data_dir: str | Path) -> bool:
-    """True for object storage URIs (s3://, gs://, az://, ...)."""
-    return str(data_dir).startswith(_REMOTE)
-
-
-def location(data_dir: str | Path) -> str:
-    """The data dir as delta-rs wants it: a URI, or an absolute local path."""
-    text = str(data_dir)
-    if is_remote(text):
-        return text.rstrip("/")
-    return str(Path(text).expanduser().resolve())
-
-
-def storage_options(data_dir: str | Path) -> dict[str, str]:
-    """Options for delta-rs: credentials come from the usual environment variables.
-
-    On S3, commits use conditional put (``If-None-Match``) unless the user chose a locking
-    provider or unsafe renames in the environment.
-    """
-    opts: dict[str, str] = {}
-    if str(data_dir).startswith(("s3://", "s3a://")):
-        chosen = {"AWS_S3_LOCKING_PROVIDER", "AWS_S3_ALLOW_UNSAFE_RENAME", "AWS_CONDITIONAL_PUT"}
-        if not chosen & set(os.environ):
-            opts["conditional_put"] = "etag"
-        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-        if endpoint.startswith("http://"):
-            opts["allow_http"] = "true"
-    return opts
-
-
-def arrow_schema(schema: dict[str, pl.DataType]) -> pa.Schema:
-    """The Arrow schema of a table given as polars dtypes."""
-    return pl.DataFrame(schema=schema).to_arrow().schema
 
 
 @dataclass
@@ -392,11 +356,6 @@ class Store:
         return merged
 
     # -- reading -----------------------------------------------------------------------
-    def files(self, table: str) -> list[str]:
-        """The data files of the latest snapshot of ``table`` (URIs or local paths)."""
-        dt = self.table(table)
-        return dt.file_uris() if dt is not None else []
-
     def version(self, table: str) -> int | None:
         """The latest version of ``table`` (None when it was never written)."""
         dt = self.table(table)

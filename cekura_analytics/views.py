@@ -34,9 +34,10 @@ from deltalake.exceptions import DeltaError
 from . import tables
 from .analysis import compare_versions, demo_summary, pass_rates  # re-exported twins
 from .errors import ConfigError, DataError, StoreError
+from .location import is_remote
 from .outliers import outlier_runs  # re-exported twin
 from .passing import load_rules, rules_path
-from .store import RUN_TABLES, Store, is_remote
+from .store import RUN_TABLES, Store
 from .tables import SCHEMAS
 
 #: where the view definitions live: packaged copy first, then the source tree

@@ -18,8 +18,9 @@ from deltalake import DeltaTable
 
 from cekura_analytics import extract
 from cekura_analytics.errors import ConfigError, StoreError
+from cekura_analytics.location import storage_options
 from cekura_analytics.report import build_report
-from cekura_analytics.store import Store, storage_options
+from cekura_analytics.store import Store
 from cekura_analytics.tables import KEYS, SCHEMAS
 from cekura_analytics.views import export_duckdb, query
 
