@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from deltalake import DeltaTable
 
 from cekura_analytics import charts as ch
 from cekura_analytics import extract, report
@@ -163,3 +164,19 @@ def test_cli_errors_and_demo_report(
     monkeypatch.setattr(report, "build_report", lambda d, out: calls.append((d, out)) or out)
     assert report.demo_report(data_dir) == data_dir / "report.html"
     assert calls == [(data_dir, data_dir / "report.html")]
+
+
+def test_report_as_of_a_version_says_so(data_dir: Path, tmp_path: Path) -> None:
+    log = DeltaTable(str(data_dir / "runs")).history()
+    first_page = min(
+        c["version"]
+        for c in log
+        if c["operation"] in ("WRITE", "MERGE")
+        and c.get("operationMetrics", {}).get("num_added_rows")
+    )
+    out = build_report(data_dir, tmp_path / "then.html", as_of=first_page)
+    html = out.read_text(encoding="utf-8")
+    assert f"runs table version {first_page} (as of {first_page})" in html
+    n = pl.read_delta(str(data_dir / "runs"), version=first_page).height
+    assert 0 < n < runs(data_dir).height
+    assert f'<div class="v">{n:,}</div><div class="k">runs</div>' in html
