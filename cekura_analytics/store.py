@@ -64,8 +64,11 @@ STATE_FORMAT = 2
 LOCK_FILE = ".lock"
 RUN_TABLES = ("run_metrics", "runs")  # commit order: metrics first (see the docstring)
 COMPACT_AT = 24  # small files in a run table before it is compacted automatically
-SMALL_FILE = 16 << 20  # bytes: files below this are "small"
-TARGET_FILE = 64 << 20  # bytes: what compaction aims for
+# Automatic compaction merges files below SMALL_FILE into files of about that size and never
+# touches bigger ones: its memory (one bin in flight) and its rewrites stay bounded however
+# large the table grows. `optimize` packs into TARGET_FILE files.
+SMALL_FILE = 8 << 20  # bytes
+TARGET_FILE = 64 << 20  # bytes
 
 
 @dataclass
@@ -349,7 +352,9 @@ class Store:
                 continue
             props = self._meta() if table == "runs" else None
             try:
-                got = dt.optimize.compact(target_size=TARGET_FILE, commit_properties=props)
+                got = dt.optimize.compact(
+                    target_size=SMALL_FILE, max_concurrent_tasks=1, commit_properties=props
+                )
             except CommitFailedError as exc:
                 raise self._conflict(exc) from None
             merged += int(got.get("numFilesRemoved", 0)) - int(got.get("numFilesAdded", 0))
