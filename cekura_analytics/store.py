@@ -63,11 +63,11 @@ STATE_KEY = "cekura.sync"
 STATE_FORMAT = 2
 LOCK_FILE = ".lock"
 RUN_TABLES = ("run_metrics", "runs")  # commit order: metrics first (see the docstring)
-COMPACT_AT = 24  # small files in a run table before it is compacted automatically
+COMPACT_AT = 12  # small files in a run table before it is compacted automatically
 # Automatic compaction merges files below SMALL_FILE into files of about that size and never
 # touches bigger ones: its memory (one bin in flight) and its rewrites stay bounded however
 # large the table grows. `optimize` packs into TARGET_FILE files.
-SMALL_FILE = 8 << 20  # bytes
+SMALL_FILE = 4 << 20  # bytes
 TARGET_FILE = 64 << 20  # bytes
 
 
