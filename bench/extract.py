@@ -1,12 +1,13 @@
 """Extraction benchmark against the mock at 50 ms latency, side by side in one run.
 
 Prints, for the same mock and the same URLs:
-  * cekura-analytics `extract` (20 k runs): wall time, requests, runs/s, peak RSS;
+  * cekura-analytics `extract` into Delta tables at 20 k and 200 k runs: wall time,
+    per-run cost, requests, peak RSS; then the two ratios that must stay near 1 (cost per
+    run and peak RSS, 200 k over 20 k: linear cost, flat memory);
   * a bare sequential fetch loop (follow `next`, then `runs/bulk/` per page), and the same
-    loop on 8 threads: the floor any extractor pays for these requests;
+    loop on 8 threads: the floor any extractor pays for these requests (extract / floor);
   * dlt's `rest_api` source, when a Python with dlt is given (`--dlt-python`); dlt is not a
-    dependency of this project: `python3 -m venv /tmp/dlt && /tmp/dlt/bin/pip install dlt`;
-  * peak RSS of `extract` for 20 k and 200 k runs (memory must stay flat).
+    dependency of this project: `python3 -m venv /tmp/dlt && /tmp/dlt/bin/pip install dlt`.
 
 Usage: python bench/extract.py [--runs 20000] [--big 200000] [--latency-ms 50] [--dlt-python P]
 """
@@ -117,14 +118,14 @@ def main() -> None:
         ours = wall
         rows.append(
             (
-                "cekura-analytics extract",
+                f"cekura-analytics extract, {args.runs:,} runs",
                 wall,
                 requests_made(mock_url),
                 args.runs / wall,
                 f"{rss:.0f} MB",
             )
         )
-        for threads, name in [(8, "bare loop, 8 threads"), (1, "bare loop, sequential")]:
+        for threads, name in [(8, "bare loop, 8 threads (floor)"), (1, "bare loop, sequential")]:
             reset(mock_url)
             t = time.perf_counter()
             n = bare_loop(mock_url, threads)
@@ -185,11 +186,26 @@ def main() -> None:
         f"\nextract benchmark: mock at {args.latency_ms} ms latency, {args.runs:,} runs, "
         f"{os.cpu_count()} cores"
     )
+    floor = rows[1][1]  # the threaded bare loop
     print(
-        f"{'what':<40} {'wall s':>8} {'requests':>9} {'runs/s':>9} {'peak RSS':>9} {'vs ours':>8}"
+        f"{'what':<40} {'wall s':>8} {'ms/run':>7} {'requests':>9} {'runs/s':>9} "
+        f"{'peak RSS':>9} {'vs floor':>8}"
     )
     for name, wall, reqs, rate, rss in rows:
-        print(f"{name:<40} {wall:8.2f} {reqs:9d} {rate:9.0f} {rss:>9} {wall / ours:7.2f}x")
+        n = args.big if name.endswith(f"{args.big:,} runs") else args.runs
+        print(
+            f"{name:<40} {wall:8.2f} {1000 * wall / n:7.3f} {reqs:9d} {rate:9.0f} {rss:>9} "
+            f"{(wall / n) / (floor / args.runs):7.2f}x"  # per run, vs the floor's per run
+        )
+    if args.big:
+        small, big = rows[0], rows[-1]
+        per_run = (big[1] / args.big) / (small[1] / args.runs)
+        rss_ratio = float(big[4].split()[0]) / float(small[4].split()[0])
+        print(
+            f"{args.big:,} vs {args.runs:,} runs: cost per run x{per_run:.2f} (goal within 10 %), "
+            f"peak RSS x{rss_ratio:.2f} (goal within 20 %); extract / floor at "
+            f"{args.runs:,}: {ours / floor:.2f}x (goal 1.3x)"
+        )
     if dlt_rows:
         print(f"\nside by side with dlt ({args.dlt_runs:,} runs, same mock):")
         for name, wall, reqs, rate, rss in dlt_rows:

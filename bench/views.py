@@ -1,8 +1,8 @@
-"""Views benchmark: 1 M runs × 10 metrics synthesised straight to parquet, each view timed,
-and the same aggregations done in pandas on the same files.
+"""Views benchmark: 1 M runs × 10 metrics synthesised straight to Delta tables, each view
+timed, and the same aggregations done in pandas on the same files.
 
-The data follows the extractor's layout (``<dir>/<table>/part-NNNNNN.parquet``, runs and
-run_metrics parts sharing a seq) and the schemas of ``cekura_analytics.tables``: 4 binary,
+The data follows the extractor's layout (``<dir>/<table>/``: a Delta table each, one commit
+per run batch) and the schemas of ``cekura_analytics.tables``: 4 binary,
 3 numeric (2 with a rubric condition, 1 with a rules-file threshold), 1
 continuous_qualitative (rules file), 2 enum metrics (rules-file pass-sets), 60 personalities
 in 6 languages, 2,000 scenarios (10 % without a language: the personality's is used),
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -79,7 +80,7 @@ def synthesise(root: Path, n_runs: int, parts: int, seed: int = 0) -> None:
     seq = 0
 
     def write(table: str, df: pl.DataFrame, s: int) -> None:
-        df.write_parquet(root / table / f"part-{s:06d}.parquet", compression="zstd")
+        df.write_delta(str(root / table), mode="append")
 
     pers_lang = np.array(LANGUAGES)[np.arange(n_pers) % len(LANGUAGES)]
     scen_pers = rng.integers(1, n_pers + 1, n_scen)
@@ -203,9 +204,8 @@ def pandas_prepare(root: Path) -> Callable[[list[str]], Any]:
     import pandas as pd
 
     def read(t: str, cols: list[str]) -> pd.DataFrame:
-        return pd.concat(
-            [pd.read_parquet(f, columns=cols) for f in sorted((root / t).glob("*.parquet"))]
-        )
+        files = DeltaTable(str(root / t)).file_uris()  # the committed snapshot's files
+        return pd.concat([pd.read_parquet(f, columns=cols) for f in files])
 
     rm = read(
         "run_metrics",

@@ -1,9 +1,10 @@
-"""cekura-analytics: Cekura test data in tables, pass rates in DuckDB, better prompts.
+"""cekura-analytics: Cekura test data in Delta Lake tables, pass rates in DuckDB, better prompts.
 
 The public surface, listed once (the path of the data, top to bottom)::
 
     CekuraClient, Settings, load_settings   the API: auth, retries, paging, v1/v2 reads
-    extract, ExtractSummary                 API -> tables (incremental, resumable)
+    extract, ExtractSummary                 API -> Delta tables (incremental, resumable)
+    optimize                                compact and vacuum the tables
     connect, query, sql, duckdb             tables -> DuckDB views; ad-hoc SQL; a .duckdb file
     Scope                                   --since / --agent-id, parsed once
     pass_rates, compare_versions, outliers  analysis over the views
@@ -34,6 +35,7 @@ from .gate import GateResult, gate
 from .impact import improve_impact
 from .improve import improve_collect, improve_instructions, improve_launch, improve_show
 from .mock.process import mock_server
+from .optimize import optimize
 from .outliers import outliers
 from .report import report
 from .resources import SAMPLE_PROMPT
@@ -63,6 +65,7 @@ __all__ = [
     "improve_show",
     "load_settings",
     "mock_server",
+    "optimize",
     "outliers",
     "pass_rates",
     "query",

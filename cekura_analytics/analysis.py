@@ -33,18 +33,20 @@ def pass_rates(
     agent_id: int | str | None = None,
     *,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """Metric pass rates grouped by ``by`` (metric, personality, language, scenario, agent,
     agent_version, day, result), with Wilson 95 % intervals.
 
-    ``since``: only results of runs at or after this UTC date/time; ``agent_id``: one agent.
+    ``since``: only results of runs at or after this UTC date/time; ``agent_id``: one agent;
+    ``as_of``: the data as it stood then (a runs table version or a timestamp).
     Same columns as the ``pass_rates_by_*`` views: ``by=("metric",)`` equals
     ``pass_rates_by_metric``.
     """
 
     statement = pass_rates_sql(by)
     params = Scope.of(since, agent_id).params()  # bad input fails before anything is read
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         return fetch(con, statement, params)
     finally:
@@ -101,6 +103,7 @@ def compare_versions(
     *,
     agent_id: int | None = None,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """Per-metric pass rate of agent version ``a`` vs ``b`` with a two-proportion z test.
 
@@ -114,7 +117,7 @@ def compare_versions(
     ``p_value`` (two-sided, pooled), sorted with the largest drop first.
     """
 
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         agent, va, vb = _pick_versions(con, agent_id, a, b)
         counts = fetch(

@@ -34,12 +34,22 @@ def friendly_errors(func: F, *, exit_code: int = 1) -> F:
 
 
 def data_dir_option(func: F) -> F:
-    """``--data-dir D``: where the parquet tables live."""
+    """``--data-dir D``: where the Delta tables live (a directory or s3:// gs:// az://)."""
     return click.option(
         "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=str,
         required=True,
-        help="Directory holding the extracted parquet tables.",
+        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables.",
+    )(func)
+
+
+def as_of_option(func: F) -> F:
+    """``--as-of VERSION|TIMESTAMP``: read the tables as they stood then."""
+    return click.option(
+        "--as-of",
+        default=None,
+        help="Read the data as it stood at this runs-table version (e.g. 12) or UTC "
+        "date/time (e.g. 2026-06-01T09:00).",
     )(func)
 
 
@@ -62,7 +72,7 @@ def api_options(func: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cekura-analytics")
 def cli() -> None:
-    """Pull Cekura test data into parquet, find where your agent fails, improve its prompt."""
+    """Pull Cekura test data into Delta tables, find where your agent fails, improve its prompt."""
 
 
 def main() -> None:
@@ -84,19 +94,23 @@ def main() -> None:
 @click.option("--project-id", type=int, default=None, help="Only runs of this project.")
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--repair", is_flag=True, help="Take unreadable data files out and fetch their runs again."
+)
 @friendly_errors
 def extract_cmd(
     base_url: str | None,
     api_version: str,
-    data_dir: Path,
+    data_dir: str,
     since: str | None,
     full: bool,
     agent_id: int | None,
     project_id: int | None,
     concurrency: int,
     quiet: bool,
+    repair: bool,
 ) -> None:
-    """Sync runs, evaluations, transcripts and reference tables into parquet under DATA_DIR.
+    """Sync runs, evaluations, transcripts and reference tables into Delta tables in DATA_DIR.
 
     Incremental and resumable: rerun it at any time; the API key comes from
     CEKURA_API_KEY or a .env file.
@@ -113,8 +127,26 @@ def extract_cmd(
         project_id=project_id,
         concurrency=concurrency,
         quiet=quiet,
+        repair=repair,
     )
     click.echo(str(summary))
+
+
+@cli.command("optimize")
+@data_dir_option
+@click.option(
+    "--retain-days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    help="Keep files older versions need for this long (time travel reaches back as far).",
+)
+@friendly_errors
+def optimize_cmd(data_dir: str, retain_days: float) -> None:
+    """Compact small files and delete files no version younger than --retain-days needs."""
+    from .optimize import optimize
+
+    click.echo(str(optimize(data_dir, retain_days=retain_days)))
 
 
 # --- demo ---
@@ -124,7 +156,7 @@ def extract_cmd(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("data/demo"),
     show_default=True,
-    help="Where the demo writes its parquet tables and report.",
+    help="Where the demo writes its Delta tables and report.",
 )
 @click.option("--runs", type=int, default=20_000, show_default=True, help="Runs in the mock.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the mock data.")
@@ -200,7 +232,7 @@ def improve_group() -> None:
 def improve_launch_cmd(
     base_url: str | None,
     api_version: str,
-    data_dir: Path,
+    data_dir: str,
     run_ids: str | None,
     outliers: int | None,
     per_mode: int | None,
@@ -248,7 +280,7 @@ def improve_launch_cmd(
 def improve_instructions_cmd(
     base_url: str | None,
     api_version: str,
-    data_dir: Path,
+    data_dir: str,
     scenario_ids: str,
     extra_instructions: str,
     retry_failed: bool,
@@ -288,7 +320,7 @@ def improve_instructions_cmd(
 def improve_collect_cmd(
     base_url: str | None,
     api_version: str,
-    data_dir: Path,
+    data_dir: str,
     timeout: float,
     poll: float,
     job_ids: tuple[str, ...],
@@ -319,7 +351,7 @@ def improve_collect_cmd(
 @data_dir_option
 @click.option("--job-id", default=None, help="Only this job (any status).")
 @friendly_errors
-def improve_show_cmd(data_dir: Path, job_id: str | None) -> None:
+def improve_show_cmd(data_dir: str, job_id: str | None) -> None:
     """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
     from .improve import improve_show
 
@@ -400,15 +432,17 @@ def mock_server_cmd(
     default=None,
     help="Pass-rule TOML file (default: DATA_DIR/cekura-analytics.toml if present).",
 )
+@as_of_option
 @friendly_errors
 def report_cmd(
-    data_dir: Path,
+    data_dir: str,
     out: Path | None,
     since: str | None,
     agent_id: int | None,
     png_dir: Path | None,
     fmt: str,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """Write a report: headline numbers, charts, worst cells, outlier runs, suggestions.
 
@@ -417,7 +451,14 @@ def report_cmd(
     from .report import report
 
     path = report(
-        data_dir, out, since=since, agent_id=agent_id, png_dir=png_dir, fmt=fmt, rules=rules
+        data_dir,
+        out,
+        since=since,
+        agent_id=agent_id,
+        png_dir=png_dir,
+        fmt=fmt,
+        rules=rules,
+        as_of=as_of,
     )
     click.echo(f"wrote {path}")
 
@@ -475,14 +516,16 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 )
 @_output_options
 @_rules_option
+@as_of_option
 @friendly_errors
 def sql_cmd(
-    data_dir: Path,
+    data_dir: str,
     statement: str,
     params: tuple[str, ...],
     fmt: str,
     out: Path | None,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """Run STATEMENT over the views (metric_results, pass_rates_by_*, run_details, ...).
 
@@ -491,7 +534,8 @@ def sql_cmd(
     """
     from .views import sql
 
-    click.echo(sql(data_dir, statement, _parse_params(params), fmt=fmt, out=out, rules=rules))
+    args = _parse_params(params)
+    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of))
 
 
 @cli.command("duckdb")
@@ -504,11 +548,11 @@ def sql_cmd(
 )
 @_rules_option
 @friendly_errors
-def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
+def duckdb_cmd(data_dir: str, out: Path, rules: Path | None) -> None:
     """Write a DuckDB file holding every view, for the duckdb shell and BI tools.
 
-    The views read DATA_DIR's parquet by absolute path at query time, so later syncs show up;
-    rerun after changing the rules file.
+    The views read the data files of the tables' current snapshot by absolute path: rerun
+    after an extract or optimize, or after changing the rules file.
     """
     from .views import duckdb
 
@@ -529,21 +573,23 @@ def duckdb_cmd(data_dir: Path, out: Path, rules: Path | None) -> None:
 @click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
 @_output_options
 @_rules_option
+@as_of_option
 @friendly_errors
 def pass_rates_cmd(
-    data_dir: Path,
+    data_dir: str,
     by: str,
     since: str | None,
     agent_id: int | None,
     fmt: str,
     out: Path | None,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """Metric pass rates per group with Wilson 95 % intervals and unknown counts."""
     from .analysis import pass_rates
     from .views import render
 
-    df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules)
+    df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules, as_of=as_of)
     click.echo(render(df, fmt, out))
 
 
@@ -556,23 +602,25 @@ def pass_rates_cmd(
 @click.option("--b", "b", default=None, help="The version compared (default: the newest).")
 @click.option("--agent-id", type=int, default=None, help="The agent (default: the busiest).")
 @_output_options
+@as_of_option
 @_rules_option
 @friendly_errors
 def compare_versions_cmd(
-    data_dir: Path,
+    data_dir: str,
     metric: str | None,
     a: str | None,
     b: str | None,
     agent_id: int | None,
     fmt: str,
     out: Path | None,
+    as_of: str | None,
     rules: Path | None,
 ) -> None:
     """Per-metric pass rate of agent version A vs B, with intervals and a two-proportion test."""
     from .analysis import compare_versions
     from .views import render
 
-    df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules)
+    df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules, as_of=as_of)
     click.echo(render(df, fmt, out))
 
 
@@ -586,7 +634,7 @@ def compare_versions_cmd(
 @_rules_option
 @friendly_errors
 def failure_modes_cmd(
-    data_dir: Path,
+    data_dir: str,
     metric: str | None,
     since: str | None,
     recluster: bool,
@@ -635,9 +683,10 @@ def failure_modes_cmd(
 )
 @_output_options
 @_rules_option
+@as_of_option
 @friendly_errors
 def outliers_cmd(
-    data_dir: Path,
+    data_dir: str,
     limit: int,
     min_group_pass_rate: float,
     min_group_results: int,
@@ -646,6 +695,7 @@ def outliers_cmd(
     fmt: str,
     out: Path | None,
     rules: Path | None,
+    as_of: str | None,
 ) -> None:
     """The most surprising runs: failures of usually-passing metrics, low scores, long runs."""
     from .outliers import outliers
@@ -659,6 +709,7 @@ def outliers_cmd(
         score_z=score_z,
         duration_z=duration_z,
         rules=rules,
+        as_of=as_of,
     )
     click.echo(render(df, fmt, out))
 
@@ -684,9 +735,10 @@ def outliers_cmd(
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
 @click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
+@as_of_option
 @_rules_option
 @functools.partial(friendly_errors, exit_code=2)
-def gate_cmd(data_dir: Path, junit: Path | None, markdown: Path | None, **settings: Any) -> None:
+def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **settings: Any) -> None:
     """Fail a CI build when the candidate agent version made a metric significantly worse.
 
     Exit status: 0 pass, 1 regression (or insufficient data with --strict), 2 bad input or
@@ -708,9 +760,10 @@ def gate_cmd(data_dir: Path, junit: Path | None, markdown: Path | None, **settin
 @click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: no evidence.")
 @click.option("--agent-id", type=int, default=None, help="Only jobs of this agent.")
 @_output_options
+@as_of_option
 @_rules_option
 @friendly_errors
-def improve_impact_cmd(data_dir: Path, fmt: str, out: Path | None, **settings: Any) -> None:
+def improve_impact_cmd(data_dir: str, fmt: str, out: Path | None, **settings: Any) -> None:
     """Did the suggestions work? Each finished job's targeted metrics, before → after.
 
     Before: the agent version the job's run used; after: the agent's next version first seen

@@ -101,6 +101,12 @@ class JobError(CekuraError):
     """An improve job could not be launched, tracked or collected."""
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's text (a library's multi-line dump cut to one line)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 __all__ = [
     "ApiError",
     "AuthError",
@@ -116,4 +122,5 @@ __all__ = [
     "ResponseError",
     "ServerError",
     "StoreError",
+    "first_line",
 ]

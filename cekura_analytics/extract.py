@@ -1,10 +1,11 @@
-"""API → parquet: incremental, resumable, concurrent; nothing lost, nothing duplicated.
+"""API → Delta tables: incremental, resumable, concurrent; nothing lost, nothing duplicated.
 
 A sync works in a window ``[lower, upper]`` of run timestamps. ``upper`` is fixed when the
 sync starts (runs arriving meanwhile fall outside it and wait for the next sync, so page
 numbers do not drift); ``lower`` is the previous watermark minus a small overlap. List pages
 are fetched concurrently once page 1 gives ``count``; each page's full runs come from
-``runs/bulk/`` in batches of 100, and the page is committed (parts + state) as one unit.
+``runs/bulk/`` in batches of 100, and the page is committed with the sync state in the
+same ``runs`` Delta commit (see :mod:`.store`).
 A sync that dies resumes the same window and skips the pages it committed. Runs not yet
 terminal are remembered and fetched again by id on later syncs.
 
@@ -24,13 +25,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from . import models as m
 from . import rows
 from .client import MAX_PAGE_SIZE, CekuraClient, check_complete
 from .config import load_settings
 from .progress import progress_bar
 from .scope import Scope
-from .store import COMPACT_AT, Store
+from .store import Store
 from .tables import TERMINAL_STATUSES
 
 OVERLAP = timedelta(hours=1)
@@ -41,7 +44,7 @@ RUNS = "runs/"
 class ExtractSummary:
     """What one ``extract`` call did."""
 
-    data_dir: Path
+    data_dir: Path | str
     rows: dict[str, int]
     runs_fetched: int = 0
     runs_skipped: int = 0
@@ -52,6 +55,7 @@ class ExtractSummary:
     requests: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     batches_merged: int = 0
+    runs_repaired: int = 0
     api_version: str | None = None
     #: ``"<endpoint>: <field>" -> values kept raw`` (unexpected types, warned once each)
     shapes: dict[str, int] = field(default_factory=dict)
@@ -71,6 +75,8 @@ class ExtractSummary:
             f"re-fetched unfinished: {self.pending_refetched}, still unfinished: "
             f"{self.pending_left}",
         ]
+        if self.runs_repaired:
+            lines.append(f"  runs fetched again to repair damaged files: {self.runs_repaired}")
         for table, n in sorted(self.rows.items()):
             lines.append(f"  {table:<14} {n:>9,} rows")
         for where, n in sorted(self.shapes.items()):
@@ -90,7 +96,7 @@ class _RunSync:
     ):
         self.client, self.store, self.page_size, self.quiet = client, store, page_size, quiet
         self.shapes = shapes
-        self.fetched = self.skipped = 0
+        self.fetched = self.skipped = self.batches_merged = 0
         self.pending_at_start = set(store.state.pending_run_ids)
         self.refreshed: set[int | None] = set()
 
@@ -114,8 +120,7 @@ class _RunSync:
         update = {**update, "pending_run_ids": sorted(pending)}
         self.store.upsert_runs(runs_df, metrics_df, update=update)
         self.refreshed |= {r.id for r in runs if r.id in self.pending_at_start}
-        if len(self.store.state.run_batches) > 2 * COMPACT_AT:
-            self.store.compact()
+        self.batches_merged += self.store.compact()  # only when small files piled up
 
     def run_window(
         self, scope: str, params: dict[str, Any], window: dict[str, Any], skip_stored: bool
@@ -138,8 +143,8 @@ class _RunSync:
         what = f"GET {self.client.read_path(RUNS)}"
 
         def triage(pages: Any) -> Iterator[tuple[int, list[int], int]]:
-            # Runs on this thread (map_concurrently pulls items here), so reading parts
-            # never races with a commit that rewrites them.
+            # Runs on this thread (map_concurrently pulls items here), so the lookup reads
+            # the same snapshot object the commits update.
             for page_no, page in pages:
                 listed = m.parse_items(m.RunList, page["results"], what=what, shapes=self.shapes)
                 ids = [r.id for r in listed if r.id is not None]
@@ -199,8 +204,10 @@ def extract(
     api_version: str = "auto",
     client: CekuraClient | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    repair: bool = False,
 ) -> ExtractSummary:
-    """Sync runs (with evaluations and transcripts) and the reference tables into parquet."""
+    """Sync runs (with evaluations and transcripts) and the reference tables into Delta
+    tables; ``repair`` first takes unreadable data files out and fetches their runs again."""
     started = time.monotonic()
     scope = Scope.of(since, agent_id)
     lower_bound, agent_id = scope.since, scope.agent_id
@@ -208,14 +215,15 @@ def extract(
     client = client or CekuraClient(
         load_settings(base_url, api_key), concurrency=concurrency, api_version=api_version
     )
-    data_dir = Path(data_dir)
     try:
         with Store(data_dir, lock=True) as store:
             if client.api_version == "auto" and client.resolved_version is None:
                 client.resolved_version = store.state.api_version  # what auto settled on
+            repaired = _repair(client, store, page_size, quiet) if repair else 0
             summary = _sync(
                 client, store, lower_bound, full, agent_id, project_id, quiet, page_size, now
             )
+            summary.runs_repaired = repaired
     finally:
         if own_client:
             client.close()
@@ -280,7 +288,7 @@ def _sync(
 
     for table, fetch in _REFERENCE.items():
         store.replace_table(table, fetch(client, shapes))
-    merged = store.compact()
+    merged = sync.batches_merged + store.compact()
     st.api_version = client.resolved_version
     st.scopes[scope] = {"watermark": window["upper"], "synced_at": _iso(now())}
     st.in_progress = None
@@ -299,6 +307,43 @@ def _sync(
         api_version=client.resolved_version,
         shapes=dict(shapes.seen),
     )
+
+
+def _repair(client: CekuraClient, store: Store, page_size: int, quiet: bool) -> int:
+    """Take unreadable files out of their tables; fetch the runs they held again.
+
+    Which runs: the Delta log's statistics of each damaged file give its run_id range and,
+    for ``runs`` files, its timestamp range; the runs listed in that window within that id
+    range (and, for ``run_metrics`` files, the stored runs in the id range) are fetched again
+    by id and upserted. Reference tables are replaced by the sync that follows anyway.
+    """
+    from .upkeep import drop_damaged
+
+    damage = drop_damaged(store)
+    if not damage:
+        return 0
+    wanted: set[int] = set()
+    in_ranges = pl.any_horizontal(
+        [pl.col("run_id").is_between(lo, hi) for lo, hi in damage.run_ranges] or [pl.lit(False)]
+    )
+    wanted |= set(store.read("runs", columns=["run_id"]).filter(in_ranges)["run_id"].to_list())
+    shapes = m.ShapeLog()
+    what = f"GET {client.read_path(RUNS)}"
+    for t0, t1 in damage.time_ranges:
+        # the log keeps timestamps to the millisecond: widen so the bounds' runs are listed
+        slack = timedelta(seconds=1)
+        params = {"timestamp__gte": _iso(t0 - slack), "timestamp__lte": _iso(t1 + slack)}
+        listed = m.parse_items(
+            m.RunList, client.fetch_all(RUNS, params, page_size), what=what, shapes=shapes
+        )
+        for r in listed:
+            if r.id is not None and any(lo <= r.id <= hi for lo, hi in damage.run_ranges):
+                wanted.add(r.id)
+    sync = _RunSync(client, store, page_size, quiet, shapes)
+    ids = sorted(wanted)
+    for i in range(0, len(ids), page_size):  # one commit per page-sized batch
+        sync.commit(sync.fetch_full(ids[i : i + page_size]), {})
+    return len(ids)
 
 
 def _paged(client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog) -> list[Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -304,10 +305,14 @@ def gate(
     by: str = "metric",
     strict: bool = False,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> GateResult:
-    """Compare two versions of an agent cell by cell and decide pass / regression (see module)."""
+    """Compare two versions of an agent cell by cell and decide pass / regression (see module).
+
+    ``as_of``: the tables as they stood at that version or time (``--as-of``).
+    """
     by = _check_settings(by, max_drop, alpha, min_n)
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         history = version_history(con, int(agent_id))
         versions = [str(v) for v in history["agent_version"].to_list()] if history.height else []

@@ -15,6 +15,7 @@ once), and gives a verdict:
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,14 @@ def improve_impact(
     min_n: int = 30,
     agent_id: int | None = None,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """Per finished prompt job × targeted metric: before/after rates, intervals, verdict.
 
     Columns: those of the ``improve_impact`` view plus ``test``, ``p_better``, ``p_worse``
     (one-sided), ``p_holm_better``, ``p_holm_worse`` and ``verdict``.
     """
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         df = fetch(
             con,

@@ -122,8 +122,8 @@ def improve_launch(
     ids = list(dict.fromkeys(int(r) for r in run_ids or []))
     if not ids:
         raise ConfigError("no run ids to launch: pass --run-ids 1,2 or --outliers N")
-    where = _run_scenarios(Path(data_dir), ids)
-    failed = _failed_metrics(Path(data_dir), ids)
+    where = _run_scenarios(data_dir, ids)
+    failed = _failed_metrics(data_dir, ids)
     specs = []
     for rid in ids:
         body = wire.ImprovePromptRequest(
@@ -176,21 +176,19 @@ def improve_instructions(
     return _launch(data_dir, specs, *opts)
 
 
-def _run_scenarios(data_dir: Path, run_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+def _run_scenarios(
+    data_dir: str | Path, run_ids: list[int]
+) -> dict[int, tuple[int | None, int | None]]:
     """(scenario_id, agent_id) of the runs the data dir holds (context for the ledger/view)."""
-    files = Store(data_dir).files("runs")
-    if not files:
-        return {}
     df = (
-        pl.scan_parquet(files)
-        .select("run_id", "scenario_id", "agent_id")
+        Store(data_dir)
+        .read("runs", columns=["run_id", "scenario_id", "agent_id"])
         .filter(pl.col("run_id").is_in(run_ids))
-        .collect()
     )
     return {r["run_id"]: (r["scenario_id"], r["agent_id"]) for r in df.to_dicts()}
 
 
-def _failed_metrics(data_dir: Path, run_ids: list[int]) -> dict[int, list[int]]:
+def _failed_metrics(data_dir: str | Path, run_ids: list[int]) -> dict[int, list[int]]:
     """The metric ids each run failed (``metric_results``), so a job targets what failed."""
     try:
         con = connect(data_dir)

@@ -1,8 +1,8 @@
 """The improve-job ledger ``<data_dir>/improve_jobs/``: one row per job, crash-safe.
 
-Each change is committed through :class:`~cekura_analytics.store.Store` (parquet part via
-temp + fsync + rename, then ``_state.json``), so after a crash the ledger is exactly its last
-commit. Columns: :data:`cekura_analytics.tables.IMPROVE_JOBS`.
+Each change is committed through :class:`~cekura_analytics.store.Store` as one Delta commit
+replacing the table, so after a crash the ledger is exactly its last commit (and earlier
+versions stay readable by time travel). Columns: :data:`cekura_analytics.tables.IMPROVE_JOBS`.
 
 Statuses (a job is keyed by ``job_id`` = kind + run/scenario + sha256 of the submitted text):
 
@@ -36,7 +36,7 @@ import polars as pl
 
 from . import jobs_wire as wire
 from .errors import AuthError, CekuraError, ConnectError, NotFoundError
-from .store import STATE_FILE, Store
+from .store import Store
 from .tables import IMPROVE_JOBS
 
 log = logging.getLogger("cekura_analytics.improve")
@@ -93,10 +93,6 @@ class Ledger:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        if not (store.root / STATE_FILE).exists():
-            # a data dir with parts but no state is refused as foreign: commit an empty state
-            # first, so a crash during the very first ledger commit cannot leave one behind
-            store.save_state()
         df = store.read(TABLE, schema=IMPROVE_JOBS)
         self.rows: dict[str, dict[str, Any]] = {r["job_id"]: r for r in df.to_dicts()}
 

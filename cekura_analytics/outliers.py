@@ -18,6 +18,7 @@ metric the run failed.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -52,6 +53,7 @@ def outliers(
     score_z: float = DEFAULTS["score_z"],
     duration_z: float = DEFAULTS["duration_z"],
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """The top ``limit`` outlier runs (all with ``limit=None``), most surprising first.
 
@@ -67,7 +69,7 @@ def outliers(
     if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
         raise ConfigError(f"limit must be 0 or more, got {limit!r}")
 
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         con.execute(
             "update outlier_settings set min_group_pass_rate = ?, min_group_results = ?,"

@@ -30,7 +30,7 @@ from . import charts as ch
 from ._compat import deprecated_alias
 from ._version import __version__
 from .analysis import compare_versions, pass_rates_sql
-from .errors import ConfigError, DataError
+from .errors import CekuraError, ConfigError, DataError
 from .gate import gate
 from .impact import impact_rows, improve_impact
 from .mode_charts import failure_mode_chart
@@ -98,11 +98,13 @@ def _interval(lo: float | None, hi: float | None) -> str:
     return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
 
 
-def _freshness(data_dir: Path) -> tuple[str, str]:
-    """When the last sync finished, and the newest run watermark, from ``_state.json``."""
+def _freshness(data_dir: str | Path) -> tuple[str, str]:
+    """When the last sync finished, and the newest run watermark, from the sync state."""
+    from .store import Store
+
     try:
-        state = json.loads((data_dir / "_state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = Store(data_dir).state.__dict__
+    except CekuraError:
         return "unknown", ""
     finished = (state.get("last_sync") or {}).get("finished_at") or "unknown"
     scopes = (state.get("scopes") or {}).values()
@@ -110,7 +112,16 @@ def _freshness(data_dir: Path) -> tuple[str, str]:
     return str(finished)[:19].replace("T", " "), (f"runs up to {max(marks)[:19]}" if marks else "")
 
 
-def _headline(con: Any, data_dir: Path, params: dict[str, Any]) -> list[dict[str, str]]:
+def _snapshot_note(con: Any) -> str:
+    """Which table version the report was built from (and the --as-of that chose it)."""
+    row = fetch(con, "select version, as_of from table_versions where table_name = 'runs'")
+    if row.is_empty() or row["version"][0] is None:
+        return "no runs table"
+    as_of = row["as_of"][0]
+    return f"runs table version {row['version'][0]}" + (f" (as of {as_of})" if as_of else "")
+
+
+def _headline(con: Any, data_dir: str | Path, params: dict[str, Any]) -> list[dict[str, str]]:
 
     runs = fetch(
         con,
@@ -218,7 +229,7 @@ def _diff_class(line: str) -> str:
     return {"+": "add", "-": "del"}.get(line[:1], "")
 
 
-def _suggestions(data_dir: Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
+def _suggestions(data_dir: str | Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
     """Finished improve jobs that produced a new text, with a line diff current → suggested."""
     from .ledger import COMPLETED, read_ledger
 
@@ -256,14 +267,21 @@ def _chart(key: str, title: str, make: Callable[[], Any]) -> dict[str, Any]:
 
 
 def _collect(
-    data_dir: Path, since: Any, agent_id: Any, rules: Any, limits: tuple[int, int, int], min_n: int
+    data_dir: str | Path,
+    since: Any,
+    agent_id: Any,
+    rules: Any,
+    limits: tuple[int, int, int],
+    min_n: int,
+    as_of: Any = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values and altair charts."""
 
     n_worst, n_outliers, n_jobs = limits
     params = Scope.of(since, agent_id).params()
-    con = connect(data_dir, rules)
+    con = connect(data_dir, rules, as_of=as_of)
     try:
+        snapshot = _snapshot_note(con)
         headline = _headline(con, data_dir, params)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
         rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
@@ -290,11 +308,11 @@ def _collect(
 
     def versions() -> Any:
         # the agent with most results (or --agent-id), its two latest versions, all time
-        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules)
+        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
         failures = None  # the gate's verdict on the same two versions, marked on the chart
         with contextlib.suppress(DataError, IndexError):
             va, vb, agent = cmp["version_a"][0], cmp["version_b"][0], cmp["agent_id"][0]
-            verdict = gate(data_dir, agent, baseline=va, candidate=vb, rules=rules)
+            verdict = gate(data_dir, agent, baseline=va, candidate=vb, rules=rules, as_of=as_of)
             failures = [c.metric_id for c in verdict.failures]
         return ch.version_comparison(cmp, gate_failures=failures)
 
@@ -340,6 +358,7 @@ def _collect(
         "title": "Cekura analytics report",
         "scope": scope or "all runs",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "snapshot": snapshot,
         "headline": headline,
         "charts": charts,
         "worst": _worst(
@@ -349,8 +368,10 @@ def _collect(
         "outliers": rows,
         "modes": _mode_rows(modes),
         "suggestions": _suggestions(data_dir, agent_id, n_jobs),
-        "impact": impact_rows(improve_impact(data_dir, agent_id=agent_id, rules=rules)),
-        "data_dir_name": data_dir.name,
+        "impact": impact_rows(
+            improve_impact(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
+        ),
+        "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
         "version": __version__,
     }
 
@@ -377,8 +398,10 @@ def report(
     worst: int = 10,
     outliers: int = 10,
     jobs: int = 10,
+    as_of: str | int | datetime | None = None,
 ) -> Path:
-    """Write the report of ``data_dir`` to ``out`` (default ``<data_dir>/report.<fmt>``).
+    """Write the report of ``data_dir`` to ``out`` (default ``<data_dir>/report.<fmt>``),
+    from the latest snapshot or the one ``as_of`` names (a runs version or a timestamp).
 
     ``fmt="html"``: one self-contained file; ``png_dir`` also gets each chart as PNG.
     ``fmt="md"``: Markdown with PNG charts in ``png_dir`` (default ``<out stem>_charts/``).
@@ -387,12 +410,15 @@ def report(
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}: use html or md")
     Scope.of(since, agent_id)  # bad input fails before anything is read
-    data_dir = Path(data_dir)
-    out = Path(out) if out is not None else data_dir / f"report.{fmt}"
+    from .location import is_remote
+
+    if out is None and is_remote(data_dir):
+        raise ConfigError("the data dir is on object storage: give --out FILE for the report")
+    out = Path(out) if out is not None else Path(data_dir) / f"report.{fmt}"
     if out.is_dir():
         raise ConfigError(f"--out {out} is a directory: give a file name such as report.{fmt}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    ctx = _collect(data_dir, since, agent_id, rules, (worst, outliers, jobs), min_n)
+    ctx = _collect(data_dir, since, agent_id, rules, (worst, outliers, jobs), min_n, as_of)
     if fmt == "md":
         pngs = _save_pngs(
             ctx["charts"], Path(png_dir) if png_dir else out.with_name(f"{out.stem}_charts")

@@ -1,4 +1,5 @@
-"""The scope of a question, defined once: runs at or after ``since`` (UTC), of one agent.
+"""The scope of a question, defined once: runs at or after ``since`` (UTC), of one agent,
+as the tables stood at ``as_of`` (a table version or a time).
 
 Every command and twin that takes ``--since`` / ``--agent-id`` parses them here (one error
 class, :class:`~cekura_analytics.errors.ConfigError`) and filters with :func:`scope_sql`
@@ -33,6 +34,27 @@ def parse_when(value: When, option: str = "--since") -> datetime | None:
                 "or 2026-06-01T12:00Z (UTC)"
             ) from None
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def parse_as_of(value: str | int | datetime | None) -> int | datetime | None:
+    """``--as-of``: a table version (an integer) or an ISO date/time (UTC unless it says)."""
+    if value is None or isinstance(value, int):
+        if isinstance(value, int) and value < 0:
+            raise ConfigError(f"--as-of {value}: a version is 0 or more")
+        return value
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--as-of {value!r} is neither a version (e.g. 12) nor an ISO date/time "
+            "(e.g. 2026-06-01 or 2026-06-01T09:00Z)"
+        ) from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def parse_agent_id(value: Any) -> int | None:
@@ -77,4 +99,4 @@ def scope_sql(prefix: str = "") -> str:
     )
 
 
-__all__ = ["Scope", "parse_agent_id", "parse_when", "scope_sql"]
+__all__ = ["Scope", "parse_agent_id", "parse_as_of", "parse_when", "scope_sql"]

@@ -1,126 +1,145 @@
-"""The data directory: parquet parts, atomic commits, the sync state, compaction.
+"""The data directory: one Delta Lake table per table, the sync state in the Delta log.
 
-Layout (see :mod:`cekura_analytics.tables` for the columns)::
+Layout (columns: :mod:`cekura_analytics.tables`)::
 
-    D/_state.json                       manifest + sync state, replaced atomically
-    D/runs/part-000042.parquet          run batches: runs and run_metrics parts share a seq
-    D/run_metrics/part-000042.parquet
-    D/scenarios/part-000043.parquet     small tables: one part, replaced whole each sync
-    D/.lock                             held while a writer works (flock; freed on kill -9)
+    D/runs/_delta_log/...        every table is a Delta table (delta-rs, no JVM): DuckDB,
+    D/runs/part-....parquet      polars, pandas, Spark, Trino read it as committed
+    D/run_metrics/ ...           D may be a local path or s3:// gs:// az:// (same library)
+    D/scenarios/ ...             small tables are replaced whole on every sync
+    D/.lock                      held by a local writer (flock; freed on kill -9)
 
-Crash safety: a part is written to a hidden temp name, fsynced and renamed; only then is
-``_state.json`` rewritten (temp + fsync + rename) to list it. A file that the state does not
-list is debris of a crashed writer and is removed when the store is next opened for
-writing, so the directory always equals its last committed state. Run batches are upserts:
-a run fetched again replaces its older row (and its metric rows) in the same commit.
+Commits and what a reader can see
+  A run batch is two Delta commits: first ``run_metrics`` (a predicate overwrite that
+  deletes the batch's runs' old metric rows and adds the new ones in one commit), then
+  ``runs`` (a MERGE by ``run_id``: a run fetched again replaces its row). A batch of runs
+  that are provably new is appended instead (no scan of earlier files): the proof is an
+  in-memory index of stored run_ids (plus metric rows without a run), exact only while
+  this process holds the local lock, so on object storage every batch is merged. Readers load the
+  ``runs`` snapshot first and ``run_metrics`` after it (:mod:`.views` does), so every run
+  they see has its metric rows. A crash between the two commits leaves metric rows of runs
+  not yet in ``runs``; the joins drop them and the rerun redoes that batch (see below),
+  which replaces them idempotently.
+
+Sync state
+  The state (:class:`State`: watermarks, the window in progress and its pages done, runs not
+  yet finished) is written into the commit metadata (``cekura.sync``) of the same ``runs``
+  commit that stores the batch, so it can neither run ahead of the data nor lag behind it;
+  :meth:`Store.save_state` adds an empty commit when there is no data. After ``kill -9``
+  the last ``runs`` commit carrying the key is the state: the sync resumes after the last
+  committed page, and a page whose metrics were committed without its runs is fetched again.
+
+Locking
+  A local writer holds ``D/.lock`` (flock), so a second extract fails at once with a clear
+  error. On object storage there is no lock: the Delta commit protocol makes concurrent
+  commits safe (S3 uses conditional put, ``aws_conditional_put=etag``; set
+  ``AWS_S3_LOCKING_PROVIDER=dynamodb`` to use DynamoDB instead) and a writer whose commit
+  conflicts fails with one line.
+
+Where D lives and its options: :mod:`.location`. Upkeep (:mod:`.upkeep`): automatic
+compaction above :data:`COMPACT_AT` small files, ``optimize`` (compact + vacuum),
+``--repair`` of unreadable files, conversion of the old ``part-*.parquet`` layout.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError
 
-from .errors import StoreError
-from .tables import SCHEMAS
+from .errors import StoreError, first_line
+from .location import is_remote, location, storage_options
+from .tables import SCHEMAS, TERMINAL_STATUSES
+from .upkeep import add_actions
 
-STATE_FILE = "_state.json"
-STATE_FORMAT = 1
-RUN_TABLES = ("runs", "run_metrics")
-PART_RE = re.compile(r"^part-(\d{6,})\.parquet$")
-COMPACT_AT = 32  # run batches before compaction kicks in
-COMPACT_TARGET_ROWS = 50_000  # runs per compacted part
-
-
-@dataclass
-class RunBatch:
-    """One committed run batch: ``runs`` and ``run_metrics`` parts with the same seq."""
-
-    seq: int
-    rows: int
-    metric_rows: int
-    min_run_id: int
-    max_run_id: int
-
-    @property
-    def file(self) -> str:
-        """The part file name in both run tables."""
-        return f"part-{self.seq:06d}.parquet"
+STATE_KEY = "cekura.sync"
+STATE_FORMAT = 2
+LOCK_FILE = ".lock"
+RUN_TABLES = ("run_metrics", "runs")  # commit order: metrics first (see the docstring)
+COMPACT_AT = 12  # small files in a run table before it is compacted automatically
+# Automatic compaction merges files below SMALL_FILE into files of about that size and never
+# touches bigger ones: its memory (one bin in flight) and its rewrites stay bounded however
+# large the table grows. `optimize` packs into TARGET_FILE files.
+SMALL_FILE = 4 << 20  # bytes
+TARGET_FILE = 64 << 20  # bytes
 
 
 @dataclass
 class State:
-    """What ``_state.json`` holds; everything a resumed or incremental sync needs."""
+    """The sync state: everything a resumed or incremental sync needs."""
 
     format: int = STATE_FORMAT
-    next_seq: int = 1
-    run_batches: list[RunBatch] = field(default_factory=list)
-    tables: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> {seq, rows}
     scopes: dict[str, dict[str, Any]] = field(default_factory=dict)  # watermark per filter
     pending_run_ids: list[int] = field(default_factory=list)  # stored but not terminal
     in_progress: dict[str, Any] | None = None  # the sync being resumed
     last_sync: dict[str, Any] | None = None
     api_version: str | None = None  # "v2" or "v1": what --api-version auto settled on
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        d = self.__dict__.copy()
-        d["run_batches"] = [b.__dict__ for b in self.run_batches]
-        return d
+    def to_json(self) -> str:
+        """The state as JSON text."""
+        return json.dumps(self.__dict__, default=str, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> State:
+    def from_json(cls, text: str) -> State:
         """Parse, rejecting formats this version does not know."""
+        d = json.loads(text)
         if d.get("format") != STATE_FORMAT:
-            raise StoreError(f"state format {d.get('format')!r} is not {STATE_FORMAT}")
-        d = dict(d)
-        d["run_batches"] = [RunBatch(**b) for b in d.get("run_batches", [])]
+            raise StoreError(f"sync state format {d.get('format')!r} is not {STATE_FORMAT}")
         return cls(**d)
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    """Write bytes to a hidden temp file next to ``path``, fsync, then rename over it."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _arrow(df: pl.DataFrame) -> pa.Table:
+    """``df`` as Arrow without copying (string views: delta-rs takes them as they are)."""
+    return df.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _csv(ids: pl.Series) -> str:
+    return ",".join(map(str, ids.to_list()))
 
 
 class Store:
     """A data directory opened for reading, or for writing with ``lock=True``."""
 
-    def __init__(self, root: Path | str, *, lock: bool = False) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path, *, lock: bool = False) -> None:
+        self.uri = location(root)
+        self.remote = is_remote(self.uri)
+        self.root: Path | str = self.uri if self.remote else Path(self.uri)
+        self.options = storage_options(self.uri)
         self._lock_fh: Any = None
-        if lock:
-            self.root.mkdir(parents=True, exist_ok=True)
+        self._tables: dict[str, DeltaTable] = {}
+        self._index: pl.DataFrame | None = None
+        self._orphans: set[int] = set()
+        if lock and not self.remote:
+            Path(self.uri).mkdir(parents=True, exist_ok=True)
             self._acquire_lock()
-        self.state = self._load_state()
-        if lock:
-            if not (self.root / STATE_FILE).exists():
-                # State first: a part may only ever exist next to a state file, so a crash
-                # during the very first commit leaves a directory we still recognise.
-                self.save_state()
-            self._remove_debris()
+        from . import upkeep  # the old layout is converted before anything reads the tables
+
+        self.state = State()
+        try:
+            upkeep.convert_old_layout(self, write=lock)
+            self.state = self._load_state()
+        except BaseException:
+            self.close()
+            raise
 
     # -- opening ---------------------------------------------------------------------
     def _acquire_lock(self) -> None:
-        self._lock_fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held for life
+        self._lock_fh = open(Path(self.uri) / LOCK_FILE, "a+")  # noqa: SIM115 - held for life
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock_fh.close()
+            self._lock_fh = None
             raise StoreError(
-                f"{self.root}: another extract or job is writing here; wait for it to finish"
+                f"{self.uri}: another extract or job is writing here; wait for it to finish"
             ) from None
 
     def close(self) -> None:
@@ -136,85 +155,84 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _load_state(self) -> State:
-        path = self.root / STATE_FILE
-        if not path.exists():
-            if any(self.root.glob("*/part-*.parquet")):
-                raise StoreError(
-                    f"{self.root} holds parquet parts but no {STATE_FILE}: it was not written "
-                    "by this toolkit or the state was deleted; use another --data-dir"
-                )
-            return State()
+    def table_uri(self, table: str) -> str:
+        """Where ``table`` lives."""
+        return f"{self.uri}/{table}"
+
+    def table(self, table: str) -> DeltaTable | None:
+        """The latest snapshot of ``table`` (None when it was never written)."""
+        dt = self._tables.get(table)
+        if dt is not None:
+            return dt
+        uri = self.table_uri(table)
+        if not DeltaTable.is_deltatable(uri, storage_options=self.options):
+            return None
         try:
-            return State.from_json(json.loads(path.read_text()))
-        except (ValueError, TypeError, StoreError) as exc:
-            raise StoreError(
-                f"{path} is unreadable ({exc}); restore it from a backup or use a new --data-dir"
-            ) from None
+            dt = DeltaTable(uri, storage_options=self.options)
+        except DeltaError as exc:
+            raise StoreError(f"{table}: the Delta log cannot be read: {first_line(exc)}") from None
+        self._tables[table] = dt
+        return dt
 
-    def listed_files(self) -> dict[str, set[str]]:
-        """Part files the state lists, per table directory."""
-        out: dict[str, set[str]] = {t: set() for t in SCHEMAS}
-        for b in self.state.run_batches:
-            for t in RUN_TABLES:
-                out[t].add(b.file)
-        for name, info in self.state.tables.items():
-            out.setdefault(name, set()).add(f"part-{info['seq']:06d}.parquet")
-        return out
+    def _ensure(self, table: str, schema: dict[str, pl.DataType]) -> DeltaTable:
+        dt = self.table(table)
+        if dt is None:
+            empty = pl.DataFrame(schema=schema).to_arrow()
+            write_deltalake(self.table_uri(table), empty, storage_options=self.options)
+            dt = self.table(table)
+            assert dt is not None
+        return dt
 
-    def _remove_debris(self) -> None:
-        """Delete temp files and parts no committed state lists (a crashed writer's)."""
-        for table, files in self.listed_files().items():
-            tdir = self.root / table
-            if not tdir.is_dir():
-                continue
-            for f in tdir.iterdir():
-                stray = f.name.startswith(".") and f.name.endswith(".tmp")
-                if stray or (PART_RE.match(f.name) and f.name not in files):
-                    f.unlink(missing_ok=True)
-            missing = [f for f in files if not (tdir / f).exists()]
-            if missing:
-                raise StoreError(
-                    f"{tdir}: {missing[0]} is listed in {STATE_FILE} but missing; "
-                    "rerun with --full into a new --data-dir"
-                )
+    def _load_state(self) -> State:
+        dt = self.table("runs")
+        if dt is None:
+            return State()
+        commits = dt.history(64)
+        if len(commits) == 64 and not any(STATE_KEY in c for c in commits):
+            commits = dt.history()  # the state is further back (e.g. many other commits)
+        for commit in commits:
+            if STATE_KEY in commit:
+                try:
+                    return State.from_json(commit[STATE_KEY])
+                except (ValueError, TypeError, StoreError) as exc:
+                    raise StoreError(
+                        f"{self.uri}: the sync state in runs version {commit.get('version')}"
+                        f" is unreadable ({first_line(exc)}); rerun with --full"
+                    ) from None
+        return State()
+
+    def _meta(self) -> CommitProperties:
+        return CommitProperties(custom_metadata={STATE_KEY: self.state.to_json()})
 
     # -- writing -----------------------------------------------------------------------
-    def _new_seq(self) -> int:
-        seq = self.state.next_seq
-        self.state.next_seq += 1
-        return seq
+    def save_state(self) -> None:
+        """Commit the state alone (an empty commit of ``runs`` carrying it)."""
+        self._ensure("run_metrics", SCHEMAS["run_metrics"])
+        dt = self._ensure("runs", SCHEMAS["runs"])
+        empty = pl.DataFrame(schema=SCHEMAS["runs"]).to_arrow()
+        self._write(dt, empty, mode="append", commit_properties=self._meta())
 
-    def write_part(self, table: str, seq: int, df: pl.DataFrame | pl.LazyFrame) -> Path:
-        """Write a part under its final name via temp + fsync + rename (not yet committed)."""
-        tdir = self.root / table
-        tdir.mkdir(parents=True, exist_ok=True)
-        final = tdir / f"part-{seq:06d}.parquet"
-        tmp = tdir / f".{final.name}.tmp"
-        if isinstance(df, pl.LazyFrame):
-            df.sink_parquet(tmp, compression="zstd")
-        else:
-            df.write_parquet(tmp, compression="zstd", statistics=True)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        return final
+    def _write(self, dt: DeltaTable, data: pa.Table, **kw: Any) -> None:
+        try:
+            write_deltalake(dt, data, storage_options=self.options, **kw)
+        except CommitFailedError as exc:
+            raise self._conflict(exc) from None
 
-    def save_state(self, obsolete: Iterable[Path] = ()) -> None:
-        """Commit: rewrite ``_state.json`` atomically, then delete what it no longer lists."""
-        data = json.dumps(self.state.to_json(), indent=1, default=str).encode()
-        _fsync_write(self.root / STATE_FILE, data)
-        for p in obsolete:
-            p.unlink(missing_ok=True)
+    def _conflict(self, exc: BaseException) -> StoreError:
+        return StoreError(
+            f"{self.uri}: another writer committed to this data dir at the same time "
+            f"({first_line(exc)}); nothing was lost: rerun when it has finished"
+        )
 
     def replace_table(self, table: str, df: pl.DataFrame) -> None:
-        """Replace a small table whole (scenarios, metrics, ...) in one commit."""
-        seq = self._new_seq()
-        self.write_part(table, seq, df)
-        old = self.state.tables.get(table)
-        self.state.tables[table] = {"seq": seq, "rows": df.height}
-        obsolete = [self.root / table / f"part-{old['seq']:06d}.parquet"] if old else []
-        self.save_state(obsolete)
+        """Replace a table whole in one commit (its schema: ``SCHEMAS`` or the frame's)."""
+        data = _arrow(df)
+        dt = self.table(table)
+        if dt is None:
+            write_deltalake(self.table_uri(table), data, storage_options=self.options)
+        else:
+            self._write(dt, data, mode="overwrite", schema_mode="overwrite")
+        self._tables.pop(table, None)
 
     def upsert_runs(
         self,
@@ -223,130 +241,168 @@ class Store:
         *,
         update: dict[str, Any] | None = None,
     ) -> None:
-        """Commit a run batch; older rows of the same runs are removed in the same commit.
-
-        ``update`` holds state fields (e.g. the page just finished) committed with the data.
-        """
-        obsolete: list[Path] = []
-        if runs.height:
-            ids = runs["run_id"]
-            lo, hi = int(ids.min()), int(ids.max())  # type: ignore[arg-type]
-            kept: list[RunBatch] = []
-            for b in self.state.run_batches:
-                if b.max_run_id < lo or b.min_run_id > hi or not self._holds_any(b, ids):
-                    kept.append(b)
-                    continue
-                obsolete += [self.root / t / b.file for t in RUN_TABLES]
-                rest = self._without(b, ids)
-                if rest is not None:
-                    kept.append(rest)
-            self.state.run_batches = kept
-            seq = self._new_seq()
-            self.write_part("runs", seq, runs)
-            self.write_part("run_metrics", seq, run_metrics)
-            self.state.run_batches.append(RunBatch(seq, runs.height, run_metrics.height, lo, hi))
+        """Commit a run batch: its metric rows replace the runs' old ones, then the runs
+        are merged by id; ``update`` (state fields) goes into the same ``runs`` commit."""
         for key, value in (update or {}).items():
             setattr(self.state, key, value)
-        self.save_state(obsolete)
-
-    def _holds_any(self, batch: RunBatch, ids: pl.Series) -> bool:
-        path = self.root / "runs" / batch.file
-        found = pl.scan_parquet(path).filter(pl.col("run_id").is_in(ids.implode())).head(1)
-        return found.collect().height > 0
-
-    def _without(self, batch: RunBatch, ids: pl.Series) -> RunBatch | None:
-        """Rewrite a batch minus ``ids`` under a new seq; None when nothing is left."""
-        keep = ~pl.col("run_id").is_in(ids.implode())
-        runs = pl.read_parquet(self.root / "runs" / batch.file).filter(keep)
         if runs.height == 0:
-            return None
-        metrics = pl.read_parquet(self.root / "run_metrics" / batch.file).filter(keep)
-        seq = self._new_seq()
-        self.write_part("runs", seq, runs)
-        self.write_part("run_metrics", seq, metrics)
-        return RunBatch(
-            seq,
-            runs.height,
-            metrics.height,
-            int(runs["run_id"].min()),  # type: ignore[arg-type]
-            int(runs["run_id"].max()),  # type: ignore[arg-type]
+            self.save_state()
+            return
+        if runs["run_id"].is_duplicated().any():  # the same run twice in a batch: keep last
+            runs = runs.unique("run_id", keep="last", maintain_order=True)
+            run_metrics = run_metrics.unique(maintain_order=True)
+        ids = runs["run_id"].cast(pl.Int64)
+        lo, hi = int(ids.min()), int(ids.max())  # type: ignore[arg-type]
+        index = self._run_index()
+        new = (
+            index is not None
+            and not index["run_id"].is_in(ids.implode()).any()
+            and not self._orphans.intersection(ids.to_list())
         )
-
-    def compact(self, *, at: int = COMPACT_AT, target_rows: int = COMPACT_TARGET_ROWS) -> int:
-        """Merge small run batches into parts of about ``target_rows`` runs (streaming).
-
-        Returns how many batches were merged away.
-        """
-        if len(self.state.run_batches) <= at:
-            return 0
-        batches = sorted(self.state.run_batches, key=lambda b: b.min_run_id)
-        groups: list[list[RunBatch]] = [[]]
-        for b in batches:
-            if groups[-1] and sum(x.rows for x in groups[-1]) + b.rows > target_rows:
-                groups.append([])
-            groups[-1].append(b)
-        merged = 0
-        for group in groups:
-            if len(group) < 2:
-                continue
-            seq = self._new_seq()
-            for t in RUN_TABLES:
-                files = [self.root / t / b.file for b in group]
-                self.write_part(t, seq, pl.scan_parquet(files))
-            new = RunBatch(
-                seq,
-                sum(b.rows for b in group),
-                sum(b.metric_rows for b in group),
-                min(b.min_run_id for b in group),
-                max(b.max_run_id for b in group),
+        mdt = self._ensure("run_metrics", SCHEMAS["run_metrics"])
+        table = "run_metrics"
+        try:
+            if new:  # none of these runs is stored (the index is exact under our lock): append
+                self._write(mdt, _arrow(run_metrics), mode="append", schema_mode="merge")
+            else:
+                # the range lets delta-rs skip files by their statistics (IN lists are not)
+                pred = f"run_id >= {lo} and run_id <= {hi} and run_id in ({_csv(ids)})"
+                mode = {"mode": "overwrite", "predicate": pred, "schema_mode": "merge"}
+                self._write(mdt, _arrow(run_metrics), **mode)
+            table = "runs"
+            rdt = self._ensure("runs", SCHEMAS["runs"])
+            if new:
+                meta = self._meta()
+                self._write(
+                    rdt, _arrow(runs), mode="append", schema_mode="merge", commit_properties=meta
+                )
+            else:
+                self._merge(rdt, runs, lo, hi)
+        except CommitFailedError as exc:
+            raise self._conflict(exc) from None
+        except (OSError, DeltaError, pa.ArrowException) as exc:
+            raise self._unreadable(table, exc) from None
+        if index is not None:
+            final = runs.select(
+                pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
             )
-            members = {b.seq for b in group}
-            self.state.run_batches = [b for b in self.state.run_batches if b.seq not in members] + [
-                new
-            ]
-            self.save_state([self.root / t / b.file for b in group for t in RUN_TABLES])
-            merged += len(group) - 1
+            kept = index.filter(~pl.col("run_id").is_in(ids.implode()))
+            self._index = pl.concat([kept, final])
+            self._orphans.difference_update(ids.to_list())
+
+    def _run_index(self) -> pl.DataFrame | None:
+        """run_id and "is final" of every stored run, kept in memory while this process
+        holds the local lock (no other writer can change the table then); None without it.
+
+        Also notes metric rows whose run is not in ``runs`` (a crash between the two commits
+        of a batch): such a batch must replace them, not append next to them.
+        """
+        if self._lock_fh is None:
+            return None
+        if self._index is None:
+            stored = self.read("runs", columns=["run_id", "status"])
+            self._index = stored.select(
+                pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
+            )
+            metric_runs = self.read("run_metrics", columns=["run_id"])["run_id"].unique()
+            orphans = metric_runs.filter(~metric_runs.is_in(self._index["run_id"].implode()))
+            self._orphans = set(orphans.to_list())
+        return self._index
+
+    def _merge(self, rdt: DeltaTable, runs: pl.DataFrame, lo: int, hi: int) -> None:
+        """MERGE ``runs`` by run_id into the table, with the state in the commit metadata."""
+        on = f"t.run_id = s.run_id and t.run_id >= {lo} and t.run_id <= {hi}"
+        merger = rdt.merge(
+            _arrow(runs),
+            on,
+            source_alias="s",
+            target_alias="t",
+            merge_schema=True,
+            commit_properties=self._meta(),
+        )
+        merger.when_matched_update_all().when_not_matched_insert_all().execute()
+
+    def _unreadable(self, table: str, exc: BaseException) -> StoreError:
+        from .upkeep import unreadable  # names the damaged file in one line
+
+        return unreadable(self, table, exc)
+
+    def small_files(self, table: str) -> int:
+        """How many files of ``table`` are below the small-file size."""
+        dt = self.table(table)
+        if dt is None:
+            return 0
+        return int((add_actions(dt)["size_bytes"] < SMALL_FILE).sum())
+
+    def compact(self, *, at: int = COMPACT_AT) -> int:
+        """Compact the run tables when one holds more than ``at`` small files (no vacuum:
+        older versions stay readable). Returns how many files were merged away."""
+        merged = 0
+        for table in RUN_TABLES:
+            dt = self.table(table)
+            if dt is None or self.small_files(table) <= at:
+                continue
+            props = self._meta() if table == "runs" else None
+            try:
+                got = dt.optimize.compact(
+                    target_size=SMALL_FILE, max_concurrent_tasks=1, commit_properties=props
+                )
+            except CommitFailedError as exc:
+                raise self._conflict(exc) from None
+            merged += int(got.get("numFilesRemoved", 0)) - int(got.get("numFilesAdded", 0))
         return merged
 
     # -- reading -----------------------------------------------------------------------
-    def files(self, table: str) -> list[Path]:
-        """Committed part files of a table."""
-        return sorted(self.root / table / f for f in self.listed_files().get(table, ()))
+    def version(self, table: str) -> int | None:
+        """The latest version of ``table`` (None when it was never written)."""
+        dt = self.table(table)
+        return dt.version() if dt is not None else None
 
-    def read(self, table: str, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
-        """A whole table as committed (zero rows with the schema when empty).
-
-        ``schema`` is for tables outside ``SCHEMAS`` (e.g. the improve-job ledger).
+    def read(
+        self,
+        table: str,
+        schema: dict[str, pl.DataType] | None = None,
+        columns: list[str] | None = None,
+    ) -> pl.DataFrame:
+        """A table (or some ``columns``) as committed; zero rows with the schema when it does
+        not exist. ``schema`` is for tables outside ``SCHEMAS`` (e.g. the improve ledger).
         """
-        files = self.files(table)
-        if not files:
-            return pl.DataFrame(schema=schema or SCHEMAS[table])
-        return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
+        dt = self.table(table)
+        if dt is None:
+            empty = pl.DataFrame(schema=schema or SCHEMAS[table])
+            return empty.select(columns) if columns else empty
+        try:
+            return pl.from_arrow(dt.to_pyarrow_table(columns=columns))  # type: ignore[return-value]
+        except (OSError, DeltaError, pa.ArrowException) as exc:
+            raise self._unreadable(table, exc) from None
 
     def row_counts(self) -> dict[str, int]:
-        """Rows per table according to the committed state."""
-        counts = {t: info["rows"] for t, info in self.state.tables.items()}
-        counts["runs"] = sum(b.rows for b in self.state.run_batches)
-        counts["run_metrics"] = sum(b.metric_rows for b in self.state.run_batches)
-        return counts
+        """Rows per table, from the Delta log (no data read)."""
+        out = {}
+        for table in (*SCHEMAS, "improve_jobs"):
+            dt = self.table(table)
+            if dt is not None:
+                out[table] = int(add_actions(dt)["num_records"].sum())
+        return out
 
     def stored_run_ids(self, ids: Iterable[int]) -> set[int]:
-        """Which of ``ids`` are already stored (reads only the candidate parts)."""
-        wanted = pl.Series("run_id", sorted(set(ids)), dtype=pl.Int64)
-        if wanted.is_empty():
+        """Which of ``ids`` are stored with a final status (a run stored while still running
+        is fetched again); reads only the files whose run_id range overlaps ``ids``."""
+        wanted = sorted(set(ids))
+        dt = self.table("runs")
+        if not wanted or dt is None:
             return set()
-        lo, hi = int(wanted.min()), int(wanted.max())  # type: ignore[arg-type]
-        files = [
-            self.root / "runs" / b.file
-            for b in self.state.run_batches
-            if not (b.max_run_id < lo or b.min_run_id > hi)
-        ]
-        if not files:
+        index = self._run_index()
+        if index is not None:  # no file read: linear cost whatever the table's size
+            hit = index.filter(pl.col("run_id").is_in(wanted) & pl.col("final"))
+            return set(hit["run_id"].to_list())
+        pruning = f"run_id >= {wanted[0]} and run_id <= {wanted[-1]}"
+        if not dt.file_uris(file_pruning_predicate=pruning):
             return set()
-        found = (
-            pl.scan_parquet(files)
-            .select("run_id")
-            .filter(pl.col("run_id").is_in(wanted.implode()))
-            .collect()
-        )
+        ds = dt.to_pyarrow_dataset(file_pruning_predicate=pruning)
+        try:
+            got = ds.to_table(columns=["run_id", "status"], filter=pc.field("run_id").isin(wanted))
+        except (OSError, pa.ArrowException) as exc:
+            raise self._unreadable("runs", exc) from None
+        found = pl.DataFrame(got).filter(pl.col("status").is_in(TERMINAL_STATUSES))
         return set(found["run_id"].to_list())

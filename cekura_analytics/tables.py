@@ -1,8 +1,10 @@
-"""The parquet tables the extractor writes: names, grain and column types (a contract).
+"""The tables the extractor writes: names, grain and column types (a contract).
 
-Layout: ``<data_dir>/<table>/part-<seq>.parquet`` plus ``<data_dir>/_state.json``.
-Readers glob ``<data_dir>/<table>/*.parquet``; files in progress are hidden
-(``.<name>.tmp``) until renamed, so a glob never sees a half-written file.
+Layout: each table is a Delta Lake table at ``<data_dir>/<table>/`` (see
+:mod:`cekura_analytics.store`); read it with any Delta reader (``pl.scan_delta``,
+``deltalake``, DuckDB over ``DeltaTable.file_uris()``), never by globbing its parquet files.
+A column added here is added to an existing table by its next write (schema merge); the
+views read it as null from files written before.
 All timestamps are UTC. ``*_json`` columns hold the API value as JSON text when the
 contract gives it no fixed shape; ``extra_json`` keeps fields the contract does not know.
 """

@@ -1,18 +1,19 @@
-"""DuckDB views over the extracted parquet: ``connect``, ad-hoc SQL, a database file.
+"""DuckDB views over the extracted Delta tables: ``connect``, ad-hoc SQL, a database file.
 
 Every view is defined in ``sql/NN_<view>.sql`` (one per file, run in file-name order).
-Staging views (``10``-``19``) read ``<data_dir>/<table>/*.parquet`` through a placeholder
-(``{runs}``, ``{run_metrics}``, ...) that :func:`connect` replaces by a ``read_parquet`` glob,
-so parts the extractor adds later are seen by the next query without rebuilding anything.
-A table with no part yet is replaced by an empty relation with the columns of
-:mod:`cekura_analytics.tables` (a later part of it is seen by the next :func:`connect`).
-Both forms carry a ``filename`` column (the part a row came from). ``{<table>_files}`` lists
-a table's part files and ``{runs_parts}`` gives each runs part's run_id range from the
-parquet statistics: the staging views use them to dedupe cheaply.
+Staging views (``10``-``19``) read a table through a placeholder (``{runs}``,
+``{run_metrics}``, ...) that :func:`connect` replaces by the data files of one committed
+Delta snapshot (``read_parquet([...])``; on object storage an Arrow dataset of the
+snapshot, since DuckDB's delta extension cannot be relied on). A table that does not exist
+(yet, or at the ``as_of`` time) is an empty relation with the columns of
+:mod:`cekura_analytics.tables`. Files not in the snapshot (a writer's uncommitted output,
+versions replaced since) are never read, so the staging SQL only renames and casts.
+Time travel: ``connect(..., as_of=VERSION|TIMESTAMP)`` (:func:`parse_as_of`, :func:`snapshot`).
 
 Connections run with ``TimeZone = 'UTC'`` (text timestamps without an offset are UTC) and
-no progress bar. Two tables hold settings: ``pass_rules`` (the rules file, see :mod:`.passing`) and
-``outlier_settings`` (the thresholds of the ``outlier_runs`` view).
+no progress bar. Tables hold settings: ``pass_rules`` (the rules file, see :mod:`.passing`),
+``outlier_settings`` (the thresholds of the ``outlier_runs`` view) and ``table_versions``
+(the Delta version of each table the views read).
 """
 
 from __future__ import annotations
@@ -21,17 +22,23 @@ import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb as ddb  # the module; duckdb() below writes a database file
 import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 from . import tables
 from ._compat import deprecated_alias
-from .errors import ConfigError, DataError, StoreError
+from .errors import ConfigError, DataError, StoreError, first_line
+from .location import is_remote
 from .resources import resource_path
 from .rules import load_rules, rules_path
+from .scope import parse_as_of
+from .store import RUN_TABLES, Store
 from .tables import SCHEMAS
 
 #: where the view definitions live (inside the package)
@@ -51,14 +58,8 @@ def source_schemas() -> dict[str, dict[str, pl.DataType]]:
     return out
 
 
-#: ``{table}`` -> the table's rows; ``{table_files}`` -> its part files (``part_path``, from a
-#: directory listing); ``{runs_parts}`` -> one row per runs part with its run_id range from
-#: the parquet statistics (no data read)
-_PLACEHOLDER = re.compile(
-    r"\{("
-    + "|".join([*source_schemas(), *(f"{t}_files" for t in source_schemas()), "runs_parts"])
-    + r")\}"
-)
+#: ``{table}`` -> the table's rows as of the snapshot :func:`connect` pinned
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(source_schemas()) + r")\}")
 
 
 def sql_dir() -> Path:
@@ -106,57 +107,88 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def source_sql(data_dir: Path, table: str) -> str:
-    """What a staging view reads for ``table``: a parquet glob, or an empty typed relation.
+def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, DeltaTable | None]:
+    """Every table's Delta snapshot, ``runs`` loaded first and ``run_metrics`` right after it
+    (the commit order of :mod:`.store`, so every run seen has its metric rows).
 
-    Both have the table's columns plus ``filename`` (the part file a row came from)."""
-    if any((data_dir / table).glob("*.parquet")):
-        pattern = (data_dir / table / "*.parquet").as_posix()
-        return f"read_parquet({_literal(pattern)}, union_by_name = true, filename = true)"
-    schema = source_schemas()[table]
-    cols = [f"cast(null as {_duck_type(t)}) as {c}" for c, t in schema.items()]
-    cols.append("cast(null as varchar) as filename")
+    ``as_of`` a version: ``runs`` at that version, the other tables as they stood when it
+    was committed; a timestamp: every table as it stood then (absent tables are empty).
+    """
+    order = ["runs", "run_metrics", *(t for t in source_schemas() if t not in RUN_TABLES)]
+    out: dict[str, DeltaTable | None] = {}
+    when: datetime | None = as_of if isinstance(as_of, datetime) else None
+    for table in order:
+        dt = store.table(table)
+        if dt is None or as_of is None:
+            out[table] = dt
+            continue
+        try:
+            if table == "runs" and isinstance(as_of, int):
+                # history of the latest snapshot: after time travel it numbers versions wrong
+                when = datetime.fromtimestamp(_commit_ms(dt, as_of) / 1000, UTC)
+                dt.load_as_version(as_of)
+            else:
+                assert when is not None
+                dt.load_as_version(when)
+        except (DeltaError, ValueError, OSError) as exc:
+            if table == "runs":
+                raise DataError(
+                    f"--as-of {as_of}: the runs table has no such version ({first_line(exc)});"
+                    f" it is at version {store.version('runs')}"
+                ) from None
+            dt = None  # the table did not exist yet
+        out[table] = dt
+    return out
+
+
+def _commit_ms(dt: DeltaTable, version: int) -> int:
+    """Commit time (ms) of ``version`` (history lists the whole log, newest first)."""
+    for c in dt.history():
+        if int(c.get("version", version)) == version:
+            return int(c["timestamp"])
+    raise DataError(f"--as-of {version}: the runs table has no such version")
+
+
+def _empty_sql(table: str) -> str:
+    cols = [f"cast(null as {_duck_type(t)}) as {c}" for c, t in source_schemas()[table].items()]
     return f"(select {', '.join(cols)} limit 0)"
 
 
-def files_sql(data_dir: Path, table: str) -> str:
-    """``part_path`` of every part file of ``table`` (listing only, no file is opened)."""
-    if any((data_dir / table).glob("*.parquet")):
-        pattern = _literal((data_dir / table / "*.parquet").as_posix())
-        return f"(select file as part_path from glob({pattern}))"
-    return "(select cast(null as varchar) as part_path limit 0)"
+def source_sql(con: ddb.DuckDBPyConnection, table: str, dt: DeltaTable | None, remote: bool) -> str:
+    """What a staging view reads for ``table``: the snapshot's data files (local), an Arrow
+    dataset of the snapshot (object storage), or an empty typed relation. Columns the
+    contract has but the files lack (added after they were written) come as nulls."""
+    if dt is None:
+        return _empty_sql(table)
+    if remote:
+        name = f"_delta_{table}"
+        con.register(name, dt.to_pyarrow_dataset(as_large_types=True))
+        rel = name
+    else:
+        files = dt.file_uris()
+        if not files:
+            return _empty_sql(table)
+        listed = ", ".join(_literal(f) for f in files)
+        rel = f"read_parquet([{listed}], union_by_name = true)"
+    have = {f.name for f in dt.schema().fields}
+    missing = [
+        f"cast(null as {_duck_type(t)}) as {c}"
+        for c, t in source_schemas()[table].items()
+        if c not in have
+    ]
+    return f"(select *{''.join(', ' + m for m in missing)} from {rel})"
 
 
-def parts_sql(data_dir: Path, table: str = "runs", key: str = "run_id") -> str:
-    """``part_path, min_<key>, max_<key>`` per part file, from parquet statistics only
-    (null bounds when a row group has no statistics)."""
-    if any((data_dir / table).glob("*.parquet")):
-        pattern = _literal((data_dir / table / "*.parquet").as_posix())
-        return (
-            f"(select file_name as part_path,"
-            f" case when bool_and(stats_min_value is not null)"
-            f" then min(try_cast(stats_min_value as bigint)) end as min_{key},"
-            f" case when bool_and(stats_max_value is not null)"
-            f" then max(try_cast(stats_max_value as bigint)) end as max_{key}"
-            f" from parquet_metadata({pattern}) where path_in_schema = {_literal(key)}"
-            f" group by file_name)"
-        )
-    return (
-        f"(select cast(null as varchar) as part_path, cast(null as bigint) as min_{key},"
-        f" cast(null as bigint) as max_{key} limit 0)"
-    )
-
-
-def _check_data_dir(data_dir: str | Path) -> Path:
-    path = Path(data_dir).expanduser().resolve()
+def _open(data_dir: str | Path) -> Store:
     hint = f"run `cekura-analytics extract --data-dir {data_dir}` first"
-    if not path.is_dir():
-        raise DataError(f"data dir {data_dir} does not exist: {hint}")
-    if re.search(r"[*?\[\]]", str(path)):
-        raise DataError(f"data dir {path}: a path with * ? [ or ] cannot be globbed; rename it")
-    if not any(any((path / t).glob("*.parquet")) for t in SCHEMAS):
-        raise DataError(f"data dir {data_dir} holds no extracted tables (no */*.parquet): {hint}")
-    return path
+    if not is_remote(data_dir):
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise DataError(f"data dir {data_dir} does not exist: {hint}")
+    store = Store(data_dir)
+    if not any(store.table(t) is not None for t in SCHEMAS):
+        raise DataError(f"data dir {data_dir} holds no extracted tables: {hint}")
+    return store
 
 
 def connect(
@@ -164,19 +196,23 @@ def connect(
     rules: str | Path | None = None,
     *,
     database: str = ":memory:",
+    as_of: str | int | datetime | None = None,
 ) -> ddb.DuckDBPyConnection:
     """A DuckDB connection with every view of ``sql/`` registered over ``data_dir``.
 
+    The views read one committed snapshot of the Delta tables, the latest or the one
+    ``as_of`` names (a ``runs`` version or a timestamp, see :func:`snapshot`); the table
+    ``table_versions`` says which version of each table that is.
     ``rules`` is a TOML rules file (default: ``<data_dir>/cekura-analytics.toml`` if present).
     ``database`` may name a file: the views are then stored in it (see :func:`duckdb`).
     Raises :class:`DataError` for a missing or empty data dir, :class:`ConfigError` for a bad
-    rules file.
+    rules file or as-of value, :class:`StoreError` for an unreadable table.
     """
-    path = _check_data_dir(data_dir)
-    parsed = load_rules(rules_path(path, rules))
-    sources = {t: source_sql(path, t) for t in source_schemas()}
-    sources |= {f"{t}_files": files_sql(path, t) for t in source_schemas()}
-    sources["runs_parts"] = parts_sql(path)
+    when = parse_as_of(as_of)
+    store = _open(data_dir)
+    local_rules = rules_path(store.uri if not store.remote else "/nonexistent", rules)
+    parsed = load_rules(local_rules)
+    snap = snapshot(store, when)
     con = ddb.connect(database)
     try:
         # no progress bar on stdout; timestamps given as text without an offset mean UTC
@@ -184,26 +220,41 @@ def connect(
         with contextlib.suppress(ddb.Error):
             con.execute("set enable_progress_bar = false")
         con.execute("set TimeZone = 'UTC'")
+        sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
         for f in sql_files():
             text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
             try:
                 con.execute(text)
             except ddb.Error as exc:
-                raise StoreError(
-                    f"{f.name}: cannot define it over {path}: {_first_line(exc)}"
-                ) from None
+                context = f"{f.name}: cannot define it over {store.uri}"
+                raise _unreadable_or(store, exc, context) from None
         rows = parsed.rows()
         if rows:
             con.executemany("insert into pass_rules values (?, ?, ?, ?)", rows)
+        con.executemany(
+            "insert into table_versions values (?, ?, ?)",
+            [
+                (t, dt.version() if dt else None, None if when is None else str(when))
+                for t, dt in snap.items()
+            ],
+        )
     except BaseException:
         con.close()
         raise
     return con
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _unreadable_or(store: Store, exc: BaseException, context: str) -> StoreError:
+    """A damaged data file named in one line, else ``context`` and DuckDB's first line."""
+    from .upkeep import unreadable
+
+    text = str(exc)
+    for table in RUN_TABLES + tuple(t for t in source_schemas() if t not in RUN_TABLES):
+        if f"/{table}/" in text:
+            err = unreadable(store, table, exc)
+            if "data file" in str(err):
+                return err
+    return StoreError(f"{context}: {first_line(exc)}")
 
 
 def fetch(
@@ -217,7 +268,12 @@ def fetch(
         rel = con.sql(statement, params=params)
         return rel.pl() if rel is not None else pl.DataFrame()
     except ddb.Error as exc:
-        raise DataError(f"SQL failed: {_first_line(exc)}") from None
+        if "parquet" in str(exc).lower() and "/_delta" not in str(exc):
+            hint = (
+                "a data file may be damaged: `cekura-analytics extract --repair` fetches it again"
+            )
+            raise DataError(f"SQL failed: {first_line(exc)} ({hint})") from None
+        raise DataError(f"SQL failed: {first_line(exc)}") from None
 
 
 def query(
@@ -226,10 +282,11 @@ def query(
     params: Sequence[Any] | Mapping[str, Any] | None = None,
     *,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
-    """Run ``sql`` over the views of ``data_dir``; user values go in ``params``
-    (``?`` with a list, ``$name`` with a dict), never into the SQL text."""
-    con = connect(data_dir, rules)
+    """Run ``sql`` over the views of ``data_dir`` (as of ``as_of``); user values go in
+    ``params`` (``?`` with a list, ``$name`` with a dict), never into the SQL text."""
+    con = connect(data_dir, rules, as_of=as_of)
     try:
         return fetch(con, sql, params)
     finally:
@@ -280,20 +337,26 @@ def sql(
     fmt: str = "table",
     out: str | Path | None = None,
     rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
 ) -> str:
     """What ``cekura-analytics sql`` prints: ``statement`` run over the views, rendered."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    return render(query(data_dir, statement, params, rules=rules), fmt, out)
+    return render(query(data_dir, statement, params, rules=rules, as_of=as_of), fmt, out)
 
 
 def duckdb(data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None) -> Path:
-    """Write a DuckDB database file holding every view (over absolute parquet globs).
+    """Write a DuckDB database file holding every view (over the snapshot's data files).
 
-    Open it with the duckdb shell or a BI tool; views read the parquet at query time, so
-    new parts show up. The rules and outlier settings are copied in as tables; rerun to
-    pick up a changed rules file or a table that had no parts yet.
+    Open it with the duckdb shell or a BI tool. The views list the data files of the
+    snapshot taken now: rerun after an extract (or an optimize, which removes old files)
+    to see the new data, and to pick up a changed rules file. Local data dirs only.
     """
+    if is_remote(data_dir):
+        raise ConfigError(
+            "duckdb export needs a local --data-dir: views over object storage read Arrow "
+            "datasets that a database file cannot hold"
+        )
     target = Path(out).expanduser().resolve()
     if target.is_dir():
         raise ConfigError(f"--out {out} is a directory: give a file name such as views.duckdb")
@@ -317,8 +380,10 @@ __all__ = [
     "duckdb",
     "export_duckdb",
     "fetch",
+    "parse_as_of",
     "query",
     "render",
+    "snapshot",
     "source_sql",
     "sql",
     "sql_files",

@@ -1,7 +1,7 @@
 """Small hand-made data dirs in the extractor's layout, for the view tests.
 
-``write_tables(d, runs=[...], run_metrics=[...], ...)`` writes each table as
-``d/<table>/part-<seq>.parquet`` with exactly the columns and types of
+``write_tables(d, runs=[...], run_metrics=[...], ...)`` appends each table's rows as one
+Delta commit to ``d/<table>/`` with exactly the columns and types of
 :mod:`cekura_analytics.tables` (missing columns are null), like the extractor does.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from deltalake import write_deltalake
 
 from cekura_analytics.tables import SCHEMAS
 
@@ -26,18 +27,18 @@ def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame({c: [r.get(c) for r in rows] for c in schema}, schema=schema, strict=False)
 
 
-def write_part(data_dir: Path, table: str, rows: list[dict[str, Any]], seq: int = 1) -> Path:
-    """One part file ``<table>/part-<seq:06d>.parquet`` (zero rows allowed)."""
-    path = data_dir / table / f"part-{seq:06d}.parquet"
+def write_part(data_dir: Path, table: str, rows: list[dict[str, Any]]) -> Path:
+    """Append ``rows`` to the Delta table ``<table>/`` as one commit (zero rows allowed)."""
+    path = data_dir / table
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame(table, rows).write_parquet(path, statistics=True)
+    write_deltalake(str(path), frame(table, rows).to_arrow(), mode="append")
     return path
 
 
-def write_tables(data_dir: Path, seq: int = 1, **tables: list[dict[str, Any]]) -> Path:
-    """Write every given table as one part numbered ``seq``; returns ``data_dir``."""
+def write_tables(data_dir: Path, **tables: list[dict[str, Any]]) -> Path:
+    """Append every given table's rows as one commit each; returns ``data_dir``."""
     for table, rows in tables.items():
-        write_part(data_dir, table, rows, seq)
+        write_part(data_dir, table, rows)
     return data_dir
 
 
@@ -67,8 +68,7 @@ def result(run_id: int, metric_id: int, **kw: Any) -> dict[str, Any]:
 
 
 def read(data_dir: Path, table: str) -> pl.DataFrame:
-    """A table as written (all parts)."""
-    files = sorted((data_dir / table).glob("*.parquet"))
-    if not files:
+    """A table as committed."""
+    if not (data_dir / table / "_delta_log").is_dir():
         return pl.DataFrame(schema=SCHEMAS[table])
-    return pl.concat([pl.read_parquet(f) for f in files])
+    return pl.read_delta(str(data_dir / table))

@@ -88,7 +88,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("browser") / "data"
     with MockServer(runs=600, seed=0, api_key="k") as srv:
         extract(d, base_url=srv.base_url, api_key="k", quiet=True)
-    failed = pl.read_parquet(d / "runs" / "*.parquet").filter(~pl.col("success"))
+    failed = pl.read_delta(str(d / "runs")).filter(~pl.col("success"))
     add_jobs(d, [int(r) for r in failed["run_id"].head(2)], "Be kind.\nConfirm the slot.")
     return d
 
@@ -109,10 +109,9 @@ def add_jobs(d: Path, run_ids: list[int], improved: str, summary: str = "Adds a 
 
 
 def rewrite(d: Path, table: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> None:
-    """Edit every committed part of ``table`` in place (same rows, same file names)."""
-    for part in sorted((d / table).glob("*.parquet")):
-        df = pl.read_parquet(part)
-        change(df).write_parquet(part)
+    """Replace ``table`` by ``change`` of it (same rows), as one commit."""
+    with Store(d, lock=True) as store:
+        store.replace_table(table, change(store.read(table)))
 
 
 def open_report(driver: Any, path: Path) -> None:
@@ -190,7 +189,7 @@ def test_injected_markup_does_not_execute(browser: Any, data_dir: Path, tmp_path
     rewrite(d, "run_metrics", lambda df: df.with_columns(metric_name=pl.col("metric_name") + EVIL))
     rewrite(d, "metrics", lambda df: df.with_columns(name=pl.col("name") + EVIL))
     rewrite(d, "personalities", lambda df: df.with_columns(name=pl.col("name") + EVIL))
-    failed = pl.read_parquet(d / "runs" / "*.parquet").filter(~pl.col("success"))
+    failed = pl.read_delta(str(d / "runs")).filter(~pl.col("success"))
     add_jobs(d, [int(failed["run_id"][5])], EVIL, summary=EVIL)
 
     report = build_report(d, tmp_path / "report.html")

@@ -61,6 +61,17 @@ def test_extract_cli_prints_summary(mock_server: Any, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "runs" in result.output and "rows" in result.output
+    result = CliRunner().invoke(cli, ["optimize", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("optimized ") and "run_metrics" in result.output
+    result = CliRunner().invoke(
+        cli, ["optimize", "--data-dir", str(tmp_path), "--retain-days", "-1"]
+    )
+    assert (
+        result.exit_code == 1
+        and result.output.startswith("error:")
+        and "retain-days" in result.output
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -11,12 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 import requests
+from deltalake import DeltaTable
 
 from cekura_analytics import extract
-from cekura_analytics.errors import AuthError, ResponseError
+from cekura_analytics.errors import AuthError, CekuraError, ResponseError
 from cekura_analytics.store import Store
 from cekura_analytics.tables import KEYS, SCHEMAS
 
@@ -38,9 +39,14 @@ def api_count(srv: Any, path: str, **params: Any) -> int:
 
 
 def tables(data_dir: Path) -> dict[str, pl.DataFrame]:
-    """Every table, committed files only, sorted by its key (for equality checks)."""
+    """Every table as committed (read by deltalake), sorted by its key (for equality checks)."""
     store = Store(data_dir)
     return {t: store.read(t).sort(list(KEYS[t])) for t in SCHEMAS}
+
+
+def state(data_dir: Path) -> dict[str, Any]:
+    """The committed sync state (from the runs table's Delta log)."""
+    return Store(data_dir).state.__dict__
 
 
 def control(srv: Any, action: str, **params: Any) -> None:
@@ -88,6 +94,41 @@ def test_extract_matches_api_counts(mock_server: Any, tmp_path: Path, key_env: N
     assert got["runs"]["transcript"].str.contains(r"^\[\d{1,2}:\d\d\] ").any()
 
 
+def _read_polars(d: Path, t: str) -> pl.DataFrame:
+    return pl.scan_delta(str(d / t)).collect()
+
+
+def _read_duckdb(d: Path, t: str) -> pl.DataFrame:
+    files = DeltaTable(str(d / t)).file_uris()  # the committed snapshot's files
+    return duckdb.sql(
+        "select * from read_parquet($f, union_by_name = true)", params={"f": files}
+    ).pl()
+
+
+def _read_deltalake(d: Path, t: str) -> pl.DataFrame:
+    return pl.DataFrame(DeltaTable(str(d / t)).to_pyarrow_table())
+
+
+@pytest.mark.parametrize("read", [_read_deltalake, _read_polars, _read_duckdb])
+def test_every_reader_sees_the_api_rows_once(
+    make_mock_server: Any, tmp_path: Path, key_env: None, read: Any
+) -> None:
+    srv = make_mock_server(runs=700, seed=4)
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    control(srv, "runs/complete")  # the rerun fetches the unfinished runs again: upserts
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    want = {"runs": "runs/", "scenarios": "scenarios/", "results": "results/"}
+    want |= {"agents": "aiagents/", "metrics": "metrics/", "personalities": "personalities/"}
+    clean = tables(tmp_path)
+    for table in SCHEMAS:
+        got = read(tmp_path, table)
+        key = list(KEYS[table])
+        assert got.select(key).is_duplicated().sum() == 0, table
+        assert got.height == clean[table].height, table
+        if table in want:
+            assert got.height == api_count(srv, want[table]), table
+
+
 def test_rerun_changes_nothing_and_asks_little(
     mock_server: Any, tmp_path: Path, key_env: None
 ) -> None:
@@ -95,7 +136,7 @@ def test_rerun_changes_nothing_and_asks_little(
     control(mock_server, "runs/complete")  # nothing new and nothing unfinished left
     extract(tmp_path, base_url=mock_server.base_url, quiet=True)
     before = tables(tmp_path)
-    state_before = json.loads((tmp_path / "_state.json").read_text())
+    state_before = state(tmp_path)
     control(mock_server, "stats/reset")
     summary = extract(tmp_path, base_url=mock_server.base_url, quiet=True)
     after = tables(tmp_path)
@@ -103,7 +144,7 @@ def test_rerun_changes_nothing_and_asks_little(
         assert before[t].equals(after[t]), t
     assert runs_requests(mock_server.stats()) <= 3
     assert summary.runs_fetched == 0
-    state_after = json.loads((tmp_path / "_state.json").read_text())
+    state_after = state(tmp_path)
     assert state_after["scopes"]["all"]["watermark"] >= state_before["scopes"]["all"]["watermark"]
 
 
@@ -261,10 +302,10 @@ def _run_cli(base_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
 
 def _pages_done(data_dir: Path) -> int:
     try:
-        state = json.loads((data_dir / "_state.json").read_text())
-    except (FileNotFoundError, ValueError):
+        st = state(data_dir)
+    except CekuraError:  # no table yet
         return 0
-    return len((state.get("in_progress") or {}).get("pages_done", []))
+    return len((st.get("in_progress") or {}).get("pages_done", []))
 
 
 def test_kill_9_then_rerun_equals_clean_run(
@@ -402,3 +443,28 @@ def test_every_decided_verdict_is_the_mocks_truth(
     ]
     assert wrong == []
     assert got.filter(pl.col("eval_type") == "binary")["passed"].null_count() == 0
+
+
+@pytest.mark.parametrize("table", ["runs", "run_metrics"])
+def test_repair_fetches_the_runs_of_a_damaged_file_again(
+    make_mock_server: Any, tmp_path: Path, key_env: None, table: str
+) -> None:
+    srv = make_mock_server(runs=1200, seed=6)
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    control(srv, "runs/complete")
+    extract(tmp_path, base_url=srv.base_url, quiet=True)
+    clean = tables(tmp_path)
+    victim = sorted(DeltaTable(str(tmp_path / table)).file_uris())[0]
+    lost = pl.read_parquet(victim)["run_id"].n_unique()
+    Path(victim).write_bytes(b"bit rot")
+    with pytest.raises(CekuraError) as err:  # a plain read names the table and the file
+        Store(tmp_path).read(table)
+    msg = str(err.value)
+    assert msg.startswith(f"{table}: data file {Path(victim).name}") and "\n" not in msg
+    assert "extract --repair" in msg
+    summary = extract(tmp_path, base_url=srv.base_url, quiet=True, repair=True)
+    assert summary.runs_repaired >= lost
+    repaired = tables(tmp_path)
+    for t in SCHEMAS:
+        assert repaired[t].equals(clean[t]), t
+    assert (tmp_path / "_damaged" / table / Path(victim).name).exists()  # kept as evidence

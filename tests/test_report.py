@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from deltalake import DeltaTable
 
 from cekura_analytics import charts as ch
 from cekura_analytics import extract
@@ -53,7 +54,7 @@ def html(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def runs(d: Path) -> pl.DataFrame:
-    return pl.read_parquet(d / "runs" / "*.parquet").unique("run_id")
+    return pl.read_delta(str(d / "runs"))
 
 
 def test_html_is_self_contained(html: str) -> None:
@@ -69,9 +70,9 @@ def test_headline_numbers(html: str, data_dir: Path) -> None:
     n = runs(data_dir).height
     assert f'<div class="v">{n:,}</div><div class="k">runs</div>' in html
     assert "overall metric pass rate" in html and "data freshness" in html
-    state = (data_dir / "_state.json").read_text()
-    finished = re.search(r'"finished_at": "([^"]+)"', state)
-    assert finished and finished.group(1)[:19].replace("T", " ") in html
+    finished = (Store(data_dir).state.last_sync or {})["finished_at"]
+    assert finished[:19].replace("T", " ") in html
+    assert f"runs table version {Store(data_dir).version('runs')}" in html  # what it was built from
 
 
 def test_sections_worst_cells_outliers_and_diffs(html: str) -> None:
@@ -102,12 +103,11 @@ def test_untrusted_text_is_escaped(data_dir: Path, tmp_path: Path) -> None:
     evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     d = tmp_path / "d"
     shutil.copytree(data_dir, d)
-    for part in (d / "runs").glob("*.parquet"):
-        df = pl.read_parquet(part)
-        df.with_columns(transcript=pl.lit(evil), scenario_name=pl.lit(evil)).write_parquet(part)
-    for part in (d / "personalities").glob("*.parquet"):
-        df = pl.read_parquet(part)
-        df.with_columns(name=pl.col("name") + evil).write_parquet(part)
+    with Store(d, lock=True) as store:
+        runs = store.read("runs").with_columns(transcript=pl.lit(evil), scenario_name=pl.lit(evil))
+        store.upsert_runs(runs, store.read("run_metrics"))
+        pers = store.read("personalities").with_columns(name=pl.col("name") + evil)
+        store.replace_table("personalities", pers)
     text = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
     assert evil not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in text
@@ -174,3 +174,19 @@ def test_cli_errors(data_dir: Path, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "error:" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["report", "--data-dir", str(data_dir), "--format", "pdf"])
     assert res.exit_code == 2
+
+
+def test_report_as_of_a_version_says_so(data_dir: Path, tmp_path: Path) -> None:
+    log = DeltaTable(str(data_dir / "runs")).history()
+    first_page = min(
+        c["version"]
+        for c in log
+        if c["operation"] in ("WRITE", "MERGE")
+        and c.get("operationMetrics", {}).get("num_added_rows")
+    )
+    out = build_report(data_dir, tmp_path / "then.html", as_of=first_page)
+    html = out.read_text(encoding="utf-8")
+    assert f"runs table version {first_page} (as of {first_page})" in html
+    n = pl.read_delta(str(data_dir / "runs"), version=first_page).height
+    assert 0 < n < runs(data_dir).height
+    assert f'<div class="v">{n:,}</div><div class="k">runs</div>' in html

@@ -1,4 +1,4 @@
-"""The data directory: atomic commits, debris removal, upserts, compaction, locking."""
+"""The data directory on Delta Lake: upserts, state in the log, locking, compaction, upkeep."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from deltalake import DeltaTable
 
 from cekura_analytics import rows
 from cekura_analytics.errors import StoreError
-from cekura_analytics.store import Store
+from cekura_analytics.optimize import optimize
+from cekura_analytics.store import STATE_KEY, Store
 
 
 def batch(ids: range, status: str = "completed") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -27,68 +29,79 @@ def batch(ids: range, status: str = "completed") -> tuple[pl.DataFrame, pl.DataF
     return runs, metrics
 
 
+def n_files(d: Path, table: str) -> int:
+    return len(DeltaTable(str(d / table)).file_uris())
+
+
 def test_upsert_replaces_older_rows_and_their_metrics(tmp_path: Path) -> None:
     with Store(tmp_path, lock=True) as s:
         s.upsert_runs(*batch(range(1, 101)))
         s.upsert_runs(*batch(range(101, 201)))
-        s.upsert_runs(*batch(range(90, 111), status="failed"))
+        runs, metrics = batch(range(90, 111), status="failed")
+        # a re-fetched run may come back with fewer metric rows: the old ones go
+        s.upsert_runs(runs, metrics.filter(pl.col("metric_id") == 1))
         runs, metrics = s.read("runs"), s.read("run_metrics")
+        assert s.row_counts() == {"runs": 200, "run_metrics": 400 - 21}
     assert runs.height == 200 and runs["run_id"].n_unique() == 200
     assert runs.filter(pl.col("status") == "failed")["run_id"].sort().to_list() == list(
         range(90, 111)
     )
-    assert metrics.height == 400
-    assert metrics.select(pl.struct("run_id", "metric_id").n_unique()).item() == 400
+    assert metrics.height == 400 - 21
+    assert metrics.select(pl.struct("run_id", "metric_id").n_unique()).item() == 400 - 21
+    assert pl.read_delta(str(tmp_path / "runs")).height == 200  # any Delta reader agrees
 
 
-def test_compaction_keeps_every_row(tmp_path: Path) -> None:
+def test_state_is_committed_with_the_data_it_describes(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.upsert_runs(*batch(range(5, 15)), update={"pending_run_ids": [7]})
+        s.upsert_runs(*batch(range(7, 8)), update={"pending_run_ids": []})
+        version = s.version("runs")
+    new, again = DeltaTable(str(tmp_path / "runs")).history(2)
+    # runs known to be new are appended; a run fetched again is MERGEd
+    assert (again["operation"], new["operation"]) == ("WRITE", "MERGE")
+    assert new["version"] == version and json.loads(new[STATE_KEY])["pending_run_ids"] == []
+    assert json.loads(again[STATE_KEY])["pending_run_ids"] == [7]
+    assert Store(tmp_path).state.pending_run_ids == []
+
+
+def test_stored_run_ids_are_the_finished_ones(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.upsert_runs(*batch(range(1, 11)))
+        s.upsert_runs(*batch(range(11, 21), status="running"))
+        assert s.stored_run_ids(range(5, 30)) == set(range(5, 11))
+        assert s.stored_run_ids([]) == set()
+
+
+def test_compaction_keeps_every_row_and_old_versions(tmp_path: Path) -> None:
     with Store(tmp_path, lock=True) as s:
         for start in range(0, 4000, 100):
             s.upsert_runs(*batch(range(start, start + 100)))
         before = s.read("runs").sort("run_id")
-        merged = s.compact(at=8, target_rows=1000)
+        version = s.version("runs")
+        assert s.compact(at=100) == 0  # below the threshold: nothing to do
+        merged = s.compact(at=8)
         after = s.read("runs").sort("run_id")
         assert merged > 0
-        assert len(s.state.run_batches) == 4
         assert s.row_counts() == {"runs": 4000, "run_metrics": 8000}
+        assert s.state.to_json() == Store(tmp_path).state.to_json()  # compaction kept it
     assert before.equals(after)
-    assert len(list((tmp_path / "runs").glob("*.parquet"))) == 4
+    assert n_files(tmp_path, "runs") == 1 and n_files(tmp_path, "run_metrics") == 1
+    old = pl.read_delta(str(tmp_path / "runs"), version=version)
+    assert old.sort("run_id").equals(before)
 
 
-def test_debris_of_a_crashed_writer_is_removed(tmp_path: Path) -> None:
+def test_optimize_vacuums_what_no_version_needs(tmp_path: Path) -> None:
     with Store(tmp_path, lock=True) as s:
-        s.upsert_runs(*batch(range(1, 11)))
-    # what a writer killed between rename and state commit leaves behind
-    (tmp_path / "runs" / "part-000099.parquet").write_bytes(b"half")
-    (tmp_path / "runs" / ".part-000100.parquet.tmp").write_bytes(b"half")
-    with Store(tmp_path, lock=True) as s:
-        assert s.read("runs").height == 10
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["part-000001.parquet"]
-
-
-def test_parts_without_state_are_never_deleted(tmp_path: Path) -> None:
-    (tmp_path / "runs").mkdir()
-    batch(range(3))[0].write_parquet(tmp_path / "runs" / "part-000001.parquet")
-    with pytest.raises(StoreError, match=r"no _state\.json"):
-        Store(tmp_path, lock=True)
-    assert (tmp_path / "runs" / "part-000001.parquet").exists()
-
-
-@pytest.mark.parametrize(
-    ("damage", "message"),
-    [
-        (lambda p: (p / "_state.json").write_text("{not json"), "unreadable"),
-        (lambda p: (p / "runs" / "part-000001.parquet").unlink(), "missing"),
-    ],
-    ids=["corrupt-state", "missing-part"],
-)
-def test_damaged_store_is_a_clear_error(tmp_path: Path, damage: object, message: str) -> None:
-    with Store(tmp_path, lock=True) as s:
-        s.upsert_runs(*batch(range(1, 11)))
-    damage(tmp_path)  # type: ignore[operator]
-    with pytest.raises(StoreError, match=message) as exc:
-        Store(tmp_path, lock=True)
-    assert "\n" not in str(exc.value)
+        for start in range(0, 1000, 100):
+            s.upsert_runs(*batch(range(start, start + 100)))
+        before = s.read("run_metrics").sort("run_id", "metric_id")
+    summary = optimize(tmp_path, retain_days=0)
+    assert summary.files_merged["runs"] == 10 and summary.files_deleted["runs"] >= 10
+    assert len(list((tmp_path / "runs").glob("*.parquet"))) == 1  # only the compacted file
+    assert Store(tmp_path).read("run_metrics").sort("run_id", "metric_id").equals(before)
+    assert "runs" in str(summary)
+    with pytest.raises(StoreError, match="retain-days"):
+        optimize(tmp_path, retain_days=-1)
 
 
 def test_second_writer_is_refused(tmp_path: Path) -> None:
@@ -96,20 +109,83 @@ def test_second_writer_is_refused(tmp_path: Path) -> None:
         Store(tmp_path, lock=True)
 
 
-def test_state_is_json_and_describes_the_files(tmp_path: Path) -> None:
+def test_replace_table_takes_any_table_and_its_frame_schema(tmp_path: Path) -> None:
     with Store(tmp_path, lock=True) as s:
-        s.upsert_runs(*batch(range(5, 15)), update={"pending_run_ids": [7]})
-        s.replace_table("metrics", rows.frame("metrics", [{"metric_id": 1, "name": "Empathy"}]))
-    state = json.loads((tmp_path / "_state.json").read_text())
-    assert state["pending_run_ids"] == [7]
-    assert state["run_batches"][0]["min_run_id"] == 5
-    assert state["tables"]["metrics"]["rows"] == 1
+        s.replace_table("release_gates", pl.DataFrame({"gate": ["a"], "ok": [True]}))
+        s.replace_table("release_gates", pl.DataFrame({"gate": ["b", "c"], "n": [1, 2]}))
+        assert s.read("release_gates").rows() == [("b", 1), ("c", 2)]
 
 
-def test_crash_during_first_commit_leaves_a_usable_directory(tmp_path: Path) -> None:
-    s = Store(tmp_path, lock=True)
-    s.write_part("runs", s._new_seq(), batch(range(3))[0])  # killed before the state commit
-    s.close()
-    with Store(tmp_path, lock=True) as again:
-        assert again.read("runs").height == 0
-    assert not list((tmp_path / "runs").glob("*.parquet"))
+def test_unreadable_sync_state_is_one_line(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.state.format = 99
+        s.save_state()
+    with pytest.raises(StoreError, match="sync state") as err:
+        Store(tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def _old_layout(d: Path) -> None:
+    """A data dir as the previous version wrote it (parts + _state.json)."""
+    runs, metrics = batch(range(1, 6))
+    (d / "runs").mkdir(parents=True)
+    (d / "run_metrics").mkdir()
+    (d / "metrics").mkdir()
+    runs.write_parquet(d / "runs" / "part-000001.parquet")
+    metrics.write_parquet(d / "run_metrics" / "part-000001.parquet")
+    runs.drop("extra_json").write_parquet(d / "runs" / "part-000003.parquet")  # unlisted debris
+    rows.frame("metrics", [{"metric_id": 1, "name": "Empathy"}]).write_parquet(
+        d / "metrics" / "part-000002.parquet"
+    )
+    state = {
+        "format": 1,
+        "next_seq": 4,
+        "run_batches": [{"seq": 1, "rows": 5, "metric_rows": 10, "min_run_id": 1, "max_run_id": 5}],
+        "tables": {"metrics": {"seq": 2, "rows": 1}},
+        "scopes": {"all": {"watermark": "2026-05-01T00:00:00Z"}},
+        "pending_run_ids": [3],
+        "in_progress": None,
+        "last_sync": {"finished_at": "2026-05-01T00:00:01Z"},
+    }
+    (d / "_state.json").write_text(json.dumps(state))
+
+
+def test_the_old_layout_is_converted_on_first_write_open(tmp_path: Path) -> None:
+    _old_layout(tmp_path)
+    with pytest.raises(StoreError, match=r"old parquet layout.*cekura-analytics optimize"):
+        Store(tmp_path)
+    with Store(tmp_path, lock=True) as s:
+        assert s.row_counts() == {"runs": 5, "run_metrics": 10, "metrics": 1}
+        assert s.state.scopes == {"all": {"watermark": "2026-05-01T00:00:00Z"}}
+        assert s.state.pending_run_ids == [3]
+    assert not (tmp_path / "_state.json").exists()
+    assert (tmp_path / "_pre_delta" / "_state.json").exists()  # kept: nothing is lost
+    assert (tmp_path / "_pre_delta" / "runs" / "part-000001.parquet").exists()
+    assert not list(tmp_path.glob("runs/part-00000?.parquet"))  # debris moved away too
+    assert Store(tmp_path).read("runs").equals(batch(range(1, 6))[0])
+
+
+def test_a_crash_between_the_two_commits_is_repaired_by_redoing_the_batch(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.upsert_runs(*batch(range(1, 11)))
+    runs, metrics = batch(range(11, 21))
+    with Store(tmp_path, lock=True) as s:  # killed after the run_metrics commit
+        s._write(s._ensure("run_metrics", {}), metrics.to_arrow(), mode="append")
+    with Store(tmp_path, lock=True) as s:  # the rerun commits the same batch again
+        s.upsert_runs(runs, metrics)
+        got = s.read("run_metrics")
+    assert got.height == 40 and not got.select("run_id", "metric_id").is_duplicated().any()
+
+
+def test_a_column_added_to_the_contract_is_added_to_the_table(tmp_path: Path) -> None:
+    with Store(tmp_path, lock=True) as s:
+        s.upsert_runs(*batch(range(1, 6)))
+        runs, metrics = batch(range(4, 9))  # 4-5 merged, 6-8 new; metric rows gain a column
+        runs = runs.with_columns(agent_version_id=pl.lit(7))
+        s.upsert_runs(runs, metrics.with_columns(eval_type=pl.lit("binary")))
+        got = s.read("run_metrics").sort("run_id", "metric_id")
+        stored = s.read("runs").sort("run_id")
+    assert stored["agent_version_id"].to_list() == [None] * 3 + [7] * 5  # merged with the schema
+    assert got.columns[-1] == "eval_type" and got.height == 16
+    assert got.filter(pl.col("run_id") <= 3)["eval_type"].is_null().all()
+    assert (got.filter(pl.col("run_id") >= 4)["eval_type"] == "binary").all()

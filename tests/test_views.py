@@ -1,10 +1,11 @@
-"""The views against an independent computation in polars on the same parquet."""
+"""The views against an independent computation in polars on the same Delta tables."""
 
 from __future__ import annotations
 
 import json
 import math
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ import duckdb
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from factories import T0, read, result, run, write_part, write_tables
+from deltalake import DeltaTable
+from factories import T0, frame, read, result, run, write_part, write_tables
 from polars.testing import assert_frame_equal
 
 from cekura_analytics.analysis import pass_rates
@@ -27,6 +29,7 @@ from cekura_analytics.rates import (
     view_file,
     view_sql,
 )
+from cekura_analytics.store import Store
 from cekura_analytics.tables import SCHEMAS
 from cekura_analytics.views import (
     connect,
@@ -142,15 +145,11 @@ def build(d: Path) -> Path:
         results=[{"result_id": 1, "agent_version": "r"}],
         agents=[{"agent_id": 1, "agent_name": "Bot"}],
     )
-    # a crash left run 10 and 11 in a second (newer) batch too: the newer copy wins
+    # runs 10 and 11 fetched again: the store's upsert replaces their rows and metric rows
     newer = [r | {"agent_version": "3"} for r in runs if r["run_id"] in (10, 11)]
-    write_part(d, "runs", newer, seq=2)
-    write_part(
-        d,
-        "run_metrics",
-        [result(10, 1, metric_type="binary", score=0.0), result(11, 1, metric_type="binary")],
-        seq=2,
-    )
+    again = [result(10, 1, metric_type="binary", score=0.0), result(11, 1, metric_type="binary")]
+    with Store(d, lock=True) as store:
+        store.upsert_runs(frame("runs", newer), frame("run_metrics", again))
     (d / "cekura-analytics.toml").write_text(RULES)
     return d
 
@@ -171,16 +170,8 @@ def con(data: Path) -> Any:
 
 
 def expected_results(d: Path) -> pl.DataFrame:
-    """metric_results recomputed in polars straight from the parquet files."""
-    parts = []
-    for table in ("runs", "run_metrics"):
-        frames = []
-        for f in sorted((d / table).glob("*.parquet")):
-            frames.append(pl.read_parquet(f).with_columns(seq=pl.lit(int(f.stem.split("-")[1]))))
-        parts.append(pl.concat(frames))
-    runs, rm = parts
-    runs = runs.sort("seq").unique("run_id", keep="last")
-    rm = rm.join(runs.select("run_id", "seq"), on=["run_id", "seq"], how="semi")
+    """metric_results recomputed in polars straight from the Delta tables."""
+    runs, rm = read(d, "runs"), read(d, "run_metrics")
     metrics = read(d, "metrics")
     fallback = rm.group_by("metric_id").agg(
         pl.col("metric_name").max().alias("rm_name"),
@@ -250,7 +241,7 @@ def expected_results(d: Path) -> pl.DataFrame:
     pers = read(d, "personalities")
     run_pers = runs.group_by("personality_id").agg(pl.col("personality_name").max())
     run_scen = runs.group_by("scenario_id").agg(pl.col("scenario_name").max())
-    out = df.join(runs.drop("seq"), on="run_id", how="inner", suffix="_run")
+    out = df.join(runs, on="run_id", how="inner", suffix="_run")
     out = out.join(scen, on="scenario_id", how="left", suffix="_scen")
     out = out.with_columns(personality_id=pl.coalesce("personality_id", "scen_personality"))
     out = out.join(pers, on="personality_id", how="left", suffix="_pers")
@@ -385,11 +376,7 @@ def test_run_success_views_match(view: str, con: Any, data: Path) -> None:
 
 
 def expected_runs(d: Path) -> pl.DataFrame:
-    frames = [
-        pl.read_parquet(f).with_columns(seq=pl.lit(int(f.stem.split("-")[1])))
-        for f in sorted((d / "runs").glob("*.parquet"))
-    ]
-    runs = pl.concat(frames).sort("seq").unique("run_id", keep="last")
+    runs = read(d, "runs")
     runs = runs.filter(pl.col("status").is_in(["completed", "failed", "timeout", "cancelled"]))
     scen = read(d, "scenarios").rename({"personality_id": "sp", "name": "sn"})
     pers = read(d, "personalities")
@@ -473,17 +460,45 @@ def test_all_views_answer(con: Any) -> None:
         con.sql(f"select * from {v} limit 1").pl()
 
 
-def test_new_parts_show_up_without_reconnecting(tmp_path: Path) -> None:
+def test_a_connection_reads_one_snapshot_and_the_next_sees_new_commits(tmp_path: Path) -> None:
     d = build(tmp_path / "d")
     c = connect(d)
     try:
         before = c.sql("select count(*) from stg_runs").fetchall()[0][0]
-        write_part(d, "runs", [run(500), run(501)], seq=7)
-        write_part(d, "run_metrics", [result(500, 1, metric_type="binary", score=1.0)], seq=7)
-        assert c.sql("select count(*) from stg_runs").fetchall()[0][0] == before + 2
-        assert c.sql("select passed from metric_results where run_id = 500").fetchall() == [(True,)]
+        write_part(d, "run_metrics", [result(500, 1, metric_type="binary", score=1.0)])
+        write_part(d, "runs", [run(500), run(501)])
+        assert c.sql("select count(*) from stg_runs").fetchall()[0][0] == before
     finally:
         c.close()
+    got = query(d, "select passed from metric_results where run_id = 500")
+    assert got.rows() == [(True,)]
+    assert query(d, "select count(*) as n from stg_runs")["n"].item() == before + 2
+
+
+def test_as_of_a_version_or_a_time_reads_the_data_as_it_stood(tmp_path: Path) -> None:
+    write_tables(tmp_path, run_metrics=[result(1, 1, score=1.0)], runs=[run(1)])
+    v0 = DeltaTable(str(tmp_path / "runs")).version()
+    time.sleep(0.05)
+    between = datetime.now(UTC)
+    time.sleep(0.05)
+    with Store(tmp_path, lock=True) as store:  # run 1 fetched again (now failing) and run 2
+        store.upsert_runs(
+            frame("runs", [run(1, agent_version="9"), run(2)]),
+            frame("run_metrics", [result(1, 1, score=0.0), result(2, 1, score=1.0)]),
+        )
+    sql = "select run_id, agent_version, score from metric_results order by 1"
+    now = query(tmp_path, sql).rows()
+    assert now == [(1, "9", 0.0), (2, "1", 1.0)]
+    for as_of in (v0, str(v0), between, between.isoformat()):
+        assert query(tmp_path, sql, as_of=as_of).rows() == [(1, "1", 1.0)], as_of
+    versions = query(tmp_path, "select * from table_versions where table_name = 'runs'", as_of=v0)
+    assert versions.rows() == [("runs", v0, str(v0))]
+    with pytest.raises(DataError, match="no such version"):
+        query(tmp_path, sql, as_of=99)
+    with pytest.raises(ConfigError, match="neither a version"):
+        query(tmp_path, sql, as_of="last monday")
+    res = _cli("sql", "--data-dir", tmp_path, sql, "--as-of", str(v0), "--format", "csv")
+    assert res.exit_code == 0 and res.output.split() == ["run_id,agent_version,score", "1,1,1.0"]
 
 
 def test_empty_data_dir_is_a_clear_error(tmp_path: Path) -> None:
@@ -491,8 +506,8 @@ def test_empty_data_dir_is_a_clear_error(tmp_path: Path) -> None:
         connect(tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         connect(tmp_path / "missing")
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / ".part-000001.parquet.tmp").write_bytes(b"half")
+    (tmp_path / "runs").mkdir()  # stray parquet without a Delta log is not a table
+    pl.DataFrame({"run_id": [1]}).write_parquet(tmp_path / "runs" / "x.parquet")
     with pytest.raises(DataError, match="holds no extracted tables"):
         query(tmp_path, "select 1")
 
@@ -523,11 +538,16 @@ def test_zero_evaluated_rows_have_null_rate(tmp_path: Path) -> None:
     assert got["pass_rate"] is None and got["ci_low"] is None and got["ci_high"] is None
 
 
-def test_unreadable_parquet_is_a_store_error(tmp_path: Path) -> None:
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "part-000001.parquet").write_bytes(b"not parquet")
-    with pytest.raises((StoreError, DataError)):
+def test_a_damaged_data_file_is_one_line_naming_table_and_file(tmp_path: Path) -> None:
+    write_tables(tmp_path, runs=[run(1)])
+    write_tables(tmp_path, runs=[run(2)])
+    bad = DeltaTable(str(tmp_path / "runs")).file_uris()[0]
+    Path(bad).write_bytes(b"not parquet")
+    with pytest.raises(StoreError) as err:
         query(tmp_path, "select * from stg_runs")
+    msg = str(err.value)
+    assert msg.startswith("runs: data file ") and Path(bad).name in msg and "\n" not in msg
+    assert "extract --repair" in msg
 
 
 def test_query_params_are_never_pasted(data: Path) -> None:
@@ -607,28 +627,21 @@ def test_cli_pass_rates_outliers_duckdb(data: Path, tmp_path: Path) -> None:
         assert _cli(cmd, "--help").exit_code == 0
 
 
-def test_dedupe_after_a_crash_between_the_two_writes(tmp_path: Path) -> None:
-    """Runs 1-2 committed in batch 1; a re-fetch of run 2 crashed after writing its runs part
-    (batch 3) but before its run_metrics part: batch 1's copy and metrics are used."""
+def test_metric_rows_of_a_run_not_yet_committed_are_not_seen(tmp_path: Path) -> None:
+    """A crash between the run_metrics commit and the runs commit of a batch leaves metric
+    rows of runs not in ``runs``: no view shows them; the rerun commits the runs."""
     write_tables(
         tmp_path,
-        runs=[run(1), run(2, agent_version="old")],
+        runs=[run(1)],
         run_metrics=[result(1, 1, score=1.0), result(2, 1, score=0.0)],
         metrics=[{"metric_id": 1, "name": "Greeting", "eval_type": "binary"}],
     )
-    write_part(tmp_path, "runs", [run(2, agent_version="new")], seq=3)
-    c = connect(tmp_path)
-    try:
-        dup = c.sql("select run_id, copies, chosen_part from stg_duplicate_runs").fetchall()
-        got = c.sql("select run_id, agent_version, passed from metric_results order by 1").pl()
-    finally:
-        c.close()
-    assert dup == [(2, 2, "part-000001.parquet")]
-    assert got.rows() == [(1, "1", True), (2, "old", False)]
-    # once both parts of the re-fetch exist, the newer copy and its metrics win
-    write_part(tmp_path, "run_metrics", [result(2, 1, score=1.0)], seq=3)
-    got = query(tmp_path, "select run_id, agent_version, passed from metric_results order by 1")
-    assert got.rows() == [(1, "1", True), (2, "new", True)]
+    got = query(tmp_path, "select run_id, passed from metric_results order by 1")
+    assert got.rows() == [(1, True)]
+    assert query(tmp_path, "select count(*) as n from pass_rates_by_metric")["n"].item() == 1
+    assert (
+        query(tmp_path, "select n_evaluated from pass_rates_by_metric")["n_evaluated"].item() == 1
+    )
 
 
 def test_contract_columns_of_the_headline_views() -> None:

@@ -2,7 +2,8 @@
 imports alike): ``python tools/import_graph.py [--dot]``.
 
 A cycle hidden inside a function (``from .views import connect`` in a module that ``views``
-imports) is still a cycle: this counts every ``import`` statement, wherever it stands.
+imports) is still a cycle: this counts every ``import`` statement, wherever it stands, except
+those under ``if TYPE_CHECKING:`` (annotations only: never executed, so no cycle at run time).
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for stmt in block.body
+        for n in ast.walk(stmt)
+    }
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]

@@ -23,9 +23,6 @@ with defined as (
         cast(updated_at as timestamptz) as updated_at,
         cast(extra_json as varchar) as extra_json
     from {scenarios}
-    qualify row_number() over (
-        partition by scenario_id order by length(filename) desc, filename desc
-    ) = 1
 )
 select * from defined
 union all by name

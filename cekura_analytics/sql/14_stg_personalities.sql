@@ -17,9 +17,6 @@ with defined as (
         cast(prompt as varchar) as prompt,
         cast(extra_json as varchar) as extra_json
     from {personalities}
-    qualify row_number() over (
-        partition by personality_id order by length(filename) desc, filename desc
-    ) = 1
 )
 select * from defined
 union all by name

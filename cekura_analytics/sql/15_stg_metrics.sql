@@ -17,9 +17,6 @@ with defined as (
         cast(display_order as bigint) as display_order,
         cast(extra_json as varchar) as extra_json
     from {metrics}
-    qualify row_number() over (
-        partition by metric_id order by length(filename) desc, filename desc
-    ) = 1
 ),
 fallback as (
     -- metrics without a definition or without an eval_type: what their run_metrics rows carry

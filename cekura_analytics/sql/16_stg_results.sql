@@ -22,6 +22,3 @@ select
     cast(updated_at as timestamptz) as updated_at,
     cast(extra_json as varchar) as extra_json
 from {results}
-qualify row_number() over (
-    partition by result_id order by length(filename) desc, filename desc
-) = 1

@@ -3,12 +3,7 @@
 -- A member whose result no longer fails (e.g. a changed rules file) is left out.
 create or replace view failure_mode_members as
 with
-members as (
-    select * exclude (filename)
-    from {failure_mode_members}
-    -- each commit rewrites the whole table as one new part, then deletes the old one
-    qualify dense_rank() over (order by length(filename) desc, filename desc) = 1
-)
+members as (select * from {failure_mode_members})
 select
     m.run_id,
     m.metric_id,

@@ -3,11 +3,7 @@
 -- mode_rank 1 = the metric's largest mode. Empty until `failure-modes` has run.
 create or replace view failure_modes as
 with
-modes as (
-    select * exclude (filename)
-    from {failure_modes}
-    qualify dense_rank() over (order by length(filename) desc, filename desc) = 1
-),
+modes as (select * from {failure_modes}),
 counts as (
     select
         mode_id,

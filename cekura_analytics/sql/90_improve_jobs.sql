@@ -3,13 +3,7 @@
 -- failed_metrics: the metrics the run failed (metric_results.passed = false), by name
 create or replace view improve_jobs as
 with
-ledger as (
-    select * exclude (filename)
-    from {improve_jobs}
-    -- each commit rewrites the whole ledger as one new part and then deletes the old one:
-    -- a reader in between sees both, so only the newest part (highest sequence) counts
-    qualify dense_rank() over (order by length(filename) desc, filename desc) = 1
-),
+ledger as (select * from {improve_jobs}),
 failed as (
     select
         run_id,
