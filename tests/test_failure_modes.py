@@ -14,6 +14,7 @@ import requests
 from click.testing import CliRunner
 from sklearn.metrics import adjusted_rand_score
 
+from cekura_analytics import ledger as lg
 from cekura_analytics import mode_clustering as mc
 from cekura_analytics.charts import failure_mode_chart
 from cekura_analytics.cli import cli
@@ -24,6 +25,7 @@ from cekura_analytics.mock.catalog import METRICS
 from cekura_analytics.mock.modes import PLANTED, failed_explanation
 from cekura_analytics.report import report
 from cekura_analytics.resources import SAMPLE_PROMPT
+from cekura_analytics.store import Store
 from cekura_analytics.views import query
 
 KEY = "test-key"
@@ -177,7 +179,7 @@ def test_per_mode_launches_one_job_per_mode(mocked: tuple[Any, Path]) -> None:
                                    "--top-modes", "4"])  # fmt: skip
     assert out.exit_code == 0, out.output
     jobs = query(d, "select * from improve_jobs")
-    ledger = pl.read_parquet(next((d / "improve_jobs").glob("*.parquet")))
+    ledger = lg.read_ledger(d)
     largest = modes.sort(["n_failed", "mode_id"], descending=[True, False]).head(4)
     assert jobs.height == 4
     assert sorted(ledger["mode_id"].to_list()) == sorted(largest["mode_id"].to_list())
@@ -212,11 +214,10 @@ def test_without_scikit_learn_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch
 def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: Path) -> None:
     _, d = mocked
     evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    for part in (d / "run_metrics").glob("*.parquet"):
-        df = pl.read_parquet(part)
-        df.with_columns(explanation=pl.col("explanation").fill_null("") + " " + evil).write_parquet(
-            part
-        )
+    with Store(d, lock=True) as store:  # an explanation an attacker controls, on every row
+        rm = store.read("run_metrics")
+        explanation = pl.col("explanation").fill_null("") + " " + evil
+        store.replace_table("run_metrics", rm.with_columns(explanation=explanation))
     modes = failure_modes(d)
     assert modes["example_explanation"].str.contains("<script>", literal=True).all()
     html = report(d, tmp_path / "r.html").read_text(encoding="utf-8")
