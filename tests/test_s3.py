@@ -19,10 +19,10 @@ from deltalake import DeltaTable
 from cekura_analytics import extract
 from cekura_analytics.errors import ConfigError, StoreError
 from cekura_analytics.location import storage_options
-from cekura_analytics.report import build_report
+from cekura_analytics.report import report
 from cekura_analytics.store import Store
 from cekura_analytics.tables import KEYS, SCHEMAS
-from cekura_analytics.views import export_duckdb, query
+from cekura_analytics.views import duckdb, query
 
 KEY = "test-key"
 BUCKET = "cekura-test"
@@ -100,12 +100,12 @@ def test_extract_views_report_and_rerun_on_s3(
     assert runs.height == a["runs"].height == runs["run_id"].n_unique()
     sql = "select metric_name, n_evaluated, n_passed from pass_rates_by_metric order by 1"
     assert query(uri, sql).equals(query(local, sql))
-    report = build_report(uri, tmp_path / "r.html")
-    assert "runs table version" in report.read_text(encoding="utf-8")
+    page = report(uri, tmp_path / "r.html")
+    assert "runs table version" in page.read_text(encoding="utf-8")
     with pytest.raises(ConfigError, match="--out"):
-        build_report(uri)
+        report(uri)
     with pytest.raises(ConfigError, match="local --data-dir"):
-        export_duckdb(uri, tmp_path / "x.duckdb")
+        duckdb(uri, tmp_path / "x.duckdb")
     again = extract(uri, base_url=srv.base_url, api_key=KEY, quiet=True)
     assert again.runs_fetched <= summary.runs_fetched // 10  # only unfinished runs again
     assert tables(uri)["runs"].height == a["runs"].height

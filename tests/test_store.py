@@ -14,6 +14,7 @@ from cekura_analytics import rows
 from cekura_analytics.errors import StoreError
 from cekura_analytics.optimize import optimize
 from cekura_analytics.store import STATE_KEY, Store
+from cekura_analytics.tables import SCHEMAS
 
 
 def batch(ids: range, status: str = "completed") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -177,15 +178,23 @@ def test_a_crash_between_the_two_commits_is_repaired_by_redoing_the_batch(tmp_pa
     assert got.height == 40 and not got.select("run_id", "metric_id").is_duplicated().any()
 
 
-def test_a_column_added_to_the_contract_is_added_to_the_table(tmp_path: Path) -> None:
+def test_a_column_added_to_the_contract_is_added_to_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Store(tmp_path, lock=True) as s:
         s.upsert_runs(*batch(range(1, 6)))
-        runs, metrics = batch(range(4, 9))  # 4-5 merged, 6-8 new; metric rows gain a column
-        runs = runs.with_columns(agent_version_id=pl.lit(7))
-        s.upsert_runs(runs, metrics.with_columns(eval_type=pl.lit("binary")))
+    # a later release adds a column to both run tables (in place: every module sees it)
+    monkeypatch.setitem(SCHEMAS["runs"], "x_added_id", pl.Int64)
+    monkeypatch.setitem(SCHEMAS["run_metrics"], "x_added_kind", pl.String)
+    with Store(tmp_path, lock=True) as s:
+        runs, metrics = batch(range(4, 9))  # 4-5 merged, 6-8 new
+        s.upsert_runs(
+            runs.with_columns(x_added_id=pl.lit(7)),
+            metrics.with_columns(x_added_kind=pl.lit("binary")),
+        )
         got = s.read("run_metrics").sort("run_id", "metric_id")
         stored = s.read("runs").sort("run_id")
-    assert stored["agent_version_id"].to_list() == [None] * 3 + [7] * 5  # merged with the schema
-    assert got.columns[-1] == "eval_type" and got.height == 16
-    assert got.filter(pl.col("run_id") <= 3)["eval_type"].is_null().all()
-    assert (got.filter(pl.col("run_id") >= 4)["eval_type"] == "binary").all()
+    assert stored["x_added_id"].to_list() == [None] * 3 + [7] * 5  # merged with the schema
+    assert got.columns[-1] == "x_added_kind" and got.height == 16
+    assert got.filter(pl.col("run_id") <= 3)["x_added_kind"].is_null().all()
+    assert (got.filter(pl.col("run_id") >= 4)["x_added_kind"] == "binary").all()
