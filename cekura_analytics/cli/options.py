@@ -1,0 +1,144 @@
+"""The options and error handling every command shares (one definition each)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import CekuraError, ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F, *, exit_code: int = 1) -> F:
+    """Turn toolkit errors into one red line and exit status ``exit_code`` (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CekuraError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(exit_code)
+        except KeyboardInterrupt:
+            click.secho("interrupted: data committed so far is kept; rerun to resume", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_dir_option(func: F) -> F:
+    """``--data-dir D``: where the Delta tables live (a directory or s3:// gs:// az://)."""
+    return click.option(
+        "--data-dir",
+        type=str,
+        required=True,
+        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables.",
+    )(func)
+
+
+def as_of_option(func: F) -> F:
+    """``--as-of VERSION|TIMESTAMP``: read the tables as they stood then."""
+    return click.option(
+        "--as-of",
+        default=None,
+        help="Read the data as it stood at this runs-table version (e.g. 12) or UTC "
+        "date/time (e.g. 2026-06-01T09:00).",
+    )(func)
+
+
+def since_option(func: F) -> F:
+    """``--since``: parsed by :class:`~cekura_analytics.scope.Scope`, like every date here."""
+    return click.option(
+        "--since",
+        default=None,
+        help="Only runs at or after this ISO date/time (UTC), e.g. 2026-06-01 or 2026-06-01T09:00.",
+    )(func)
+
+
+def api_options(func: F) -> F:
+    """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
+    func = click.option(
+        "--api-version",
+        type=click.Choice(["auto", "v2", "v1"]),
+        default="auto",
+        show_default=True,
+        help="Read runs, results, agents and metrics on v2 or v1; auto: v2, else v1 once.",
+    )(func)
+    return click.option(
+        "--base-url",
+        default=None,
+        help="API base URL (default: $CEKURA_BASE_URL, $CEKURA_API_URL or https://api.cekura.ai).",
+    )(func)
+
+
+def parse_ids(value: str | None, option: str) -> list[int] | None:
+    """``"1, 2,3"`` → ``[1, 2, 3]``; a one-line error for anything else."""
+    if value is None:
+        return None
+    try:
+        ids = [int(v) for v in value.replace(" ", "").split(",") if v]
+    except ValueError:
+        msg = f"{value!r}: expected comma-separated integers"
+        raise click.BadParameter(msg, param_hint=option) from None
+    if not ids:
+        raise click.BadParameter("no ids given", param_hint=option)
+    return ids
+
+
+def retry_options(func: F) -> F:
+    """``--retry-failed`` / ``--retry-uncertain`` / ``--concurrency`` of the launch commands."""
+    func = click.option(
+        "--concurrency", type=int, default=4, show_default=True, help="POSTs in flight."
+    )(func)
+    func = click.option(
+        "--retry-uncertain",
+        is_flag=True,
+        help="Also relaunch jobs left 'uncertain' by an interrupted launch (check the Cekura "
+        "dashboard first: the interrupted request may have created the job).",
+    )(func)
+    flag = click.option("--retry-failed", is_flag=True, help="Also relaunch jobs that failed.")
+    return flag(func)
+
+
+def rules_option(func: F) -> F:
+    """``--rules PATH``: the pass-rule TOML file."""
+    return click.option(
+        "--rules",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Pass-rule TOML file (default: DATA_DIR/cekura-analytics.toml if present).",
+    )(func)
+
+
+def output_options(func: F) -> F:
+    """``--format`` and ``--out`` for commands that print a table."""
+    func = click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write to this file instead of printing (needed for parquet).",
+    )(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "csv", "json", "parquet"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(func)
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ConfigError(f"--param {item!r}: write NAME=VALUE and use $NAME in the SQL")
+        params[name.strip()] = value
+    return params

@@ -1,0 +1,143 @@
+"""Commands that talk to the API or manage the tables' files: extract, optimize, demo,
+mock-server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import (
+    api_options,
+    data_dir_option,
+    friendly_errors,
+    since_option,
+)
+
+
+# --- extract ---
+@click.command("extract")
+@api_options
+@data_dir_option
+@since_option
+@click.option("--full", is_flag=True, help="Re-fetch the whole window, ignoring the watermark.")
+@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@click.option("--project-id", type=int, default=None, help="Only runs of this project.")
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--repair", is_flag=True, help="Take unreadable data files out and fetch their runs again."
+)
+@friendly_errors
+def extract_cmd(
+    base_url: str | None,
+    api_version: str,
+    data_dir: str,
+    since: str | None,
+    full: bool,
+    agent_id: int | None,
+    project_id: int | None,
+    concurrency: int,
+    quiet: bool,
+    repair: bool,
+) -> None:
+    """Sync runs, evaluations, transcripts and reference tables into Delta tables in DATA_DIR.
+
+    Incremental and resumable: rerun it at any time; the API key comes from
+    CEKURA_API_KEY or a .env file.
+    """
+    from ..extract import extract
+
+    summary = extract(
+        data_dir,
+        base_url=base_url,
+        api_version=api_version,
+        since=since,
+        full=full,
+        agent_id=agent_id,
+        project_id=project_id,
+        concurrency=concurrency,
+        quiet=quiet,
+        repair=repair,
+    )
+    click.echo(str(summary))
+
+
+@click.command("optimize")
+@data_dir_option
+@click.option(
+    "--retain-days",
+    type=float,
+    default=7.0,
+    show_default=True,
+    help="Keep files older versions need for this long (time travel reaches back as far).",
+)
+@friendly_errors
+def optimize_cmd(data_dir: str, retain_days: float) -> None:
+    """Compact small files and delete files no version younger than --retain-days needs."""
+    from ..optimize import optimize
+
+    click.echo(str(optimize(data_dir, retain_days=retain_days)))
+
+
+# --- demo ---
+@click.command("demo")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/demo"),
+    show_default=True,
+    help="Where the demo writes its Delta tables and report.",
+)
+@click.option("--runs", type=int, default=20_000, show_default=True, help="Runs in the mock.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the mock data.")
+@friendly_errors
+def demo_cmd(data_dir: Path, runs: int, seed: int) -> None:
+    """Run everything end to end against an embedded mock Cekura (no API key needed)."""
+    from ..demo import demo
+
+    demo(data_dir, runs=runs, seed=seed)
+
+
+# --- mock-server ---
+@click.command("mock-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0 = any free).")
+@click.option("--runs", default=20_000, show_default=True, type=int, help="Synthetic runs.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Data and fault seed.")
+@click.option("--api-key", default="test-key", show_default=True, help="Key the mock accepts.")
+@click.option("--latency-ms", default=0.0, type=float, help="Added latency per API request.")
+@click.option("--fail-rate", default=0.0, type=float, help="Share of random 500 answers.")
+@click.option("--rate-limit-rps", default=0.0, type=float, help="Requests/s before 429 (0=off).")
+@click.option("--truncate-rate", default=0.0, type=float, help="Share of bodies cut in half.")
+@click.option("--extra-fields", is_flag=True, help="Add unknown fields to every object.")
+@click.option("--arrivals-per-list", default=0, type=int, help="New runs per runs/ list call.")
+@click.option(
+    "--max-page-size",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Rows per page at most, whatever page_size asks (the live default is 30).",
+)
+@click.option("--no-v2", is_flag=True, help="Answer 404 on v2 reads, like an older server.")
+@click.option(
+    "--no-improve-prompt",
+    is_flag=True,
+    help="Answer 404 on runs/improve_prompt*, as Cekura's service does since 2026-06.",
+)
+@friendly_errors
+def mock_server_cmd(
+    host: str, port: int, no_v2: bool, no_improve_prompt: bool, **settings: Any
+) -> None:
+    """Serve a local mock of the Cekura API with seeded synthetic data (foreground)."""
+    from ..mock.process import mock_server
+
+    mock_server(
+        host,
+        port,
+        announce=click.echo,
+        v2_reads=not no_v2,
+        improve_prompt_endpoints=not no_improve_prompt,
+        **settings,
+    )
