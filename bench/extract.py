@@ -27,6 +27,7 @@ from pathlib import Path
 
 import requests
 
+from cekura_analytics.client import MAX_PAGE_SIZE
 from cekura_analytics.mock.process import mock_process
 
 KEY = "bench-key"
@@ -65,20 +66,23 @@ def extract_child(url: str, data_dir: Path) -> tuple[float, float]:
 
 
 def bare_loop(url: str, threads: int) -> int:
-    """Fetch the same URLs with nothing else: list pages via `next`, bulk per 100 ids."""
+    """Fetch the same URLs as `extract` with nothing else: the v2 list pages (planned from what
+    page 1 returned, as the server caps page_size), then `runs/bulk/` per 100 ids."""
     s = requests.Session()
     s.headers["X-CEKURA-API-KEY"] = KEY
     s.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads + 2))
-    first = s.get(f"{url}/test_framework/v1/runs/", params={"page_size": 500}).json()
-    n_pages = -(-first["count"] // 500)
+    runs_url = f"{url}/test_framework/v2/runs/"
+    first = s.get(runs_url, params={"page_size": MAX_PAGE_SIZE}).json()
+    per_page = len(first["results"]) or 1
+    n_pages = -(-first["count"] // per_page)
     pages = [first]
 
     def page(p: int) -> dict:
-        return s.get(f"{url}/test_framework/v1/runs/", params={"page_size": 500, "page": p}).json()
+        return s.get(runs_url, params={"page_size": MAX_PAGE_SIZE, "page": p}).json()
 
     def bulk(ids: list[int]) -> list:
         r = s.get(
-            f"{url}/test_framework/v1/runs/bulk/", params={"run_ids": ",".join(map(str, ids))}
+            f"{url}/test_framework/v2/runs/bulk/", params={"run_ids": ",".join(map(str, ids))}
         )
         return r.json()
 
