@@ -1,0 +1,1 @@
+cekura_analytics/sql
