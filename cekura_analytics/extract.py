@@ -161,8 +161,8 @@ class _RunSync:
             return page_no, self.fetch_full(keep) if keep else [], skipped
 
         def run(pages: Any, record: bool) -> None:
-            # Each page's bulk batches run concurrently on the client's slots; a few pages
-            # are in flight at once; commits stay on this thread. Pages are committed in
+            # Each page's bulk batches run concurrently on the client's slots; commits stay
+            # on this thread. Pages are committed in
             # batches of about COMMIT_RUNS runs: a Delta commit costs ~20 ms whatever its
             # size, so one per 100-run page was a third of the sync. A page counts as done
             # only in the commit that holds its runs, so a crash redoes at most one batch.
@@ -179,8 +179,10 @@ class _RunSync:
                 batch.clear()
                 batch_pages.clear()
 
+            # As many pages in flight as request slots: a capped server sends 100-run pages,
+            # one bulk request each, and 3 pages in flight left 5 of the 8 slots idle.
             for page_no, runs, skipped in self.client.map_concurrently(
-                work, triage(pages), window=3
+                work, triage(pages), window=self.client.concurrency
             ):
                 batch.extend(runs)
                 batch_pages.append((page_no, len(runs) + skipped))

@@ -13,11 +13,16 @@ import json
 from typing import Any
 
 
+# one encoder for every call: json.dumps with options builds a new one each time, and this
+# runs for every metric item of every run
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+
+
 def to_json(value: Any) -> str | None:
     """JSON text for a free-form value (None stays None, empty containers too)."""
     if value is None or value == {} or value == []:
         return None
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def label(value: Any) -> str | None:
