@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 # one encoder for every call: json.dumps with options builds a new one each time, and this
 # runs for every metric item of every run
 _ENCODER = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
