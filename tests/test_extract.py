@@ -314,11 +314,13 @@ def test_kill_9_then_rerun_equals_clean_run(
     srv = make_mock_server(runs=8000, seed=9, latency_ms=40)
     extract(tmp_path / "clean", base_url=srv.base_url, quiet=True)
     crashed = tmp_path / "crashed"
-    # Kill at several moments: mid-page, right after a commit, later on.
-    for wait_pages, extra_delay in [(1, 0.0), (3, 0.13), (5, 0.05)]:
+    # Kill at several moments, each after this process committed a batch of its own: right
+    # after the commit, mid-batch, and in between.
+    for extra_delay in [0.0, 0.13, 0.05]:
+        before = _pages_done(crashed)
         proc = _run_cli(srv.base_url, crashed)
         deadline = time.monotonic() + 60
-        while _pages_done(crashed) < wait_pages and proc.poll() is None:
+        while _pages_done(crashed) <= before and proc.poll() is None:
             assert time.monotonic() < deadline, "extract made no progress"
             time.sleep(0.01)
         time.sleep(extra_delay)

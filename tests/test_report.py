@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 from pathlib import Path
@@ -30,7 +31,10 @@ PROMPT = "Be kind.\nBook appointments.\n"
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """600 mock runs extracted, one finished improve-prompt job in the ledger."""
     d = tmp_path_factory.mktemp("report") / "data"
-    with MockServer(runs=600, seed=0, api_key="k") as srv:
+    # commits of ~200 runs, so an older version of the runs table holds fewer runs (as-of test)
+    with MockServer(runs=600, seed=0, api_key="k") as srv, pytest.MonkeyPatch.context() as mp:
+        # the module, not the function of the same name the package exports
+        mp.setattr(importlib.import_module("cekura_analytics.extract"), "COMMIT_RUNS", 200)
         extract(d, base_url=srv.base_url, api_key="k", quiet=True)
     first = runs(d).sort("timestamp", descending=True).row(0, named=True)
     with Store(d, lock=True) as store:
