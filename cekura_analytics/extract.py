@@ -94,9 +94,16 @@ class _RunSync:
     """One sync of the runs table (state lives in the store; this holds the loop)."""
 
     def __init__(
-        self, client: CekuraClient, store: Store, page_size: int, quiet: bool, shapes: m.ShapeLog
+        self,
+        client: CekuraClient,
+        store: Store,
+        page_size: int,
+        quiet: bool,
+        shapes: m.ShapeLog,
+        commit_runs: int = COMMIT_RUNS,
     ):
         self.client, self.store, self.page_size, self.quiet = client, store, page_size, quiet
+        self.commit_runs = commit_runs
         self.shapes = shapes
         self.fetched = self.skipped = self.batches_merged = 0
         self.pending_at_start = set(store.state.pending_run_ids)
@@ -162,10 +169,10 @@ class _RunSync:
 
         def run(pages: Any, record: bool) -> None:
             # Each page's bulk batches run concurrently on the client's slots; commits stay
-            # on this thread. Pages are committed in
-            # batches of about COMMIT_RUNS runs: a Delta commit costs ~20 ms whatever its
-            # size, so one per 100-run page was a third of the sync. A page counts as done
-            # only in the commit that holds its runs, so a crash redoes at most one batch.
+            # on this thread, in batches of about `commit_runs` runs: a Delta commit costs
+            # ~20 ms whatever its size, so one per 100-run page was a third of the sync. A
+            # page counts as done only in the commit that holds its runs, so a crash redoes
+            # at most one batch.
             batch: list[m.Run] = []
             batch_pages: list[tuple[int, int]] = []
 
@@ -189,7 +196,7 @@ class _RunSync:
                 self.fetched += len(runs)
                 self.skipped += skipped
                 bar.update(len(runs) + skipped)
-                if len(batch) >= COMMIT_RUNS:
+                if len(batch) >= self.commit_runs:
                     flush()
             if batch_pages:
                 flush()
@@ -222,6 +229,7 @@ def extract(
     quiet: bool = False,
     concurrency: int = 8,
     page_size: int = MAX_PAGE_SIZE,
+    commit_runs: int = COMMIT_RUNS,
     api_version: str = "auto",
     client: CekuraClient | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -242,7 +250,16 @@ def extract(
                 client.resolved_version = store.state.api_version  # what auto settled on
             repaired = _repair(client, store, page_size, quiet) if repair else 0
             summary = _sync(
-                client, store, lower_bound, full, agent_id, project_id, quiet, page_size, now
+                client,
+                store,
+                lower_bound,
+                full,
+                agent_id,
+                project_id,
+                quiet,
+                page_size,
+                now,
+                commit_runs=commit_runs,
             )
             summary.runs_repaired = repaired
     finally:
@@ -263,6 +280,7 @@ def _sync(
     quiet: bool,
     page_size: int,
     now: Callable[[], datetime],
+    commit_runs: int = COMMIT_RUNS,
 ) -> ExtractSummary:
     st = store.state
     params = {"agent_id": agent_id, "project_id": project_id}
@@ -295,7 +313,7 @@ def _sync(
         st.in_progress = {**window, "scope": scope}
         store.save_state()
     shapes = m.ShapeLog()
-    sync = _RunSync(client, store, page_size, quiet, shapes)
+    sync = _RunSync(client, store, page_size, quiet, shapes, commit_runs)
     sync.run_window(scope, params, window, skip_stored=not full)
 
     # Runs that were still running last time: fetch them again by id, whatever their age.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import shutil
 from pathlib import Path
@@ -31,11 +30,9 @@ PROMPT = "Be kind.\nBook appointments.\n"
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """600 mock runs extracted, one finished improve-prompt job in the ledger."""
     d = tmp_path_factory.mktemp("report") / "data"
-    # commits of ~200 runs, so an older version of the runs table holds fewer runs (as-of test)
-    with MockServer(runs=600, seed=0, api_key="k") as srv, pytest.MonkeyPatch.context() as mp:
-        # the module, not the function of the same name the package exports
-        mp.setattr(importlib.import_module("cekura_analytics.extract"), "COMMIT_RUNS", 200)
-        extract(d, base_url=srv.base_url, api_key="k", quiet=True)
+    with MockServer(runs=600, seed=0, api_key="k") as srv:
+        # commits of ~200 runs, so an older version of the runs table holds fewer runs (as-of)
+        extract(d, base_url=srv.base_url, api_key="k", quiet=True, commit_runs=200)
     first = runs(d).sort("timestamp", descending=True).row(0, named=True)
     with Store(d, lock=True) as store:
         ledger = lg.Ledger(store)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from .options import (
+    agent_id_option,
     as_of_option,
     data_dir_option,
     friendly_errors,
@@ -87,7 +88,7 @@ def duckdb_cmd(data_dir: str, out: Path, rules: Path | None) -> None:
     "day, result.",
 )
 @since_option
-@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@agent_id_option
 @output_options
 @rules_option
 @as_of_option
@@ -280,7 +281,7 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     help="File to write (default: DATA_DIR/report.html, or report.md with --format md).",
 )
 @since_option
-@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@agent_id_option
 @click.option(
     "--png-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -295,12 +296,7 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     show_default=True,
     help="html: one self-contained file that opens offline; md: Markdown + PNG charts.",
 )
-@click.option(
-    "--rules",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Pass-rule TOML file (default: DATA_DIR/cekura-analytics.toml if present).",
-)
+@rules_option
 @as_of_option
 @friendly_errors
 def report_cmd(

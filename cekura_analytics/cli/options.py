@@ -61,6 +61,11 @@ def since_option(func: F) -> F:
     )(func)
 
 
+def agent_id_option(func: F) -> F:
+    """``--agent-id``: only the runs of one agent (the other half of the scope)."""
+    return click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")(func)
+
+
 def api_options(func: F) -> F:
     """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
     func = click.option(

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .options import (
+    agent_id_option,
     api_options,
     data_dir_option,
     friendly_errors,
@@ -22,7 +23,7 @@ from .options import (
 @data_dir_option
 @since_option
 @click.option("--full", is_flag=True, help="Re-fetch the whole window, ignoring the watermark.")
-@click.option("--agent-id", type=int, default=None, help="Only runs of this agent.")
+@agent_id_option
 @click.option("--project-id", type=int, default=None, help="Only runs of this project.")
 @click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
