@@ -19,8 +19,6 @@ from .errors import ConfigError
 from .extract import extract
 from .failure_modes import failure_modes
 from .improve import improve_collect, improve_launch, read_prompt
-from .mock.history import record_improve_history
-from .mock.process import mock_process, need_mock_extra
 from .outliers import outliers
 from .rates import pct
 from .report import report
@@ -49,7 +47,12 @@ def _step(title: str) -> None:
 
 def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> Path:
     """Run the whole toolkit on a seeded mock; print findings; return the report's path."""
+    # the mock needs the [mock] extra: imported here, so a plain install loads this module
+    from .mock.process import mock_process, need_mock_extra
+
     need_mock_extra()
+    from .mock.history import record_improve_history
+
     started = time.monotonic()
     data_dir = Path(data_dir)
     _fresh_dir(data_dir)

@@ -75,15 +75,20 @@ def test_extract_cli_prints_summary(mock_server: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "words"),
+    ("env", "words", "code"),
     [
-        ({"CEKURA_API_KEY": "bad"}, "401"),
-        ({"CEKURA_API_KEY": ""}, "CEKURA_API_KEY"),
+        ({"CEKURA_API_KEY": "bad"}, "401", 1),
+        ({"CEKURA_API_KEY": ""}, "CEKURA_API_KEY", 2),  # bad input: a usage error's status
     ],
     ids=["wrong-key", "no-key"],
 )
 def test_extract_cli_errors_are_one_line(
-    mock_server: Any, tmp_path: Path, env: dict[str, str], words: str, monkeypatch: Any
+    mock_server: Any,
+    tmp_path: Path,
+    env: dict[str, str],
+    words: str,
+    code: int,
+    monkeypatch: Any,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     result = CliRunner().invoke(
@@ -91,7 +96,7 @@ def test_extract_cli_errors_are_one_line(
         ["extract", "--base-url", mock_server.base_url, "--data-dir", str(tmp_path / "d")],
         env=env,
     )
-    assert result.exit_code == 1
+    assert result.exit_code == code
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
     assert "Traceback" not in result.output
@@ -103,7 +108,7 @@ def test_mock_commands_without_the_mock_extra_say_how_to_get_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "fastapi", None)  # as if the [mock] extra were missing
     res = CliRunner().invoke(cli, command)
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert res.output.strip() == (
         "error: the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
     )

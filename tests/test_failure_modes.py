@@ -202,7 +202,7 @@ def test_cli(mocked: tuple[Any, Path]) -> None:
     bad = runner.invoke(cli, ["failure-modes", "--data-dir", str(d), "--metric", "Nope"])
     assert bad.exit_code == 1 and "Nope" in bad.output and "\n" not in bad.output.strip()
     since = runner.invoke(cli, ["failure-modes", "--data-dir", str(d), "--since", "soon"])
-    assert since.exit_code == 1 and "--since" in since.output
+    assert since.exit_code == 2 and "--since" in since.output
 
 
 def test_without_scikit_learn_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:

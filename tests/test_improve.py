@@ -152,7 +152,7 @@ def test_bad_prompt_file_fails_before_any_request(
     else:
         args = ["improve", "launch", "--run-ids", ",".join(map(str, ids)), "--prompt-file", str(pf)]
         result = CliRunner().invoke(cli, cli_args(srv, tmp_path / "d", *args))
-        assert result.exit_code == 1
+        assert result.exit_code == 2
         lines = [ln for ln in result.output.splitlines() if ln.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and "prompt" in lines[0]
     assert stats(srv)["total"] == 0
@@ -419,7 +419,7 @@ def test_cli_launch_collect_show(server: Any, tmp_path: Path) -> None:
     out = run(cli, ["improve", "show", "--data-dir", str(d)])
     assert out.exit_code == 0 and "+++ improved prompt" in out.output, out.output
     out = run(cli, cli_args(srv, d, *launch_args, str(pf), "--outliers", "3"))
-    assert out.exit_code == 1 and "exactly one of" in out.output
+    assert out.exit_code == 2 and "exactly one of" in out.output
 
 
 @pytest.fixture

@@ -15,8 +15,14 @@ from ..errors import CekuraError, ConfigError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: bad input (options, settings, input files, a missing extra): the exit status of a usage
+#: error, as click gives its own
+EXIT_BAD_INPUT = 2
+
+
 def friendly_errors(func: F, *, exit_code: int = 1) -> F:
-    """Turn toolkit errors into one red line and exit status ``exit_code`` (no traceback)."""
+    """Turn toolkit errors into one red line (no traceback): exit 2 for bad input
+    (:class:`ConfigError`), ``exit_code`` for the rest."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -24,7 +30,7 @@ def friendly_errors(func: F, *, exit_code: int = 1) -> F:
             return func(*args, **kwargs)
         except CekuraError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(exit_code)
+            sys.exit(EXIT_BAD_INPUT if isinstance(exc, ConfigError) else exit_code)
         except KeyboardInterrupt:
             click.secho("interrupted: data committed so far is kept; rerun to resume", err=True)
             sys.exit(130)
