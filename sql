@@ -1,1 +1,1 @@
-cekura_analytics/sql
+cekura_analytics/warehouse/sql

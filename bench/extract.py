@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from cekura_analytics.client import MAX_PAGE_SIZE
+from cekura_analytics.api.client import MAX_PAGE_SIZE
 from cekura_analytics.mock.process import mock_process
 
 KEY = "bench-key"

@@ -3,8 +3,8 @@
 Explanations are generated straight from ``cekura_analytics.mock.modes`` (the texts the mock
 serves for failed results, with their planted mode), ``--failures`` in all, split evenly over
 the 10 metrics -- no mock extraction of a few million runs is needed for 100 k failures.
-The clustering is :func:`cekura_analytics.mode_clustering.fit_modes` on the texts that
-:func:`cekura_analytics.failure_modes.mode_text` gives, i.e. what ``failure-modes`` runs per
+The clustering is :func:`cekura_analytics.analysis.clustering.fit_modes` on the texts that
+:func:`cekura_analytics.analysis.modes.mode_text` gives, i.e. what ``failure-modes`` runs per
 metric (the DuckDB read of the failures and the parquet writes are not in the timing).
 
 Prints, per metric, the adjusted Rand index of recovered vs planted modes (goal >= 0.8 each),
@@ -25,8 +25,8 @@ from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cekura_analytics import mode_clustering as mc
-from cekura_analytics.failure_modes import mode_text
+from cekura_analytics.analysis import clustering as mc
+from cekura_analytics.analysis.modes import mode_text
 from cekura_analytics.mock.catalog import METRICS
 from cekura_analytics.mock.modes import PLANTED, failed_explanation, planted_mode
 

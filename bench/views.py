@@ -2,7 +2,7 @@
 timed, and the same aggregations done in pandas on the same files.
 
 The data follows the extractor's layout (``<dir>/<table>/``: a Delta table each, one commit
-per run batch) and the schemas of ``cekura_analytics.tables``: 4 binary,
+per run batch) and the schemas of ``cekura_analytics.lake.tables``: 4 binary,
 3 numeric (2 with a rubric condition, 1 with a rules-file threshold), 1
 continuous_qualitative (rules file), 2 enum metrics (rules-file pass-sets), 60 personalities
 in 6 languages, 2,000 scenarios (10 % without a language: the personality's is used),
@@ -33,9 +33,14 @@ from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cekura_analytics.rates import METRIC_RESULTS, PASS_RATE_VIEWS, RATE_COLUMNS, output_columns
-from cekura_analytics.tables import SCHEMAS
-from cekura_analytics.views import connect, view_names
+from cekura_analytics.lake.tables import SCHEMAS
+from cekura_analytics.warehouse.connection import connect, view_names
+from cekura_analytics.warehouse.rate_views import (
+    METRIC_RESULTS,
+    PASS_RATE_VIEWS,
+    RATE_COLUMNS,
+    output_columns,
+)
 
 N_METRICS = 10
 EVAL_TYPES = ["binary"] * 4 + ["numeric"] * 3 + ["continuous_qualitative", "enum", "enum"]

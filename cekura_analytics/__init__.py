@@ -1,46 +1,80 @@
 """cekura-analytics: Cekura test data in Delta Lake tables, pass rates in DuckDB, better prompts.
 
-The public surface, listed once (the path of the data, top to bottom)::
+The public surface, listed once, in the order the data flows (the folder each name lives in)::
 
-    CekuraClient, Settings, load_settings   the API: auth, retries, paging, v1/v2 reads
-    extract, ExtractSummary                 API -> Delta tables (incremental, resumable)
-    optimize                                compact and vacuum the tables
-    connect, query, sql, duckdb             tables -> DuckDB views; ad-hoc SQL; a .duckdb file
-    Scope                                   --since / --agent-id, parsed once
-    pass_rates, compare_versions, outliers  analysis over the views
-    failure_modes                           how each metric fails: explanations clustered
-    gate, GateResult                        release gate: did a version make a metric worse?
-    improve_launch, improve_instructions,   improve jobs: launch once, collect, show the diffs
-    improve_collect, improve_show,
-    improve_impact                          ... and did the suggestions work?
-    report                                  the offline HTML / Markdown report
-    demo, mock_server, SAMPLE_PROMPT        the end-to-end demo, the local mock API, a prompt
-    CekuraError (and errors.*)              the exception hierarchy
+    api/        CekuraClient, Settings, load_settings   auth, retries, paging, v1/v2 reads
+    lake/       extract, ExtractSummary, optimize       API -> Delta tables; compact, vacuum
+    warehouse/  connect, query, duckdb                  tables -> DuckDB views over one snapshot
+                Scope                                   --since / --agent-id, parsed once
+    analysis/   pass_rates, compare_versions, outliers, failure_modes, gate, GateResult
+    improve/    improve_launch, improve_instructions, improve_collect, improve_show,
+                improve_impact                          improve jobs, and did they work?
+    present/    sql, report, charts                     tables, reports and charts
+                demo, mock_server, SAMPLE_PROMPT        the end-to-end demo and the local mock
+                CekuraError (and errors.*)              the exception hierarchy
 
 Every CLI command is a thin wrapper over the function of the same name here
-(``improve launch`` -> ``improve_launch``).
+(``improve launch`` -> ``improve_launch``). Names load on first use, so ``import
+cekura_analytics`` (and the CLI's ``--help``) does not pay for DuckDB, Delta or altair.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .analysis import compare_versions, pass_rates
-from .client import CekuraClient
-from .config import Settings, load_settings
-from .demo import demo
 from .errors import CekuraError
-from .extract import ExtractSummary, extract
-from .failure_modes import failure_modes
-from .gate import GateResult, gate
-from .impact import improve_impact
-from .improve import improve_collect, improve_instructions, improve_launch, improve_show
-from .mock.process import mock_server
-from .optimize import optimize
-from .outliers import outliers
-from .report import report
-from .resources import SAMPLE_PROMPT
-from .scope import Scope
-from .views import connect, duckdb, query, sql
+
+if TYPE_CHECKING:
+    from .analysis.modes import failure_modes
+    from .analysis.outlier_runs import outliers
+    from .analysis.rates import compare_versions, pass_rates
+    from .analysis.release_gate import GateResult, gate
+    from .api.client import CekuraClient
+    from .config import Settings, load_settings
+    from .improve.impact import improve_impact
+    from .improve.jobs import improve_collect, improve_instructions, improve_launch, improve_show
+    from .lake.maintenance import optimize
+    from .lake.sync import ExtractSummary, extract
+    from .mock.process import mock_server
+    from .present import charts as charts
+    from .present.document import report
+    from .present.output import sql
+    from .scope import Scope
+    from .showcase import SAMPLE_PROMPT, demo
+    from .warehouse.connection import connect, duckdb, query
+
+#: public name -> the module that defines it (relative to this package)
+_WHERE: dict[str, str] = {
+    "CekuraClient": "api.client",
+    "Settings": "config",
+    "load_settings": "config",
+    "extract": "lake.sync",
+    "ExtractSummary": "lake.sync",
+    "optimize": "lake.maintenance",
+    "connect": "warehouse.connection",
+    "query": "warehouse.connection",
+    "duckdb": "warehouse.connection",
+    "Scope": "scope",
+    "pass_rates": "analysis.rates",
+    "compare_versions": "analysis.rates",
+    "outliers": "analysis.outlier_runs",
+    "failure_modes": "analysis.modes",
+    "gate": "analysis.release_gate",
+    "GateResult": "analysis.release_gate",
+    "improve_launch": "improve.jobs",
+    "improve_instructions": "improve.jobs",
+    "improve_collect": "improve.jobs",
+    "improve_show": "improve.jobs",
+    "improve_impact": "improve.impact",
+    "sql": "present.output",
+    "report": "present.document",
+    "charts": "present.charts",
+    "demo": "showcase",
+    "SAMPLE_PROMPT": "showcase",
+    "mock_server": "mock.process",
+}
 
 __all__ = [
     "SAMPLE_PROMPT",
@@ -51,6 +85,7 @@ __all__ = [
     "Scope",
     "Settings",
     "__version__",
+    "charts",
     "compare_versions",
     "connect",
     "demo",
@@ -72,3 +107,18 @@ __all__ = [
     "report",
     "sql",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (and keep it)."""
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'cekura_analytics' has no attribute {name!r}")
+    module = importlib.import_module(f".{where}", __name__)
+    value = module if where.rpartition(".")[2] == name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

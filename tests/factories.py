@@ -2,7 +2,7 @@
 
 ``write_tables(d, runs=[...], run_metrics=[...], ...)`` appends each table's rows as one
 Delta commit to ``d/<table>/`` with exactly the columns and types of
-:mod:`cekura_analytics.tables` (missing columns are null), like the extractor does.
+:mod:`cekura_analytics.lake.tables` (missing columns are null), like the extractor does.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 from deltalake import write_deltalake
 
-from cekura_analytics.tables import SCHEMAS
+from cekura_analytics.lake.tables import SCHEMAS
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

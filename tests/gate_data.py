@@ -13,7 +13,7 @@ from typing import Any
 
 from factories import T0, frame, result, run
 
-from cekura_analytics.store import Store
+from cekura_analytics.lake.store import Store
 
 #: metric names -> ids of the crafted catalogue
 METRIC_IDS = {name: i for i, name in enumerate(
@@ -66,7 +66,7 @@ def write_versions(data_dir: Path, counts: Counts, agent_id: int = 1) -> Path:
 
 def write_jobs(data_dir: Path, jobs: list[dict[str, Any]]) -> None:
     """Commit improve-job rows (``empty_row`` + the given fields) through the ledger."""
-    from cekura_analytics import ledger as lg
+    from cekura_analytics.improve import ledger as lg
 
     with Store(data_dir, lock=True) as store:
         book = lg.Ledger(store)

@@ -42,9 +42,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_carries_sql_templates_and_samples(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    sql = {n for n in names if n.startswith("cekura_analytics/sql/") and n.endswith(".sql")}
-    assert len(sql) == len(list((REPO / "cekura_analytics" / "sql").glob("*.sql"))) > 20
-    assert "cekura_analytics/templates/report.html.j2" in names
+    sql = {
+        n for n in names if n.startswith("cekura_analytics/warehouse/sql/") and n.endswith(".sql")
+    }
+    assert (
+        len(sql) == len(list((REPO / "cekura_analytics" / "warehouse" / "sql").glob("*.sql"))) > 20
+    )
+    assert "cekura_analytics/present/templates/report.html.j2" in names
     assert "cekura_analytics/samples/sample_prompt.txt" in names
     assert "cekura_analytics/samples/demo-rules.toml" in names
 

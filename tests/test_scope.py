@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from cekura_analytics import extract
-from cekura_analytics.analysis import pass_rates
+from cekura_analytics.analysis.rates import pass_rates
 from cekura_analytics.errors import ConfigError
-from cekura_analytics.report import report as build_report
+from cekura_analytics.present.document import report as build_report
 from cekura_analytics.scope import Scope, parse_when
 
 

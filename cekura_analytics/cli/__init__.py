@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import click
 
-from . import analyse, improve, sync
+from . import analysis as analyse
+from . import improve, sync
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -70,8 +70,8 @@ def improve_launch_cmd(
     off after its request may have reached Cekura: it is only relaunched with
     --retry-uncertain. The API key comes from CEKURA_API_KEY or a .env file.
     """
-    from ..improve import improve_launch
-    from ..ledger import summarize
+    from ..improve.jobs import improve_launch
+    from ..improve.ledger import summarize
 
     df = improve_launch(
         data_dir,
@@ -113,8 +113,8 @@ def improve_instructions_cmd(
     The scenario's current instructions and agent come from DATA_DIR (run extract first);
     the ledger rules of `improve launch` apply. Collect with `improve collect`.
     """
-    from ..improve import improve_instructions
-    from ..ledger import summarize
+    from ..improve.jobs import improve_instructions
+    from ..improve.ledger import summarize
 
     df = improve_instructions(
         data_dir,
@@ -152,8 +152,8 @@ def improve_collect_cmd(
 
     Jobs still running at the timeout stay open: run collect again later. Safe to interrupt.
     """
-    from ..improve import improve_collect
-    from ..ledger import summarize
+    from ..improve.jobs import improve_collect
+    from ..improve.ledger import summarize
 
     df = improve_collect(
         data_dir,
@@ -174,7 +174,7 @@ def improve_collect_cmd(
 @friendly_errors
 def improve_show_cmd(data_dir: str, job_id: str | None) -> None:
     """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
-    from ..improve import improve_show
+    from ..improve.jobs import improve_show
 
     click.echo(str(improve_show(data_dir, job_id=job_id)))
 
@@ -196,7 +196,7 @@ def improve_impact_cmd(data_dir: str, fmt: str, out: Path | None, **settings: An
     after the job finished. Verdict: improved, no evidence, worse or not yet shipped (one-sided
     tests as in `gate`, Holm-corrected over all jobs and metrics).
     """
-    from ..impact import improve_impact
-    from ..views import render
+    from ..improve.impact import improve_impact
+    from ..present.output import render
 
     click.echo(render(improve_impact(data_dir, **settings), fmt, out))

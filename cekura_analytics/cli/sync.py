@@ -8,13 +8,7 @@ from typing import Any
 
 import click
 
-from .options import (
-    agent_id_option,
-    api_options,
-    data_dir_option,
-    friendly_errors,
-    since_option,
-)
+from .options import agent_id_option, api_options, data_dir_option, friendly_errors, since_option
 
 
 # --- extract ---
@@ -48,7 +42,7 @@ def extract_cmd(
     Incremental and resumable: rerun it at any time; the API key comes from
     CEKURA_API_KEY or a .env file.
     """
-    from ..extract import extract
+    from ..lake.sync import extract
 
     summary = extract(
         data_dir,
@@ -77,7 +71,7 @@ def extract_cmd(
 @friendly_errors
 def optimize_cmd(data_dir: str, retain_days: float) -> None:
     """Compact small files and delete files no version younger than --retain-days needs."""
-    from ..optimize import optimize
+    from ..lake.maintenance import optimize
 
     click.echo(str(optimize(data_dir, retain_days=retain_days)))
 
@@ -96,7 +90,7 @@ def optimize_cmd(data_dir: str, retain_days: float) -> None:
 @friendly_errors
 def demo_cmd(data_dir: Path, runs: int, seed: int) -> None:
     """Run everything end to end against an embedded mock Cekura (no API key needed)."""
-    from ..demo import demo
+    from ..showcase import demo
 
     demo(data_dir, runs=runs, seed=seed)
 

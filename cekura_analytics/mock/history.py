@@ -38,7 +38,7 @@ def planted_fixes() -> list[tuple[int, int, int, int, str]]:
 def version_label(data_dir: str | Path, history_id: int) -> str | None:
     """The ``agent_version`` the views show for a history-record id (v1 reads: the id itself,
     v2 reads: its ``version_name`` such as ``v3``); None when no run used it."""
-    from ..views import query
+    from ..warehouse.connection import query
 
     found = query(
         data_dir,
@@ -55,9 +55,9 @@ def record_improve_history(data_dir: str | Path, *, jobs_per_fix: int = 3) -> li
     ``data_dir`` must hold an extract of the mock. Jobs already in the ledger are kept as
     they are (the job id depends on the run and the prompt, so rerunning adds nothing).
     """
-    from .. import ledger as lg
-    from ..store import Store
-    from ..views import query
+    from ..improve import ledger as lg
+    from ..lake.maintenance import open_writer
+    from ..warehouse.connection import query
 
     written: list[str] = []
     for agent_id, broken_id, fixed_id, metric_id, metric_name in planted_fixes():
@@ -78,7 +78,7 @@ def record_improve_history(data_dir: str | Path, *, jobs_per_fix: int = 3) -> li
         )  # fmt: skip
         answer = improved_prompt(agent.prompt, [metric_name])
         sha = lg.sha256_text(agent.prompt)
-        with Store(data_dir, lock=True) as store:
+        with open_writer(data_dir) as store:
             book = lg.Ledger(store)
             for run_id, at in runs.iter_rows():
                 job_id = lg.make_job_id("prompt", run_id, sha)

@@ -1,0 +1,328 @@
+"""Commands over the views: sql, duckdb, pass-rates, compare-versions, outliers,
+failure-modes, gate and report."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import (
+    agent_id_option,
+    as_of_option,
+    data_dir_option,
+    friendly_errors,
+    output_options,
+    parse_params,
+    rules_option,
+    since_option,
+)
+
+
+@click.command("sql")
+@data_dir_option
+@click.argument("statement")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A value for $NAME in the statement, passed safely (repeatable).",
+)
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def sql_cmd(
+    data_dir: str,
+    statement: str,
+    params: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+    as_of: str | None,
+) -> None:
+    """Run STATEMENT over the views (metric_results, pass_rates_by_*, run_details, ...).
+
+    Example: cekura-analytics sql --data-dir D "select * from pass_rates_by_metric
+    where n_evaluated >= $n" --param n=30
+    """
+    from ..present.output import sql
+
+    args = parse_params(params)
+    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of))
+
+
+@click.command("duckdb")
+@data_dir_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The database file to write, e.g. views.duckdb.",
+)
+@rules_option
+@friendly_errors
+def duckdb_cmd(data_dir: str, out: Path, rules: Path | None) -> None:
+    """Write a DuckDB file holding every view, for the duckdb shell and BI tools.
+
+    The views read the data files of the tables' current snapshot by absolute path: rerun
+    after an extract or optimize, or after changing the rules file.
+    """
+    from ..warehouse.connection import duckdb
+
+    path = duckdb(data_dir, out, rules=rules)
+    click.echo(f"wrote {path} (open it with: duckdb {path})")
+
+
+@click.command("pass-rates")
+@data_dir_option
+@click.option(
+    "--by",
+    default="metric,personality",
+    show_default=True,
+    help="Comma-separated: metric, personality, language, scenario, agent, agent_version, "
+    "day, result.",
+)
+@since_option
+@agent_id_option
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def pass_rates_cmd(
+    data_dir: str,
+    by: str,
+    since: str | None,
+    agent_id: int | None,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+    as_of: str | None,
+) -> None:
+    """Metric pass rates per group with Wilson 95 % intervals and unknown counts."""
+    from ..analysis.rates import pass_rates
+    from ..present.output import render
+
+    df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules, as_of=as_of)
+    click.echo(render(df, fmt, out))
+
+
+@click.command("compare-versions")
+@data_dir_option
+@click.option("--metric", default=None, help="One metric (name or id); default: every metric.")
+@click.option(
+    "--a", "a", default=None, help="The baseline version (default: the older of the two newest)."
+)
+@click.option("--b", "b", default=None, help="The version compared (default: the newest).")
+@click.option("--agent-id", type=int, default=None, help="The agent (default: the busiest).")
+@output_options
+@as_of_option
+@rules_option
+@friendly_errors
+def compare_versions_cmd(
+    data_dir: str,
+    metric: str | None,
+    a: str | None,
+    b: str | None,
+    agent_id: int | None,
+    fmt: str,
+    out: Path | None,
+    as_of: str | None,
+    rules: Path | None,
+) -> None:
+    """Per-metric pass rate of agent version A vs B, with intervals and a two-proportion test."""
+    from ..analysis.rates import compare_versions
+    from ..present.output import render
+
+    df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules, as_of=as_of)
+    click.echo(render(df, fmt, out))
+
+
+@click.command("failure-modes")
+@data_dir_option
+@click.option("--metric", default=None, help="Only this metric (id or name).")
+@since_option
+@click.option("--recluster", is_flag=True, help="Rebuild the modes instead of updating them.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Clustering seed.")
+@output_options
+@rules_option
+@friendly_errors
+def failure_modes_cmd(
+    data_dir: str,
+    metric: str | None,
+    since: str | None,
+    recluster: bool,
+    seed: int,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+) -> None:
+    """Group each metric's failure explanations into modes: label, example, counts.
+
+    New failures join the nearest stored mode (or open one); --recluster rebuilds.
+    Needs the 'modes' extra: pip install 'cekura-analytics[modes]'.
+    """
+    from ..analysis.modes import failure_modes
+    from ..present.output import render
+
+    df = failure_modes(
+        data_dir, metric=metric, since=since, recluster=recluster, seed=seed, rules=rules
+    )
+    cols = ["metric_name", "mode_rank", "label", "n_failed", "share", "n_metric_failed", "mode_id"]
+    click.echo(render(df.select(cols) if fmt == "table" else df, fmt, out))
+
+
+@click.command("outliers")
+@data_dir_option
+@click.option("--limit", type=int, default=20, show_default=True, help="How many runs to show.")
+@click.option(
+    "--min-group-pass-rate",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="A failure is surprising when its scenario × metric group passes at least this often.",
+)
+@click.option(
+    "--min-group-results",
+    type=int,
+    default=10,
+    show_default=True,
+    help="... over at least this many evaluated results.",
+)
+@click.option(
+    "--score-z", type=float, default=3.5, show_default=True, help="Low score: robust z <= -Z."
+)
+@click.option(
+    "--duration-z", type=float, default=3.5, show_default=True, help="Long run: robust z >= Z."
+)
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def outliers_cmd(
+    data_dir: str,
+    limit: int,
+    min_group_pass_rate: float,
+    min_group_results: int,
+    score_z: float,
+    duration_z: float,
+    fmt: str,
+    out: Path | None,
+    rules: Path | None,
+    as_of: str | None,
+) -> None:
+    """The most surprising runs: failures of usually-passing metrics, low scores, long runs."""
+    from ..analysis.outlier_runs import outliers
+    from ..present.output import render
+
+    df = outliers(
+        data_dir,
+        limit=limit,
+        min_group_pass_rate=min_group_pass_rate,
+        min_group_results=min_group_results,
+        score_z=score_z,
+        duration_z=duration_z,
+        rules=rules,
+        as_of=as_of,
+    )
+    click.echo(render(df, fmt, out))
+
+
+# --- gate ---
+@click.command("gate")
+@data_dir_option
+@click.option("--agent-id", type=int, required=True, help="The agent whose versions to compare.")
+@click.option("--baseline", default="previous", show_default=True, help="VERSION or 'previous'.")
+@click.option("--candidate", default="latest", show_default=True, help="VERSION or 'latest'.")
+@click.option(
+    "--max-drop", type=float, default=0.05, show_default=True, help="Largest drop tolerated."
+)
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="After Holm.")
+@click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: insufficient.")
+@click.option(
+    "--by",
+    type=click.Choice(["metric", "metric,language", "metric,personality"]),
+    default="metric",
+    show_default=True,
+    help="One cell per metric, or per metric × language / personality.",
+)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
+@click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
+@as_of_option
+@rules_option
+@functools.partial(friendly_errors, exit_code=2)
+def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **settings: Any) -> None:
+    """Fail a CI build when the candidate agent version made a metric significantly worse.
+
+    Exit status: 0 pass, 1 regression (or insufficient data with --strict), 2 bad input or
+    no data. A cell fails when its pass rate drops by more than --max-drop and a one-sided
+    test (Fisher exact for small counts, z otherwise) is significant after Holm's correction.
+    """
+    from ..analysis.release_gate import gate
+
+    result = gate(data_dir, **settings)
+    result.write(junit=junit, markdown=markdown)
+    click.echo(str(result))
+    sys.exit(result.exit_code)
+
+
+# --- report ---
+@click.command("report")
+@data_dir_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: DATA_DIR/report.html, or report.md with --format md).",
+)
+@since_option
+@agent_id_option
+@click.option(
+    "--png-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write every chart as PNG here (md default: <OUT stem>_charts/ next to OUT).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained file that opens offline; md: Markdown + PNG charts.",
+)
+@rules_option
+@as_of_option
+@friendly_errors
+def report_cmd(
+    data_dir: str,
+    out: Path | None,
+    since: str | None,
+    agent_id: int | None,
+    png_dir: Path | None,
+    fmt: str,
+    rules: Path | None,
+    as_of: str | None,
+) -> None:
+    """Write a report: headline numbers, charts, worst cells, outlier runs, suggestions.
+
+    The HTML file carries its chart JavaScript inline: share it, open it on a plane.
+    """
+    from ..present.document import report
+
+    path = report(
+        data_dir,
+        out,
+        since=since,
+        agent_id=agent_id,
+        png_dir=png_dir,
+        fmt=fmt,
+        rules=rules,
+        as_of=as_of,
+    )
+    click.echo(f"wrote {path}")

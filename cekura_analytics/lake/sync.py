@@ -1,0 +1,447 @@
+"""API → Delta tables: incremental, resumable, concurrent; nothing lost, nothing duplicated.
+
+A sync works in a window ``[lower, upper]`` of run timestamps. ``upper`` is fixed when the
+sync starts (runs arriving meanwhile fall outside it and wait for the next sync, so page
+numbers do not drift); ``lower`` is the previous watermark minus a small overlap. List pages
+are fetched concurrently once page 1 gives ``count``; each page's full runs come from
+``runs/bulk/`` in batches of 100, and whole pages (about ``COMMIT_RUNS`` runs) are committed
+with the sync state that lists them in the same ``runs`` Delta commit (see :mod:`.store`).
+A sync that dies resumes the same window and skips the pages it committed. Runs not yet
+terminal are remembered and fetched again by id on later syncs.
+
+Nothing is lost to paging: the rows each listed page held are recorded with the window, and
+a window whose pages hold fewer runs than the server's ``count`` is walked again by ``next``
+links; still short, the sync fails naming the shortfall and the window stays open. Objects
+with a field of an unexpected type are kept (the raw value in ``extra_json``) and warned
+about once per field per sync.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from tqdm.auto import tqdm
+
+from ..api import models as m
+from ..api.client import MAX_PAGE_SIZE, CekuraClient, check_complete
+from ..config import load_settings
+from ..scope import Scope
+from . import rows
+from .maintenance import drop_damaged, open_writer
+from .store import Store
+from .tables import TERMINAL_STATUSES
+
+OVERLAP = timedelta(hours=1)
+#: Runs per commit during a sync (whole pages; a crash redoes at most this many).
+COMMIT_RUNS = 1000
+RUNS = "runs/"
+
+
+@dataclass
+class ExtractSummary:
+    """What one ``extract`` call did."""
+
+    data_dir: Path | str
+    rows: dict[str, int]
+    runs_fetched: int = 0
+    runs_skipped: int = 0
+    pending_refetched: int = 0
+    pending_left: int = 0
+    resumed: bool = False
+    window: tuple[str | None, str] = (None, "")
+    requests: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    batches_merged: int = 0
+    runs_repaired: int = 0
+    api_version: str | None = None
+    #: ``"<endpoint>: <field>" -> values kept raw`` (unexpected types, warned once each)
+    shapes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_requests(self) -> int:
+        """All HTTP requests made."""
+        return sum(self.requests.values())
+
+    def __str__(self) -> str:
+        lower, upper = self.window
+        lines = [
+            f"extracted into {self.data_dir} in {self.elapsed_s:.1f} s "
+            f"({self.total_requests} requests{', resumed' if self.resumed else ''})",
+            f"  window: {lower or 'beginning'} .. {upper} (API {self.api_version or '?'} reads)",
+            f"  runs fetched: {self.runs_fetched}, already stored: {self.runs_skipped}, "
+            f"re-fetched unfinished: {self.pending_refetched}, still unfinished: "
+            f"{self.pending_left}",
+        ]
+        if self.runs_repaired:
+            lines.append(f"  runs fetched again to repair damaged files: {self.runs_repaired}")
+        for table, n in sorted(self.rows.items()):
+            lines.append(f"  {table:<14} {n:>9,} rows")
+        for where, n in sorted(self.shapes.items()):
+            lines.append(f"  kept {n} value(s) of an unexpected type: {where} (see extra_json)")
+        return "\n".join(lines)
+
+
+def progress_bar(total: int, desc: str, unit: str, *, quiet: bool = False) -> Any:
+    """The one progress bar: tqdm on a terminal or in a notebook, nothing when quiet or piped."""
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet or not interactive)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _RunSync:
+    """One sync of the runs table (state lives in the store; this holds the loop)."""
+
+    def __init__(
+        self,
+        client: CekuraClient,
+        store: Store,
+        page_size: int,
+        quiet: bool,
+        shapes: m.ShapeLog,
+        commit_runs: int = COMMIT_RUNS,
+    ):
+        self.client, self.store, self.page_size, self.quiet = client, store, page_size, quiet
+        self.commit_runs = commit_runs
+        self.shapes = shapes
+        self.fetched = self.skipped = self.batches_merged = 0
+        self.pending_at_start = set(store.state.pending_run_ids)
+        self.refreshed: set[int | None] = set()
+
+    def fetch_full(self, ids: list[int]) -> list[m.Run]:
+        """Full runs for ``ids`` (bulk, concurrent), validated."""
+        raw = self.client.bulk_runs(ids)
+        what = f"GET {self.client.read_path('runs/bulk/')}"
+        return m.parse_items(m.Run, raw, what=what, shapes=self.shapes)
+
+    def commit(self, runs: list[m.Run], update: dict[str, Any]) -> None:
+        """Write a batch and the state fields that describe it, as one commit."""
+        pending = set(self.store.state.pending_run_ids)
+        for r in runs:
+            if r.id is None:
+                continue
+            if r.status in TERMINAL_STATUSES:
+                pending.discard(r.id)
+            else:
+                pending.add(r.id)
+        runs_df, metrics_df = rows.run_frames(runs)
+        update = {**update, "pending_run_ids": sorted(pending)}
+        self.store.upsert_runs(runs_df, metrics_df, update=update)
+        self.refreshed |= {r.id for r in runs if r.id in self.pending_at_start}
+        self.batches_merged += self.store.compact()  # only when small files piled up
+
+    def run_window(
+        self, scope: str, params: dict[str, Any], window: dict[str, Any], skip_stored: bool
+    ) -> None:
+        """Fetch every page of the window not yet committed, committing in batches of pages."""
+        st = self.store.state
+        base = {**params, "timestamp__lte": window["upper"]}
+        if window.get("lower"):
+            base["timestamp__gte"] = window["lower"]
+        first = self.client.first_page(RUNS, base, self.page_size)
+        count = int(first["count"])
+        if window.get("count") not in (None, count):
+            # rows vanished inside the window: redo it (deduped)
+            window["pages_done"], window["page_rows"] = [], {}
+        window["count"] = count
+        done = set(window.get("pages_done", []))
+        page_rows: dict[str, int] = window.setdefault("page_rows", {})
+        bar = progress_bar(count, "runs", "run", quiet=self.quiet)
+        bar.update(min(count, sum(page_rows.values())))
+        what = f"GET {self.client.read_path(RUNS)}"
+
+        def triage(pages: Any) -> Iterator[tuple[int, list[int], int]]:
+            # Runs on this thread (map_concurrently pulls items here), so the lookup reads
+            # the same snapshot object the commits update.
+            for page_no, page in pages:
+                listed = m.parse_items(m.RunList, page["results"], what=what, shapes=self.shapes)
+                ids = [r.id for r in listed if r.id is not None]
+                keep = ids
+                if skip_stored:
+                    stored = self.store.stored_run_ids(ids) - set(st.pending_run_ids)
+                    keep = [i for i in ids if i not in stored]
+                yield page_no, keep, len(ids) - len(keep)
+
+        def work(item: tuple[int, list[int], int]) -> tuple[int, list[m.Run], int]:
+            page_no, keep, skipped = item
+            return page_no, self.fetch_full(keep) if keep else [], skipped
+
+        def run(pages: Any, record: bool) -> None:
+            # Each page's bulk batches run concurrently on the client's slots; commits stay
+            # on this thread, in batches of about `commit_runs` runs: a Delta commit costs
+            # ~20 ms whatever its size, so one per 100-run page was a third of the sync. A
+            # page counts as done only in the commit that holds its runs, so a crash redoes
+            # at most one batch.
+            batch: list[m.Run] = []
+            batch_pages: list[tuple[int, int]] = []
+
+            def flush() -> None:
+                if record:
+                    for page_no, listed in batch_pages:
+                        done.add(page_no)
+                        page_rows[str(page_no)] = listed
+                    window["pages_done"] = sorted(done)
+                self.commit(batch, {"in_progress": {**window, "scope": scope}})
+                batch.clear()
+                batch_pages.clear()
+
+            # As many pages in flight as request slots: a capped server sends 100-run pages,
+            # one bulk request each, and 3 pages in flight left 5 of the 8 slots idle.
+            for page_no, runs, skipped in self.client.map_concurrently(
+                work, triage(pages), window=self.client.concurrency
+            ):
+                batch.extend(runs)
+                batch_pages.append((page_no, len(runs) + skipped))
+                self.fetched += len(runs)
+                self.skipped += skipped
+                bar.update(len(runs) + skipped)
+                if len(batch) >= self.commit_runs:
+                    flush()
+            if batch_pages:
+                flush()
+
+        run(
+            self.client.iter_pages_concurrently(RUNS, base, self.page_size, skip=done, first=first),
+            record=True,
+        )
+        listed = sum(page_rows.values())
+        if listed < count:
+            # The planned pages held fewer runs than count (a server that pages unevenly):
+            # walk the window by next links, which commits only what is not stored yet.
+            bar.total = count + listed
+            walk = list(self.client.iter_pages(RUNS, base, self.page_size))
+            walked = {r.get("id") for p in walk for r in p["results"]}
+            run(enumerate(walk, start=1), record=False)
+            check_complete(len(walked), count, self.client.read_path(RUNS))
+        bar.close()
+
+
+def extract(
+    data_dir: str | Path,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    since: str | datetime | None = None,
+    full: bool = False,
+    agent_id: int | None = None,
+    project_id: int | None = None,
+    quiet: bool = False,
+    concurrency: int = 8,
+    page_size: int = MAX_PAGE_SIZE,
+    commit_runs: int = COMMIT_RUNS,
+    api_version: str = "auto",
+    client: CekuraClient | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    repair: bool = False,
+) -> ExtractSummary:
+    """Sync runs (with evaluations and transcripts) and the reference tables into Delta
+    tables; ``repair`` first takes unreadable data files out and fetches their runs again."""
+    started = time.monotonic()
+    scope = Scope.of(since, agent_id)
+    lower_bound, agent_id = scope.since, scope.agent_id
+    own_client = client is None
+    client = client or CekuraClient(
+        load_settings(base_url, api_key), concurrency=concurrency, api_version=api_version
+    )
+    try:
+        with open_writer(data_dir) as store:
+            if client.api_version == "auto" and client.resolved_version is None:
+                client.resolved_version = store.state.api_version  # what auto settled on
+            repaired = _repair(client, store, page_size, quiet) if repair else 0
+            summary = _sync(
+                client,
+                store,
+                lower_bound,
+                full,
+                agent_id,
+                project_id,
+                quiet,
+                page_size,
+                now,
+                commit_runs=commit_runs,
+            )
+            summary.runs_repaired = repaired
+    finally:
+        if own_client:
+            client.close()
+    summary.requests = dict(client.requests_made)
+    summary.elapsed_s = time.monotonic() - started
+    return summary
+
+
+def _sync(
+    client: CekuraClient,
+    store: Store,
+    since: datetime | None,
+    full: bool,
+    agent_id: int | None,
+    project_id: int | None,
+    quiet: bool,
+    page_size: int,
+    now: Callable[[], datetime],
+    commit_runs: int = COMMIT_RUNS,
+) -> ExtractSummary:
+    st = store.state
+    params = {"agent_id": agent_id, "project_id": project_id}
+    scope = ",".join(f"{k}={v}" for k, v in params.items() if v is not None) or "all"
+    ip = st.in_progress
+    resumed = bool(
+        ip
+        and ip.get("scope") == scope
+        and ip.get("full") == full
+        and ip.get("since") == (since and _iso(since))
+    )
+    if resumed:
+        assert ip is not None
+        window = {k: v for k, v in ip.items() if k != "scope"}
+        page_size = int(window["page_size"])
+    else:
+        watermark = st.scopes.get(scope, {}).get("watermark")
+        lower = since
+        if watermark and not full:
+            wm = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - OVERLAP
+            lower = max(lower, wm) if lower else wm
+        window = {
+            "upper": _iso(now()),
+            "lower": lower and _iso(lower),
+            "page_size": page_size,
+            "full": full,
+            "since": since and _iso(since),
+            "pages_done": [],
+        }
+        st.in_progress = {**window, "scope": scope}
+        store.save_state()
+    shapes = m.ShapeLog()
+    sync = _RunSync(client, store, page_size, quiet, shapes, commit_runs)
+    sync.run_window(scope, params, window, skip_stored=not full)
+
+    # Runs that were still running last time: fetch them again by id, whatever their age.
+    pending = [
+        i for i in st.pending_run_ids if i in sync.pending_at_start and i not in sync.refreshed
+    ]
+    refreshed = sync.fetch_full(pending) if pending else []
+    gone = set(pending) - {r.id for r in refreshed}  # deleted upstream: stop asking
+    st.pending_run_ids = [i for i in st.pending_run_ids if i not in gone]
+    sync.commit(refreshed, {})
+
+    for table, fetch in _REFERENCE.items():
+        store.replace_table(table, fetch(client, shapes))
+    merged = sync.batches_merged + store.compact()
+    st.api_version = client.resolved_version
+    st.scopes[scope] = {"watermark": window["upper"], "synced_at": _iso(now())}
+    st.in_progress = None
+    st.last_sync = {"finished_at": _iso(now()), "scope": scope, "runs_fetched": sync.fetched}
+    store.save_state()
+    return ExtractSummary(
+        data_dir=store.root,
+        rows=store.row_counts(),
+        runs_fetched=sync.fetched,
+        runs_skipped=sync.skipped,
+        pending_refetched=len(refreshed),
+        pending_left=len(st.pending_run_ids),
+        resumed=resumed,
+        window=(window.get("lower"), window["upper"]),
+        batches_merged=merged,
+        api_version=client.resolved_version,
+        shapes=dict(shapes.seen),
+    )
+
+
+def _repair(client: CekuraClient, store: Store, page_size: int, quiet: bool) -> int:
+    """Take unreadable files out of their tables; fetch the runs they held again.
+
+    Which runs: the Delta log's statistics of each damaged file give its run_id range and,
+    for ``runs`` files, its timestamp range; the runs listed in that window within that id
+    range (and, for ``run_metrics`` files, the stored runs in the id range) are fetched again
+    by id and upserted. Reference tables are replaced by the sync that follows anyway.
+    """
+
+    damage = drop_damaged(store)
+    if not damage:
+        return 0
+    wanted: set[int] = set()
+    in_ranges = pl.any_horizontal(
+        [pl.col("run_id").is_between(lo, hi) for lo, hi in damage.run_ranges] or [pl.lit(False)]
+    )
+    wanted |= set(store.read("runs", columns=["run_id"]).filter(in_ranges)["run_id"].to_list())
+    shapes = m.ShapeLog()
+    what = f"GET {client.read_path(RUNS)}"
+    for t0, t1 in damage.time_ranges:
+        # the log keeps timestamps to the millisecond: widen so the bounds' runs are listed
+        slack = timedelta(seconds=1)
+        params = {"timestamp__gte": _iso(t0 - slack), "timestamp__lte": _iso(t1 + slack)}
+        listed = m.parse_items(
+            m.RunList, client.fetch_all(RUNS, params, page_size), what=what, shapes=shapes
+        )
+        for r in listed:
+            if r.id is not None and any(lo <= r.id <= hi for lo, hi in damage.run_ranges):
+                wanted.add(r.id)
+    sync = _RunSync(client, store, page_size, quiet, shapes)
+    ids = sorted(wanted)
+    for i in range(0, len(ids), page_size):  # one commit per page-sized batch
+        sync.commit(sync.fetch_full(ids[i : i + page_size]), {})
+    return len(ids)
+
+
+def _paged(client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog) -> list[Any]:
+    """Every object of a paginated collection (checked against its count), validated."""
+    return _validated(client, resource, model, shapes, client.fetch_all(resource))
+
+
+def _plain(client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog) -> list[Any]:
+    """Every object of a collection answered as a bare array, validated."""
+    return _validated(client, resource, model, shapes, client.read(resource))
+
+
+def _validated(
+    client: CekuraClient, resource: str, model: Any, shapes: m.ShapeLog, raw: Any
+) -> list[Any]:
+    """Validate as ``model``, or as ``model[version]`` when v1 and v2 answer differently."""
+    path = client.read_path(resource)  # after the read: auto may have fallen back to v1
+    if isinstance(model, dict):
+        model = model[path.split("/")[2]]
+    return m.parse_items(model, raw, what=f"GET {path}", shapes=shapes)
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    """Keep the last object per id: paging a table that changes can repeat an item."""
+    return list({i.id: i for i in items}.values())
+
+
+_Fetch = Callable[[CekuraClient, m.ShapeLog], Any]
+_REFERENCE: dict[str, _Fetch] = {
+    "scenarios": lambda c, s: rows.frame(
+        "scenarios",
+        [rows.scenario_row(x) for x in _dedupe(_paged(c, "scenarios/", m.ScenarioList, s))],
+    ),
+    "personalities": lambda c, s: rows.frame(
+        "personalities",
+        [rows.personality_row(p) for p in _dedupe(_plain(c, "personalities/", m.Personality, s))],
+    ),
+    "metrics": lambda c, s: rows.frame(
+        "metrics",
+        [
+            rows.metric_def_row(x)
+            for x in _dedupe(_plain(c, "metrics/", {"v2": m.MetricV2, "v1": m.Metric}, s))
+        ],
+    ),
+    "results": lambda c, s: rows.frame(
+        "results", [rows.result_row(r) for r in _dedupe(_paged(c, "results/", m.Result, s))]
+    ),
+    "agents": lambda c, s: rows.frame(
+        "agents",
+        [
+            rows.agent_row(a)
+            for a in _dedupe(_paged(c, "aiagents/", {"v2": m.AgentV2, "v1": m.Agent}, s))
+        ],
+    ),
+}

@@ -1,0 +1,443 @@
+"""One self-contained report of an extracted data dir: HTML (offline) or Markdown + PNGs.
+
+The HTML file carries the Vega, Vega-Lite and Vega-Embed JavaScript inline (from
+vl-convert), so it opens anywhere without a network. Text from the API (names, reasons,
+transcripts, prompts) is untrusted: the template autoescapes, chart specs are embedded as
+JSON with ``<``, ``>`` and ``&`` escaped, and a Content-Security-Policy lets only the
+report's own nonce-tagged scripts run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+from markupsafe import Markup
+
+from .._version import __version__
+from ..analysis.rates import compare_versions, pass_rates_sql
+from ..analysis.release_gate import gate
+from ..errors import CekuraError, ConfigError, DataError
+from ..improve.impact import impact_rows, improve_impact
+from ..scope import Scope, scope_sql
+from ..warehouse.connection import connect, fetch
+from ..warehouse.rate_views import pct
+from . import charts as ch
+from .markdown import render_markdown
+from .mode_charts import failure_mode_chart
+
+FORMATS = ("html", "md")
+RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
+EXCERPT_CHARS = 1200
+
+
+@functools.lru_cache(maxsize=1)
+def vega_javascript() -> str:
+    """Vega + Vega-Lite + Vega-Embed as one script (≈0.9 MB), matching altair's Vega-Lite.
+
+    vl-convert needs seconds to bundle it, so the result is kept in the user's cache dir,
+    keyed by the vl-convert and Vega-Lite versions.
+    """
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    vl_version = vl_version_for_vl_convert()
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    tag = f"vega-{metadata.version('vl-convert-python')}-vl{vl_version}.js"
+    cached = cache_root / "cekura-analytics" / tag
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle: Any = vlc.javascript_bundle  # its stub wrongly makes `snippet` mandatory
+    js: str = bundle(vl_version=vl_version)
+    # Inside <script>, only "</script" (any case) could end the element early.
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+        tmp.write_text(js, encoding="utf-8")
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only home only costs the bundling time next run
+    return js
+
+
+def json_script(value: Any) -> Markup:
+    """JSON safe inside ``<script>``: ``<``, ``>``, ``&`` and ``'`` become ``\\u00XX``."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+    for ch_, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(ch_, esc)
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cekura_analytics.present", "templates"),
+        autoescape=True,  # always, whatever the template's file name
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["json_script"] = json_script
+    return env
+
+
+def _interval(lo: float | None, hi: float | None) -> str:
+    return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
+
+
+def _freshness(data_dir: str | Path) -> tuple[str, str]:
+    """When the last sync finished, and the newest run watermark, from the sync state."""
+    from ..lake.store import Store
+
+    try:
+        state = Store(data_dir).state.__dict__
+    except CekuraError:
+        return "unknown", ""
+    finished = (state.get("last_sync") or {}).get("finished_at") or "unknown"
+    scopes = (state.get("scopes") or {}).values()
+    marks = [str(s["watermark"]) for s in scopes if isinstance(s, dict) and s.get("watermark")]
+    return str(finished)[:19].replace("T", " "), (f"runs up to {max(marks)[:19]}" if marks else "")
+
+
+def _snapshot_note(con: Any) -> str:
+    """Which table version the report was built from (and the --as-of that chose it)."""
+    row = fetch(con, "select version, as_of from table_versions where table_name = 'runs'")
+    if row.is_empty() or row["version"][0] is None:
+        return "no runs table"
+    as_of = row["as_of"][0]
+    return f"runs table version {row['version'][0]}" + (f" (as of {as_of})" if as_of else "")
+
+
+def _headline(con: Any, data_dir: str | Path, params: dict[str, Any]) -> list[dict[str, str]]:
+
+    runs = fetch(
+        con,
+        "select count(*) as n, min(timestamp) as t0, max(timestamp) as t1,"
+        " count_if(success) as ok, count(success) as judged"
+        f" from run_details where {scope_sql()}",
+        params,
+    ).row(0, named=True)
+    m = fetch(
+        con,
+        "select count(distinct metric_id) as metrics, count(passed) as n, count_if(passed) as k,"
+        " count(*) - count(passed) as unknown, wilson_low(count_if(passed), count(passed)) as lo,"
+        " wilson_high(count_if(passed), count(passed)) as hi"
+        f" from metric_results where {scope_sql()}",
+        params,
+    ).row(0, named=True)
+    if not runs["n"]:
+        raise DataError("no runs in scope: widen --since or check --agent-id")
+    rate = m["k"] / m["n"] if m["n"] else None
+    fresh, mark = _freshness(data_dir)
+    period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
+    success = runs["ok"] / runs["judged"] if runs["judged"] else None
+    return [
+        {"label": "runs", "value": f"{runs['n']:,}", "note": f"run success {pct(success)}"},
+        {"label": "metrics evaluated", "value": f"{m['metrics']:,}", "note": ""},
+        {
+            "label": "overall metric pass rate",
+            "value": pct(rate),
+            "note": f"95 % {_interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
+        },
+        {"label": "period covered (UTC)", "value": period, "note": ""},
+        {"label": "data freshness: last sync (UTC)", "value": fresh, "note": mark},
+    ]
+
+
+def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict[str, str]]:
+    rows = []
+    for col, label in (("personality_name", "personality"), ("scenario_language", "language")):
+        df = frames.get(col)
+        if df is None:
+            continue
+        for r in df.filter(pl.col("n_evaluated") >= min_n).iter_rows(named=True):
+            rows.append((r["ci_high"], r, f"{label}: {r[col]}"))
+    rows.sort(key=lambda t: (t[0], t[1]["pass_rate"]))
+    return [
+        {
+            "metric": str(r["metric_name"]),
+            "where": where,
+            "rate": pct(r["pass_rate"]),
+            "interval": _interval(r["ci_low"], r["ci_high"]),
+            "n": f"{r['n_evaluated']:,}",
+        }
+        for _, r, where in rows[:limit]
+    ]
+
+
+def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
+    """Top outlier runs in scope (view ``outlier_runs``), with scenario, persona, transcript."""
+
+    return fetch(
+        con,
+        "select o.run_id, o.outlier_score, o.reasons, o.failed_metrics, d.scenario_name,"
+        " d.personality_name, d.agent_version, d.timestamp, r.transcript"
+        " from outlier_runs o join run_details d using (run_id)"
+        " left join stg_runs r using (run_id)"
+        f" where {scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
+        {**params, "limit": limit},
+    )
+
+
+def _failure_modes(con: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ``failure_modes`` and ``failure_modes_weekly`` views (all time; empty before
+    `failure-modes` has run)."""
+    modes = fetch(con, "select * from failure_modes where n_failed > 0")
+    return modes, fetch(con, "select * from failure_modes_weekly")
+
+
+def _mode_rows(modes: pl.DataFrame, top: int = 3) -> list[dict[str, str]]:
+    """The top modes of each failing metric, with one example explanation (escaped later)."""
+    out = []
+    for r in modes.filter(pl.col("mode_rank") <= top).sort("metric_id", "mode_rank").to_dicts():
+        out.append(
+            {
+                "metric": r["metric_name"] or f"metric {r['metric_id']}",
+                "label": r["label"],
+                "n": f"{r['n_failed']} of {r['n_metric_failed']}",
+                "share": pct(r["share"]),
+                "interval": _interval(r["share_ci_low"], r["share_ci_high"]),
+                "example": (r["example_explanation"] or "").strip(),
+                "example_run_id": str(r["example_run_id"]),
+            }
+        )
+    return out
+
+
+def _excerpt(text: str | None) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS].rstrip() + "\n…"
+
+
+def _diff_class(line: str) -> str:
+    if line.startswith("@@"):
+        return "hunk"
+    return {"+": "add", "-": "del"}.get(line[:1], "")
+
+
+def _suggestions(data_dir: str | Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
+    """Finished improve jobs that produced a new text, with a line diff current → suggested."""
+    from ..improve.ledger import COMPLETED, read_ledger
+
+    jobs = read_ledger(data_dir).filter(
+        (pl.col("status") == COMPLETED) & pl.col("improved_prompt").is_not_null()
+    )
+    if agent_id is not None:
+        jobs = jobs.filter(pl.col("agent_id") == int(agent_id))
+    out = []
+    for j in jobs.sort("finished_at", descending=True).head(limit).iter_rows(named=True):
+        old, new = (j["prompt"] or "").splitlines(), (j["improved_prompt"] or "").splitlines()
+        diff = list(difflib.unified_diff(old, new, "current", "suggested", lineterm="", n=2))
+        target = f"run {j['run_id']}" if j["run_id"] is not None else f"scenario {j['scenario_id']}"
+        out.append(
+            {
+                "kind": "prompt" if j["kind"] == "prompt" else "instructions",
+                "target": target,
+                "finished": ""
+                if j["finished_at"] is None
+                else f"{j['finished_at']:%Y-%m-%d %H:%M}",
+                "summary": j["summary_of_changes"] or "",
+                "diff": [{"cls": _diff_class(ln), "text": ln + "\n"} for ln in diff[2:]],
+                "diff_text": "\n".join(diff),
+            }
+        )
+    return out
+
+
+def _chart(key: str, title: str, make: Callable[[], Any]) -> dict[str, Any]:
+    """One chart entry; a chart the data cannot feed becomes a note, not a failed report."""
+    try:
+        return {"key": key, "title": title, "chart": make(), "note": ""}
+    except DataError as exc:
+        return {"key": key, "title": title, "chart": None, "note": str(exc)}
+
+
+def _collect(
+    data_dir: str | Path,
+    since: Any,
+    agent_id: Any,
+    rules: Any,
+    limits: tuple[int, int, int],
+    min_n: int,
+    as_of: Any = None,
+) -> dict[str, Any]:
+    """Everything the templates show, as plain values and altair charts."""
+
+    n_worst, n_outliers, n_jobs = limits
+    params = Scope.of(since, agent_id).params()
+    con = connect(data_dir, rules, as_of=as_of)
+    try:
+        snapshot = _snapshot_note(con)
+        headline = _headline(con, data_dir, params)
+        # the twins' SQL on this one connection: same numbers as analysis.pass_rates
+        rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
+        changes = fetch(
+            con,
+            "select agent_id, agent_version, min(day) as day from run_details"
+            f" where agent_version is not null and {scope_sql()} group by 1, 2",
+            params,
+        )
+        durations = fetch(
+            con,
+            "select duration_s, success from run_details"
+            f" where duration_s is not null and {scope_sql()}",
+            params,
+        )
+        outliers = _outliers(con, params, n_outliers)
+        modes, modes_weekly = _failure_modes(con)
+    finally:
+        con.close()
+    by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
+    daily = rates[("day", "metric")]
+    span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
+    freq = "day" if (span or 0) <= 45 else "week"
+
+    def versions() -> Any:
+        # the agent with most results (or --agent-id), its two latest versions, all time
+        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
+        failures = None  # the gate's verdict on the same two versions, marked on the chart
+        with contextlib.suppress(DataError, IndexError):
+            va, vb, agent = cmp["version_a"][0], cmp["version_b"][0], cmp["agent_id"][0]
+            verdict = gate(data_dir, agent, baseline=va, candidate=vb, rules=rules, as_of=as_of)
+            failures = [c.metric_id for c in verdict.failures]
+        return ch.version_comparison(cmp, gate_failures=failures)
+
+    charts = [
+        _chart(
+            "by_metric", "Pass rate per metric", lambda: ch.pass_rate_by_metric(rates[("metric",)])
+        ),
+        _chart(
+            "metric_personality",
+            "Metric × personality",
+            lambda: ch.metric_personality_heatmap(by_pers, min_n=min_n),
+        ),
+        _chart(
+            "metric_language",
+            "Metric × language",
+            lambda: ch.metric_language_heatmap(by_lang, min_n=min_n),
+        ),
+        _chart("trend", "Trend", lambda: ch.trend(daily, freq=freq, versions=changes)),
+        _chart("versions", "Agent version comparison", versions),
+        _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
+        _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
+        _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, modes_weekly)),
+    ]
+    rows = []
+    for r in outliers.iter_rows(named=True):
+        rows.append(
+            {
+                "run_id": r["run_id"],
+                "score": f"{r['outlier_score']:.2f}",
+                "scenario": r["scenario_name"] or "scenario ?",
+                "personality": r["personality_name"] or "personality ?",
+                "version": r["agent_version"] or "",
+                "when": "" if r["timestamp"] is None else f"{r['timestamp']:%Y-%m-%d %H:%M} UTC",
+                "reasons": list(r["reasons"] or []),
+                "failed": list(r.get("failed_metrics") or []),
+                "excerpt": _excerpt(r["transcript"]),
+            }
+        )
+    scope = ", ".join(
+        s for s in (f"since {since}" if since else "", f"agent {agent_id}" if agent_id else "") if s
+    )
+    return {
+        "title": "Cekura analytics report",
+        "scope": scope or "all runs",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "snapshot": snapshot,
+        "headline": headline,
+        "charts": charts,
+        "worst": _worst(
+            {"personality_name": by_pers, "scenario_language": by_lang}, min_n, n_worst
+        ),
+        "min_n": min_n,
+        "outliers": rows,
+        "modes": _mode_rows(modes),
+        "suggestions": _suggestions(data_dir, agent_id, n_jobs),
+        "impact": impact_rows(
+            improve_impact(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
+        ),
+        "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
+        "version": __version__,
+    }
+
+
+def _save_pngs(charts: list[dict[str, Any]], png_dir: Path) -> dict[str, Path]:
+    png_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        c["key"]: ch.save_chart(c["chart"], png_dir / f"{c['key']}.png")
+        for c in charts
+        if c["chart"] is not None
+    }
+
+
+def report(
+    data_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    since: str | None = None,
+    agent_id: int | None = None,
+    png_dir: str | Path | None = None,
+    fmt: str = "html",
+    rules: str | Path | None = None,
+    min_n: int = 10,
+    worst: int = 10,
+    outliers: int = 10,
+    jobs: int = 10,
+    as_of: str | int | datetime | None = None,
+) -> Path:
+    """Write the report of ``data_dir`` to ``out`` (default ``<data_dir>/report.<fmt>``),
+    from the latest snapshot or the one ``as_of`` names (a runs version or a timestamp).
+
+    ``fmt="html"``: one self-contained file; ``png_dir`` also gets each chart as PNG.
+    ``fmt="md"``: Markdown with PNG charts in ``png_dir`` (default ``<out stem>_charts/``).
+    Returns the path written.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown report format {fmt!r}: use html or md")
+    Scope.of(since, agent_id)  # bad input fails before anything is read
+    from ..lake.store import is_remote
+
+    if out is None and is_remote(data_dir):
+        raise ConfigError("the data dir is on object storage: give --out FILE for the report")
+    out = Path(out) if out is not None else Path(data_dir) / f"report.{fmt}"
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory: give a file name such as report.{fmt}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ctx = _collect(data_dir, since, agent_id, rules, (worst, outliers, jobs), min_n, as_of)
+    if fmt == "md":
+        pngs = _save_pngs(
+            ctx["charts"], Path(png_dir) if png_dir else out.with_name(f"{out.stem}_charts")
+        )
+        text = render_markdown(ctx, pngs, out.parent)
+    else:
+        if png_dir is not None:
+            _save_pngs(ctx["charts"], Path(png_dir))
+        for c in ctx["charts"]:
+            # test_charts validates every chart against the schema; skip the 1 s re-check here
+            c["spec"] = None if c["chart"] is None else c["chart"].to_dict(validate=False)
+        text = (
+            _env()
+            .get_template("report.html.j2")
+            .render(**ctx, nonce=secrets.token_urlsafe(16), vega_js=Markup(vega_javascript()))
+        )
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)  # readers never see a half-written report
+    return out
+
+
+__all__ = ["FORMATS", "json_script", "report", "vega_javascript"]

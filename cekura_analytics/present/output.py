@@ -1,0 +1,75 @@
+"""Query results as the user asked for them: a text table, CSV, JSON or a parquet file.
+
+Every command that prints rows goes through :func:`render`; :func:`sql` is the ``sql``
+command's twin (a statement over the views, rendered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import ConfigError
+from ..warehouse.connection import query
+
+#: the ``--format`` choices of every command that prints rows
+FORMATS = ("table", "csv", "json", "parquet")
+
+
+def render(df: pl.DataFrame, fmt: str = "table", out: str | Path | None = None) -> str:
+    """``df`` as text (table, csv, json), or written to ``out``; returns what to print."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "parquet" and out is None:
+        raise ConfigError("--format parquet needs --out FILE")
+    if fmt == "table":
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            fmt_str_lengths=120,
+            tbl_width_chars=240,
+            fmt_table_cell_list_len=8,
+            tbl_hide_dataframe_shape=True,
+            tbl_hide_column_data_types=True,
+        ):
+            text = str(df) + f"\n{df.height} row{'s' if df.height != 1 else ''}"
+    elif fmt == "csv":
+        flat = df.with_columns(
+            pl.col(c).cast(pl.List(pl.String)).list.join("; ")
+            for c, t in df.schema.items()
+            if isinstance(t, pl.List)
+        )
+        text = flat.write_csv()
+    elif fmt == "json":
+        text = df.write_json()
+    if out is None:
+        return text
+    out = Path(out)
+    if fmt == "parquet":
+        df.write_parquet(out)
+    else:
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return f"wrote {df.height} rows to {out}"
+
+
+def sql(
+    data_dir: str | Path,
+    statement: str,
+    params: Mapping[str, Any] | Sequence[Any] | None = None,
+    *,
+    fmt: str = "table",
+    out: str | Path | None = None,
+    rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
+) -> str:
+    """What ``cekura-analytics sql`` prints: ``statement`` run over the views, rendered."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return render(query(data_dir, statement, params, rules=rules, as_of=as_of), fmt, out)
+
+
+__all__ = ["FORMATS", "render", "sql"]

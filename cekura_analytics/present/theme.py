@@ -1,0 +1,236 @@
+"""The look and plumbing shared by :mod:`cekura_analytics.charts`: one theme, the Wilson
+interval as polars expressions, tooltip labels, offline export, the notebook renderer."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from ..analysis.stats import wilson_interval
+from ..errors import DataError
+from ..scope import Scope, scope_sql
+from ..warehouse.connection import query
+
+BAR_COLOR = "#4c78a8"
+INTERVAL_COLOR = "#333333"
+COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant change": "#9e9e9e"}
+FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
+OUTCOME_COLORS = {"success": "#54a24b", "failure": "#e45756", "unknown": "#bab0ac"}
+OUTCOME_COLORS["all runs"] = BAR_COLOR
+
+THEME: dict[str, Any] = {
+    "font": FONT,
+    "background": "white",
+    "view": {"stroke": None, "continuousWidth": 460, "continuousHeight": 260},
+    "axis": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "titleFontWeight": "normal",
+        "gridColor": "#ececec",
+        "domainColor": "#888888",
+        "tickColor": "#888888",
+        "labelLimit": 240,
+    },
+    "legend": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal"},
+    "header": {"labelFontSize": 12, "titleFontSize": 12},
+    "title": {
+        "fontSize": 15,
+        "anchor": "start",
+        "fontWeight": "bold",
+        "subtitleColor": "#666666",
+        "subtitleFontSize": 11,
+        "offset": 10,
+    },
+    "range": {"category": {"scheme": "tableau10"}},
+}
+
+
+@alt.theme.register("cekura", enable=False)
+def _cekura_theme() -> alt.theme.ThemeConfig:
+    """The same look for charts you compose yourself: ``alt.theme.enable("cekura")``."""
+    return {"config": THEME}  # type: ignore[typeddict-item]
+
+
+def themed(chart: Any) -> Any:
+    """Apply the theme as the chart's own config so it looks the same wherever it renders."""
+    return chart.configure(**THEME)
+
+
+def unthemed(chart: Any) -> Any:
+    """A copy without the theme config, for layering or concatenating charts of this module."""
+    bare = chart.copy(deep=False)
+    bare.config = alt.Undefined
+    return bare
+
+
+def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
+    """``df`` with its count and rate columns as plain numbers; DataError naming missing ones."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
+    # DuckDB sums arrive as Decimal, which JSON (the chart spec) cannot carry: plain numbers.
+    casts: dict[str, Any] = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown")}
+    casts |= {c: pl.Int64 for c in ("n_a", "n_b")}
+    casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
+    casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
+    return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
+
+
+def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
+    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (stats.wilson_interval)."""
+    bounds = [wilson_interval(k, n) for k, n in zip(df["n_passed"], df["n_evaluated"], strict=True)]
+    return df.with_columns(
+        ci_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),
+        ci_high=pl.Series([b[1] for b in bounds], dtype=pl.Float64),
+    )
+
+
+def with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
+    """Add the tooltip strings (rate, interval) and the few-results flag."""
+    pct = lambda c: (pl.col(c) * 100).round(1).cast(pl.String) + " %"  # noqa: E731
+    return df.with_columns(
+        rate_label=pct("pass_rate"),
+        interval=pl.lit("") + pct("ci_low").str.replace(" %", "") + " – " + pct("ci_high"),
+        few=pl.col("n_evaluated") < min_n,
+    )
+
+
+def rate_tooltips(*dims: tuple[str, str]) -> list[alt.Tooltip]:
+    """Tooltips of a rate mark: the dimensions, then rate, interval and the counts."""
+    tips = [alt.Tooltip(f"{c}:N", title=t) for c, t in dims]
+    return [
+        *tips,
+        alt.Tooltip("rate_label:N", title="pass rate"),
+        alt.Tooltip("interval:N", title="95 % interval"),
+        alt.Tooltip("n_evaluated:Q", title="n evaluated"),
+        alt.Tooltip("n_passed:Q", title="n passed"),
+        alt.Tooltip("n_unknown:Q", title="n unknown (excluded)"),
+    ]
+
+
+def centred_rate_scale(df: pl.DataFrame) -> tuple[alt.Scale, float, float, float]:
+    """A diverging colour scale over the cells' own range, centred on their pooled pass rate.
+
+    Returns ``(scale, low, overall, high)``. Cells between 80 and 100 % look alike on a 0-100 %
+    scale; this one spends the colours where the data is, and the legend shows its real ends.
+    """
+    overall = float(df["n_passed"].sum()) / float(df["n_evaluated"].sum())
+    low = min(float(df["pass_rate"].min()), overall)  # type: ignore[arg-type]
+    high = max(float(df["pass_rate"].max()), overall)  # type: ignore[arg-type]
+    if high - low < 1e-9:  # one value everywhere: any small span shows it as the centre colour
+        low, high = max(0.0, overall - 0.01), min(1.0, overall + 0.01)
+    scale = alt.Scale(scheme="redyellowgreen", domain=[low, high], domainMid=overall)
+    return scale, low, overall, high
+
+
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k not below ``raw``."""
+    k = 1.0
+    while k * 10 <= raw:
+        k *= 10
+    while k > raw and k > 1e-6:
+        k /= 10
+    for m in (1, 2, 5, 10):
+        if k * m >= raw:
+            return k * m
+    return k * 10
+
+
+# -- data preparation ----------------------------------------------------------------
+def weekly(daily: pl.DataFrame) -> pl.DataFrame:
+    """Re-aggregate a day × metric frame by ISO week (Monday), recomputing the intervals."""
+    df = need(daily, ("day", "metric_name", "n_evaluated", "n_passed", "n_unknown"), "weekly")
+    df = df.with_columns(pl.col("day").cast(pl.Date).dt.truncate("1w").alias("day"))
+    keys = [c for c in ("day", "metric_id", "metric_name") if c in df.columns]
+    out = df.group_by(keys).agg(pl.col("n_evaluated", "n_passed", "n_unknown").sum())
+    rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
+    return with_wilson(out.with_columns(pass_rate=rate)).sort(keys)
+
+
+def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
+    """First UTC day each agent version was seen: ``agent_id, agent_version, day``."""
+
+    sql = (
+        "select agent_id, agent_version, min(day) as day from run_details "
+        "where agent_version is not null and ($agent_id is null or agent_id = $agent_id) "
+        "group by all order by day"
+    )
+    return query(data_dir, sql, {"agent_id": agent_id})
+
+
+def version_label(versions: pl.DataFrame) -> pl.Expr:
+    """The version, prefixed by its agent when several agents share the chart."""
+    label = pl.col("agent_version").cast(pl.String)
+    if "agent_id" in versions.columns and versions["agent_id"].n_unique() > 1:
+        return pl.lit("agent ") + pl.col("agent_id").cast(pl.String) + ": " + label
+    return label
+
+
+def version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.DataFrame:
+    """One row per version change inside the plotted period and per metric panel (facets
+    need one dataset); an agent's first version is where its data starts, not a change."""
+    cols = {"day": pl.Date, "agent_version": pl.String, "metric_name": pl.String}
+    if versions is None or versions.is_empty():
+        return pl.DataFrame(schema=cols)
+    by = ["agent_id"] if "agent_id" in versions.columns else []
+    first = pl.col("day") == (pl.col("day").min().over(by) if by else pl.col("day").min())
+    lo, hi = rates["day"].min(), rates["day"].max()
+    return (
+        versions.with_columns(pl.col("day").cast(pl.Date))
+        .filter(~first, pl.col("day") > lo, pl.col("day") <= hi)
+        .select("day", agent_version=version_label(versions))
+        .join(rates.select("metric_name").unique(), how="cross")
+        .with_columns(kind=pl.lit("version"))
+    )
+
+
+def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = None) -> pl.DataFrame:
+    """``run_id, duration_s, success`` of the runs in scope, from the ``run_details`` view."""
+
+    sql = (
+        "select run_id, duration_s, success from run_details where duration_s is not null"
+        f" and {scope_sql()}"
+    )
+    return query(data_dir, sql, Scope.of(since, agent_id).params())
+
+
+# -- export --------------------------------------------------------------------------
+def save_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
+    """Write ``chart`` as PNG, SVG or HTML (by suffix) with vl-convert: offline, no browser."""
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg", ".html", ".json", ".pdf"):
+        raise DataError(
+            f"save_chart: unsupported suffix {path.suffix!r} (png, svg, pdf, html, json)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict[str, Any] = {"scale_factor": scale} if path.suffix.lower() == ".png" else {}
+    if path.suffix.lower() == ".html":
+        kwargs["inline"] = True  # the vega JavaScript goes into the file: no CDN
+    chart.save(str(path), **kwargs)
+    return path
+
+
+def use_notebook_renderer() -> str:
+    """Render charts in Jupyter without fetching JavaScript from a CDN; returns the renderer.
+
+    With ``anywidget`` installed (the ``[notebooks]`` extra) charts are interactive, tooltips
+    and all (``jupyter`` renderer, offline bundle); otherwise they are static SVG drawn by
+    vl-convert, and a warning says how to get the interactive ones.
+    """
+    try:
+        import anywidget  # noqa: F401
+    except ImportError:
+        alt.renderers.enable("svg")
+        warnings.warn(
+            "charts are static SVG (no tooltips): pip install 'cekura-analytics[notebooks]' "
+            "for interactive ones",
+            stacklevel=2,
+        )
+        return "svg"
+    alt.renderers.enable("jupyter", offline=True)
+    return "jupyter"

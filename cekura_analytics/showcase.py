@@ -1,0 +1,193 @@
+"""``make demo``: the whole toolkit end to end against the embedded mock Cekura.
+
+Extract → views (pass rates with intervals, worst cells) → failure modes → outliers →
+improve-prompt jobs → offline HTML report. Needs no API key and no network beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import polars as pl
+
+from .analysis.modes import failure_modes
+from .analysis.outlier_runs import outliers
+from .errors import ConfigError
+from .improve import ledger as lg
+from .improve.jobs import improve_collect, improve_launch, read_prompt
+from .lake.sync import extract
+from .present.document import report
+from .warehouse.connection import connect, fetch
+from .warehouse.rate_views import pct
+
+#: files shipped in the package (setuptools installs package data as plain files)
+_SAMPLES = Path(__file__).with_name("samples")
+#: the agent prompt the demo and the notebooks improve
+SAMPLE_PROMPT = _SAMPLES / "sample_prompt.txt"
+#: pass rules for the mock's numeric metrics, used by the demo
+DEMO_RULES = _SAMPLES / "demo-rules.toml"
+DEMO_KEY = "demo-key"
+MARKER = ".cekura-demo"  # only a directory carrying this marker is ever wiped by the demo
+
+
+def _fresh_dir(data_dir: Path) -> None:
+    """Start from an empty demo directory, refusing to wipe one the demo did not create."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            raise ConfigError(
+                f"{data_dir} is not empty and was not made by the demo: pass another --data-dir"
+            )
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("made by `cekura-analytics demo`; safe to delete\n")
+
+
+def _step(title: str) -> None:
+    click.secho(f"\n== {title}", bold=True)
+
+
+def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 7) -> Path:
+    """Run the whole toolkit on a seeded mock; print findings; return the report's path."""
+    # the mock needs the [mock] extra: imported here, so a plain install loads this module
+    from .mock.process import mock_process, need_mock_extra
+
+    need_mock_extra()
+    from .mock.history import record_improve_history
+
+    started = time.monotonic()
+    data_dir = Path(data_dir)
+    _fresh_dir(data_dir)
+    shutil.copy(DEMO_RULES, data_dir / "cekura-analytics.toml")
+    with mock_process(runs, seed, DEMO_KEY) as base_url:
+        _step(f"extract: mock Cekura with {runs:,} runs at {base_url}")
+        synced = extract(data_dir, base_url=base_url, api_key=DEMO_KEY)
+        click.echo(str(synced))
+        _step("where does the agent fail? (Wilson 95 % intervals)")
+        click.echo(summary(data_dir))
+        _step("how does it fail? failure modes per metric")
+        click.echo(modes(data_dir))
+        # the jobs a team ran while the mock's broken version was live, for `improve impact`
+        record_improve_history(data_dir)
+        _step("improve-prompt jobs for the top 5 outlier runs")
+        click.echo(improve_jobs(data_dir, base_url, DEMO_KEY))
+    _step("report")
+    path = report(data_dir, data_dir / "report.html")
+    click.echo(f"offline HTML report: {path.resolve()}")
+    click.secho(f"\ndemo finished in {time.monotonic() - started:.1f} s", bold=True)
+    return path
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  " + "  ".join(parts).rstrip()
+
+    return [fmt(headers), *(fmt(r) for r in rows)]
+
+
+def summary(
+    data_dir: str | Path, *, rules: str | Path | None = None, top: int = 10, worst: int = 5
+) -> str:
+    """What ``make demo`` prints: the top of ``pass_rates_by_metric`` (lowest pass rate
+    first) and the ``worst`` personality × language cells (lowest upper bound first)."""
+
+    con = connect(data_dir, rules)
+    try:
+        metrics = fetch(
+            con,
+            "select * from pass_rates_by_metric"
+            " order by pass_rate asc nulls last, metric_name limit $top",
+            {"top": top},
+        )
+        cells = fetch(
+            con,
+            "select * from pass_rates_by_personality_language where n_evaluated > 0"
+            " order by ci_high, pass_rate, personality_name, scenario_language limit $worst",
+            {"worst": worst},
+        )
+    finally:
+        con.close()
+    lines = [f"Pass rate by metric, lowest first (Wilson 95 % interval; top {top})"]
+    if metrics.is_empty():
+        lines.append("  no metric results yet")
+    else:
+        rows = [
+            [
+                str(r["metric_name"] or f"metric {r['metric_id']}"),
+                str(r["n_evaluated"]),
+                pct(r["pass_rate"]),
+                f"[{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
+                str(r["n_unknown"]),
+            ]
+            for r in metrics.iter_rows(named=True)
+        ]
+        lines += _table(["metric", "n", "pass", "95% interval", "unknown"], rows, {1, 2, 4})
+    lines += ["", f"{worst} worst personality × language cells (lowest upper bound first)"]
+    if cells.is_empty():
+        lines.append("  no evaluated metric results yet")
+    else:
+        rows = [
+            [
+                str(r["personality_name"] or f"personality {r['personality_id']}"),
+                str(r["scenario_language"] or "?"),
+                str(r["n_evaluated"]),
+                pct(r["pass_rate"]),
+                f"[{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
+            ]
+            for r in cells.iter_rows(named=True)
+        ]
+        lines += _table(["personality", "language", "n", "pass", "95% interval"], rows, {2, 3})
+    return "\n".join(lines)
+
+
+def modes(data_dir: str | Path, top: int = 3) -> str:
+    """What ``make demo`` prints after the pass rates: each metric's top failure modes with
+    their share of the metric's failed results and its 95 % interval."""
+    try:
+        df = failure_modes(data_dir).filter(pl.col("mode_rank") <= top)
+    except ConfigError as exc:  # scikit-learn missing: the demo goes on without modes
+        return f"  skipped: {exc}"
+    rows = [
+        [r["metric_name"] or "", f"#{r['mode_rank']}", r["label"], f"{r['n_failed']:,}",
+         f"{r['n_metric_failed']:,}", pct(r["share"]),
+         f"[{pct(r['share_ci_low'])}, {pct(r['share_ci_high'])}]"]
+        for r in df.iter_rows(named=True)
+    ]  # fmt: skip
+    if not rows:
+        return "  no failed results with an explanation"
+    heads = ["metric", "rank", "mode", "failed", "of", "share", "95 % CI"]
+    return "\n".join(_table(heads, rows, right={3, 4, 5, 6}))
+
+
+def improve_jobs(data_dir: str | Path, base_url: str, api_key: str) -> str:
+    """Launch jobs for the top 5 outlier runs with the sample prompt, collect, summarise."""
+    prompt = read_prompt(SAMPLE_PROMPT)
+    top = outliers(data_dir, limit=5)
+    if top.is_empty():
+        return "no outlier runs, so no improve-prompt jobs were launched"
+    run_ids = [int(r) for r in top["run_id"]]
+    kw: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
+    improve_launch(data_dir, run_ids, prompt, **kw)
+    improve_collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
+    sha = lg.sha256_text(prompt)
+    jobs = {r["run_id"]: r for r in lg.read_ledger(data_dir).iter_rows(named=True)
+            if r["prompt_sha256"] == sha}  # fmt: skip
+    lines = [f"improve-prompt jobs for the top {len(run_ids)} outlier runs ({SAMPLE_PROMPT.name}):"]
+    for t in top.iter_rows(named=True):
+        job, failed = jobs[t["run_id"]], t.get("failed_metrics")
+        if isinstance(failed, list):
+            failed = ", ".join(map(str, failed))
+        lines.append(f"- run {t['run_id']}: {job['status']}; failed metrics: {failed or 'none'}")
+        note = job["summary_of_changes"] or job["error"] or job["message"] or ""
+        lines += [f"    {ln}" for ln in note.splitlines()]
+    lines.append(f"diffs: cekura-analytics improve show --data-dir {data_dir}")
+    return "\n".join(lines)

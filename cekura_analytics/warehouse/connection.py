@@ -1,0 +1,319 @@
+"""DuckDB views over the extracted Delta tables: ``connect``, ad-hoc SQL, a database file.
+
+Every view is defined in ``sql/NN_<view>.sql`` (one per file, run in file-name order).
+Staging views (``10``-``19``) read a table through a placeholder (``{runs}``,
+``{run_metrics}``, ...) that :func:`connect` replaces by the data files of one committed
+Delta snapshot (``read_parquet([...])``; on object storage an Arrow dataset of the
+snapshot, since DuckDB's delta extension cannot be relied on). A table that does not exist
+(yet, or at the ``as_of`` time) is an empty relation with the columns of
+:mod:`cekura_analytics.tables`. Files not in the snapshot (a writer's uncommitted output,
+versions replaced since) are never read, so the staging SQL only renames and casts.
+Time travel: ``connect(..., as_of=VERSION|TIMESTAMP)`` (:func:`parse_as_of`, :func:`snapshot`).
+
+Connections run with ``TimeZone = 'UTC'`` (text timestamps without an offset are UTC) and
+no progress bar. Tables hold settings: ``pass_rules`` (the rules file, see :mod:`.passing`),
+``outlier_settings`` (the thresholds of the ``outlier_runs`` view) and ``table_versions``
+(the Delta version of each table the views read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb as ddb  # the module; duckdb() below writes a database file
+import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
+
+from ..errors import ConfigError, DataError, StoreError, first_line
+from ..lake.maintenance import refuse_old_layout
+from ..lake.store import Store, is_remote, unreadable
+from ..lake.tables import EXTRACTED, TABLES
+from ..lake.tables import schema as table_schema
+from ..scope import parse_as_of
+from .rules import load_rules, rules_path
+
+#: where the view definitions live (inside the package)
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+#: ``{table}`` -> the table's rows as of the snapshot :func:`connect` pinned
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(TABLES) + r")\}")
+
+
+def sql_dir() -> Path:
+    """The directory holding the ``NN_<view>.sql`` files."""
+    if not any(SQL_DIR.glob("*.sql")):
+        raise DataError(f"no view definitions found in {SQL_DIR}: reinstall cekura-analytics")
+    return SQL_DIR
+
+
+def sql_files() -> list[Path]:
+    """The view definitions in dependency (file-name) order."""
+    return sorted(sql_dir().glob("[0-9]*.sql"))
+
+
+def view_names() -> list[str]:
+    """Names of the views :func:`connect` registers, in dependency order."""
+    names = []
+    for f in sql_files():
+        m = re.search(r"create\s+or\s+replace\s+view\s+(\w+)", f.read_text(), re.I)
+        if m:
+            names.append(m.group(1))
+    return names
+
+
+def _duck_type(dtype: Any) -> str:
+    if isinstance(dtype, pl.List):
+        return _duck_type(dtype.inner) + "[]"
+    if isinstance(dtype, pl.Datetime):
+        return "timestamptz" if dtype.time_zone else "timestamp"
+    names = {
+        pl.Int64: "bigint",
+        pl.String: "varchar",
+        pl.Boolean: "boolean",
+        pl.Float64: "double",
+        pl.Date: "date",
+    }
+    for pl_type, duck in names.items():
+        if dtype == pl_type:
+            return duck
+    raise TypeError(f"no DuckDB type for {dtype}")
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (single quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, DeltaTable | None]:
+    """Every table's Delta snapshot, ``runs`` loaded first and ``run_metrics`` right after it
+    (the commit order of :mod:`.store`, so every run seen has its metric rows).
+
+    ``as_of`` a version: ``runs`` at that version, the other tables as they stood when it
+    was committed; a timestamp: every table as it stood then (absent tables are empty).
+    """
+    out: dict[str, DeltaTable | None] = {}
+    when: datetime | None = as_of if isinstance(as_of, datetime) else None
+    for table in TABLES:  # runs first, run_metrics right after (the registry's order)
+        dt = store.table(table)
+        if dt is None or as_of is None:
+            out[table] = dt
+            continue
+        try:
+            if table == "runs" and isinstance(as_of, int):
+                # history of the latest snapshot: after time travel it numbers versions wrong
+                when = datetime.fromtimestamp(_commit_ms(dt, as_of) / 1000, UTC)
+                dt.load_as_version(as_of)
+            else:
+                assert when is not None
+                dt.load_as_version(when)
+        except (DeltaError, ValueError, OSError) as exc:
+            if table == "runs":
+                raise DataError(
+                    f"--as-of {as_of}: the runs table has no such version ({first_line(exc)});"
+                    f" it is at version {store.version('runs')}"
+                ) from None
+            dt = None  # the table did not exist yet
+        out[table] = dt
+    return out
+
+
+def _commit_ms(dt: DeltaTable, version: int) -> int:
+    """Commit time (ms) of ``version`` (history lists the whole log, newest first)."""
+    for c in dt.history():
+        if int(c.get("version", version)) == version:
+            return int(c["timestamp"])
+    raise DataError(f"--as-of {version}: the runs table has no such version")
+
+
+def _empty_sql(table: str) -> str:
+    cols = [f"cast(null as {_duck_type(t)}) as {c}" for c, t in table_schema(table).items()]
+    return f"(select {', '.join(cols)} limit 0)"
+
+
+def source_sql(con: ddb.DuckDBPyConnection, table: str, dt: DeltaTable | None, remote: bool) -> str:
+    """What a staging view reads for ``table``: the snapshot's data files (local), an Arrow
+    dataset of the snapshot (object storage), or an empty typed relation. Columns the
+    contract has but the files lack (added after they were written) come as nulls."""
+    if dt is None:
+        return _empty_sql(table)
+    if remote:
+        name = f"_delta_{table}"
+        con.register(name, dt.to_pyarrow_dataset(as_large_types=True))
+        rel = name
+    else:
+        files = dt.file_uris()
+        if not files:
+            return _empty_sql(table)
+        listed = ", ".join(_literal(f) for f in files)
+        rel = f"read_parquet([{listed}], union_by_name = true)"
+    have = {f.name for f in dt.schema().fields}
+    missing = [
+        f"cast(null as {_duck_type(t)}) as {c}"
+        for c, t in table_schema(table).items()
+        if c not in have
+    ]
+    return f"(select *{''.join(', ' + m for m in missing)} from {rel})"
+
+
+def _open(data_dir: str | Path) -> Store:
+    hint = f"run `cekura-analytics extract --data-dir {data_dir}` first"
+    if not is_remote(data_dir):
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise DataError(f"data dir {data_dir} does not exist: {hint}")
+    refuse_old_layout(data_dir)
+    store = Store(data_dir)
+    if not any(store.table(t) is not None for t in EXTRACTED):
+        raise DataError(f"data dir {data_dir} holds no extracted tables: {hint}")
+    return store
+
+
+def connect(
+    data_dir: str | Path,
+    rules: str | Path | None = None,
+    *,
+    database: str = ":memory:",
+    as_of: str | int | datetime | None = None,
+) -> ddb.DuckDBPyConnection:
+    """A DuckDB connection with every view of ``sql/`` registered over ``data_dir``.
+
+    The views read one committed snapshot of the Delta tables, the latest or the one
+    ``as_of`` names (a ``runs`` version or a timestamp, see :func:`snapshot`); the table
+    ``table_versions`` says which version of each table that is.
+    ``rules`` is a TOML rules file (default: ``<data_dir>/cekura-analytics.toml`` if present).
+    ``database`` may name a file: the views are then stored in it (see :func:`duckdb`).
+    Raises :class:`DataError` for a missing or empty data dir, :class:`ConfigError` for a bad
+    rules file or as-of value, :class:`StoreError` for an unreadable table.
+    """
+    when = parse_as_of(as_of)
+    store = _open(data_dir)
+    local_rules = rules_path(store.uri if not store.remote else "/nonexistent", rules)
+    parsed = load_rules(local_rules)
+    snap = snapshot(store, when)
+    con = ddb.connect(database)
+    try:
+        # no progress bar on stdout; timestamps given as text without an offset mean UTC
+        # inside Jupyter without ipywidgets DuckDB refuses to change this setting
+        with contextlib.suppress(ddb.Error):
+            con.execute("set enable_progress_bar = false")
+        con.execute("set TimeZone = 'UTC'")
+        sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
+        for f in sql_files():
+            text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
+            try:
+                con.execute(text)
+            except ddb.Error as exc:
+                context = f"{f.name}: cannot define it over {store.uri}"
+                raise _unreadable_or(store, exc, context) from None
+        rows = parsed.rows()
+        if rows:
+            con.executemany("insert into pass_rules values (?, ?, ?, ?)", rows)
+        con.executemany(
+            "insert into table_versions values (?, ?, ?)",
+            [
+                (t, dt.version() if dt else None, None if when is None else str(when))
+                for t, dt in snap.items()
+            ],
+        )
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _unreadable_or(store: Store, exc: BaseException, context: str) -> StoreError:
+    """A damaged data file named in one line, else ``context`` and DuckDB's first line."""
+
+    text = str(exc)
+    for table in TABLES:
+        if f"/{table}/" in text:
+            err = unreadable(store, table, exc)
+            if "data file" in str(err):
+                return err
+    return StoreError(f"{context}: {first_line(exc)}")
+
+
+def fetch(
+    con: ddb.DuckDBPyConnection,
+    statement: str,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
+    """Run one statement on ``con``; the result as polars (empty frame for statements
+    without rows). SQL errors become :class:`DataError`."""
+    try:
+        rel = con.sql(statement, params=params)
+        return rel.pl() if rel is not None else pl.DataFrame()
+    except ddb.Error as exc:
+        if "parquet" in str(exc).lower() and "/_delta" not in str(exc):
+            hint = (
+                "a data file may be damaged: `cekura-analytics extract --repair` fetches it again"
+            )
+            raise DataError(f"SQL failed: {first_line(exc)} ({hint})") from None
+        raise DataError(f"SQL failed: {first_line(exc)}") from None
+
+
+def query(
+    data_dir: str | Path,
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+    *,
+    rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
+) -> pl.DataFrame:
+    """Run ``sql`` over the views of ``data_dir`` (as of ``as_of``); user values go in
+    ``params`` (``?`` with a list, ``$name`` with a dict), never into the SQL text."""
+    con = connect(data_dir, rules, as_of=as_of)
+    try:
+        return fetch(con, sql, params)
+    finally:
+        con.close()
+
+
+def duckdb(data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None) -> Path:
+    """Write a DuckDB database file holding every view (over the snapshot's data files).
+
+    Open it with the duckdb shell or a BI tool. The views list the data files of the
+    snapshot taken now: rerun after an extract (or an optimize, which removes old files)
+    to see the new data, and to pick up a changed rules file. Local data dirs only.
+    """
+    if is_remote(data_dir):
+        raise ConfigError(
+            "duckdb export needs a local --data-dir: views over object storage read Arrow "
+            "datasets that a database file cannot hold"
+        )
+    target = Path(out).expanduser().resolve()
+    if target.is_dir():
+        raise ConfigError(f"--out {out} is a directory: give a file name such as views.duckdb")
+    if not target.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.tmp")
+    for p in (tmp, Path(str(tmp) + ".wal")):
+        p.unlink(missing_ok=True)
+    con = connect(data_dir, rules, database=str(tmp))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return target
+
+
+__all__ = [
+    "connect",
+    "duckdb",
+    "fetch",
+    "parse_as_of",
+    "query",
+    "snapshot",
+    "source_sql",
+    "sql_files",
+    "view_names",
+]

@@ -1,0 +1,267 @@
+"""Charts: built from frames shaped like the views, tooltips with n and interval, offline export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+import altair as alt
+import polars as pl
+import pytest
+
+from cekura_analytics import charts as ch
+from cekura_analytics.analysis.stats import wilson_interval
+from cekura_analytics.errors import DataError
+from cekura_analytics.present.theme import with_wilson
+
+METRICS = ["Empathy", "Latency", "Task completion <b>"]
+PERSONAS = ["Angry Alex", "Calm Carla", "Fast Fred"]
+
+
+def rates(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Rows with n_evaluated / n_passed completed as the views do (rate, Wilson bounds)."""
+    rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
+    return with_wilson(pl.DataFrame(rows).with_columns(pass_rate=rate))
+
+
+def cell(n: int, k: int, **dims: Any) -> dict[str, Any]:
+    return {**dims, "n_evaluated": n, "n_passed": k, "n_unknown": 1}
+
+
+@pytest.fixture
+def by_metric() -> pl.DataFrame:
+    return rates([cell(50, 40, metric_id=1, metric_name=METRICS[0]),
+                  cell(30, 6, metric_id=2, metric_name=METRICS[1]),
+                  cell(0, 0, metric_id=3, metric_name=METRICS[2])])  # fmt: skip
+
+
+@pytest.fixture
+def by_persona() -> pl.DataFrame:
+    rows = [
+        cell(3 if (i, j) == (0, 0) else 40, 20 + i + j, metric_id=i, metric_name=m,
+             personality_id=j, personality_name=p)
+        for i, m in enumerate(METRICS) for j, p in enumerate(PERSONAS)
+    ]  # fmt: skip
+    rows[0]["n_passed"] = 1
+    return rates(rows)
+
+
+@pytest.fixture
+def daily() -> pl.DataFrame:
+    start = dt.date(2024, 1, 1)  # a Monday
+    return rates([cell(10, 8 if d < 10 else 4, day=start + dt.timedelta(d), metric_id=1,
+                       metric_name="Empathy") for d in range(21)])  # fmt: skip
+
+
+def spec(chart: Any) -> dict[str, Any]:
+    return chart.to_dict()  # validates against the Vega-Lite schema
+
+
+def data_rows(chart: Any) -> list[dict[str, Any]]:
+    return [row for rows in spec(chart)["datasets"].values() for row in rows]
+
+
+def tooltip_fields(chart: Any) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            tips = node.get("tooltip")
+            if isinstance(tips, list):
+                found.update(t["field"] for t in tips if "field" in t)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec(chart))
+    return found
+
+
+def test_with_wilson_matches_known_values() -> None:
+    df = with_wilson(pl.DataFrame({"n_passed": [8, 0, 5], "n_evaluated": [10, 10, 0]}))
+    assert df["ci_low"][0] == pytest.approx(0.4902, abs=1e-4)
+    assert df["ci_high"][0] == pytest.approx(0.9433, abs=1e-4)
+    assert df["ci_low"][1] == 0.0 and df["ci_high"][1] == pytest.approx(0.2775, abs=1e-4)
+    assert df["ci_low"][2] is None and df["ci_high"][2] is None
+
+
+def test_pass_rate_by_metric_sorted_with_error_bars(by_metric: pl.DataFrame) -> None:
+    chart = ch.pass_rate_by_metric(by_metric)
+    d = spec(chart)
+    marks = [layer["mark"]["type"] for layer in d["layer"]]
+    assert marks == ["bar", "errorbar", "text"]
+    assert d["layer"][0]["encoding"]["y"]["sort"] == ["Latency", "Empathy"]  # worst first
+    rows = data_rows(chart)
+    assert {r["metric_name"] for r in rows} == {"Empathy", "Latency"}  # n = 0 left out
+    assert {"n_evaluated", "interval", "rate_label"} <= tooltip_fields(chart)
+    empathy = next(r for r in rows if r["metric_name"] == "Empathy")
+    assert empathy["rate_label"] == "80.0 %" and empathy["interval"] == "67.0 – 88.8 %"
+    assert d["config"]["font"] == ch.THEME["font"]  # the shared theme is applied
+
+
+def test_heatmaps_mark_cells_with_few_results(by_persona: pl.DataFrame) -> None:
+    chart = ch.metric_personality_heatmap(by_persona, min_n=10)
+    rows = data_rows(chart)
+    few = [r for r in rows if r["few"]]
+    assert [(r["metric_name"], r["personality_name"]) for r in few] == [("Empathy", "Angry Alex")]
+    d = spec(chart)
+    assert "strokeDash" in d["layer"][1]["mark"]  # dashed outline layer for few-results cells
+    assert d["layer"][2]["encoding"]["text"]["field"] == "n_evaluated"
+    assert {"n_evaluated", "interval"} <= tooltip_fields(chart)
+    lang = rates([cell(20, 10, metric_name="Empathy", scenario_language=None)])
+    assert data_rows(ch.metric_language_heatmap(lang))[0]["scenario_language"] == "(none)"
+
+
+def test_heatmap_colours_around_the_overall_rate_over_the_data_range() -> None:
+    # every cell between 80 and 100 %: the colours must spread over that range, not 0-100 %
+    df = rates(
+        [
+            cell(100, 98, metric_name="Empathy", personality_name="Calm"),
+            cell(100, 80, metric_name="Empathy", personality_name="Angry"),
+            cell(100, 92, metric_name="Clarity", personality_name="Calm"),
+            cell(100, 90, metric_name="Clarity", personality_name="Angry"),
+        ]
+    )
+    d = spec(ch.metric_personality_heatmap(df))
+    color = d["layer"][0]["encoding"]["color"]
+    assert color["scale"]["domain"] == [0.8, 0.98]
+    assert color["scale"]["domainMid"] == pytest.approx(0.9)  # 360 / 400 results pass
+    assert color["legend"]["values"] == pytest.approx([0.8, 0.9, 0.98])  # the real ends
+    assert "overall 90.0%" in d["title"]["subtitle"][0]
+
+
+def test_version_comparison_marks_gate_failures() -> None:
+    cmp = pl.DataFrame(
+        {
+            "metric_id": [1, 2],
+            "metric_name": ["A", "B"],
+            "pass_rate_a": [0.9, 0.9],
+            "pass_rate_b": [0.6, 0.88],
+            "n_a": [200, 200],
+            "n_b": [200, 200],
+            "p_value": [1e-6, 0.5],
+        }
+    )
+    chart = ch.version_comparison(cmp, gate_failures=[1])
+    assert {r["metric_name"]: r["gate"] for r in data_rows(chart)} == {
+        "A": "fails the gate",
+        "B": "",
+    }
+    d = spec(chart)
+    assert d["layer"][3]["mark"]["type"] == "text" and "✗ gate" in d["title"]["subtitle"]
+    plain = spec(ch.version_comparison(cmp))
+    assert "✗ gate" not in plain["title"]["subtitle"]
+
+
+def test_weekly_reaggregates_and_recomputes_interval(daily: pl.DataFrame) -> None:
+    weeks = ch.weekly(daily)
+    assert weeks["day"].to_list() == [dt.date(2024, 1, d) for d in (1, 8, 15)]
+    assert weeks["n_evaluated"].to_list() == [70, 70, 70]
+    assert weeks["n_passed"].to_list() == [56, 8 * 3 + 4 * 4, 28]
+    lo, hi = wilson_interval(56, 70)
+    assert (weeks["ci_low"][0], weeks["ci_high"][0]) == pytest.approx((lo, hi))
+
+
+@pytest.mark.parametrize("freq", ["day", "week"])
+def test_trend_has_band_and_version_rules(daily: pl.DataFrame, freq: str) -> None:
+    versions = pl.DataFrame({"agent_version": ["v1", "v2", "v9"]}).with_columns(
+        day=pl.Series([dt.date(2024, 1, 1), dt.date(2024, 1, 11), dt.date(2030, 1, 1)])
+    )
+    chart = ch.trend(daily, freq=freq, versions=versions)
+    d = spec(chart)
+    assert d["facet"]["field"] == "metric_name"
+    marks = [layer["mark"]["type"] for layer in d["spec"]["layer"]]
+    assert marks == ["area", "line", "circle", "rule", "text"]
+    rules = [r for r in data_rows(chart) if r["kind"] == "version"]
+    assert [r["agent_version"] for r in rules] == ["v2"]  # only changes inside the period
+    with pytest.raises(DataError, match="freq"):
+        ch.trend(daily, freq="month")
+
+
+def test_version_comparison_highlights_significant_changes() -> None:
+    cmp = pl.DataFrame(
+        {
+            "metric_name": ["A", "B", "C"],
+            "pass_rate_a": [0.9, 0.5, 0.5],
+            "pass_rate_b": [0.6, 0.52, 0.8],
+            "n_a": [200, 30, 300],
+            "n_b": [200, 30, 300],
+            "p_value": [1e-6, 0.8, 1e-9],
+        }
+    )
+    chart = ch.version_comparison(cmp, a="v1", b="v2")
+    verdict = {r["metric_name"]: r["change"] for r in data_rows(chart)}
+    assert verdict == {"A": "regression", "B": "no significant change", "C": "improvement"}
+    assert {"label_a", "label_b", "p_value"} <= tooltip_fields(chart)
+
+
+def test_duration_histogram_counts_every_run_and_caps_the_tail() -> None:
+    runs = pl.DataFrame(
+        {"duration_s": [*range(10, 210), 100_000], "success": [True, False] * 100 + [None]}
+    )
+    chart = ch.duration_distribution(runs, bins=20)
+    rows = [r for r in data_rows(chart) if "runs" in r]
+    assert sum(r["runs"] for r in rows) == runs.height
+    assert max(r["end"] for r in rows) < 1000  # the stuck run sits in the last bin
+    assert {r["outcome"] for r in rows} == {"success", "failure", "unknown"}
+
+
+def test_outlier_table_ranks_and_keeps_reasons() -> None:
+    df = pl.DataFrame(
+        {
+            "run_id": [1, 2],
+            "outlier_score": [1.5, 4.0],
+            "reasons": [["slow"], ["failed Empathy (usually 95 %)", "low score"]],
+            "failed_metrics": [[], ["Empathy"]],
+        }
+    )
+    chart = ch.outlier_table(df)
+    d = spec(chart)
+    assert d["hconcat"][0]["encoding"]["y"]["sort"] == ["run 2", "run 1"]
+    row = next(r for r in data_rows(chart) if r["run"] == "run 2")
+    assert row["reasons"] == "failed Empathy (usually 95 %); low score"
+
+
+def test_missing_columns_and_empty_frames_are_clear_errors(by_metric: pl.DataFrame) -> None:
+    with pytest.raises(DataError, match="lacks column"):
+        ch.pass_rate_by_metric(by_metric.drop("ci_high"))
+    with pytest.raises(DataError, match="no metric"):
+        ch.pass_rate_by_metric(by_metric.filter(pl.col("n_evaluated") == 0))
+
+
+def test_unthemed_charts_compose(by_metric: pl.DataFrame, by_persona: pl.DataFrame) -> None:
+    a = ch.unthemed(ch.pass_rate_by_metric(by_metric))
+    b = ch.unthemed(ch.metric_personality_heatmap(by_persona))
+    both = alt.vconcat(a, b)
+    assert "vconcat" in both.to_dict()
+    assert "cekura" in alt.theme.names()
+
+
+def test_save_png_and_svg_offline(tmp_path: Any, by_persona: pl.DataFrame, daily: Any) -> None:
+    heat = ch.metric_personality_heatmap(by_persona)
+    png = ch.save_chart(heat, tmp_path / "heat.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = ch.save_chart(ch.trend(daily), tmp_path / "sub" / "trend.svg").read_text()
+    assert svg.lstrip().startswith("<svg") and "Empathy" in svg
+    with pytest.raises(DataError, match="suffix"):
+        ch.save_chart(heat, tmp_path / "x.gif")
+
+
+def test_notebook_renderer_is_interactive_with_anywidget_and_says_when_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import altair as alt
+
+    from cekura_analytics.present.theme import use_notebook_renderer
+
+    before = alt.renderers.active
+    try:
+        assert use_notebook_renderer() == "jupyter"
+        monkeypatch.setitem(sys.modules, "anywidget", None)  # as if not installed
+        with pytest.warns(UserWarning, match=r"static SVG.*\[notebooks\]"):
+            assert use_notebook_renderer() == "svg"
+    finally:
+        alt.renderers.enable(before)
