@@ -1,9 +1,10 @@
 """Print the package's internal import graph and its cycles (module-level and in-function
 imports alike): ``python tools/import_graph.py [--dot]``.
 
-A cycle hidden inside a function (``from .views import connect`` in a module that ``views``
-imports) is still a cycle: this counts every ``import`` statement, wherever it stands, except
-those under ``if TYPE_CHECKING:`` (annotations only: never executed, so no cycle at run time).
+A cycle hidden inside a function (``from .connection import connect`` in a module that
+``connection`` imports) is still a cycle, and so is one through ``if TYPE_CHECKING:`` (a type
+checker follows it, and it says the two modules know each other): this counts every ``import``
+statement, wherever it stands.
 """
 
 from __future__ import annotations
@@ -28,16 +29,7 @@ def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
-    typing_only = {
-        id(n)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for stmt in block.body
-        for n in ast.walk(stmt)
-    }
     for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -63,8 +55,7 @@ def graph(root: Path) -> dict[str, set[str]]:
     """``{module: {imported package modules}}`` for every module under ``root``."""
     files = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
     known = set(files)
-    # a package's __init__ is not an edge target when a submodule is named: keep submodules
-    return {n: imports_of(p, n, known) - {PACKAGE} for n, p in files.items()}
+    return {n: imports_of(p, n, known) for n, p in files.items()}
 
 
 def cycles(g: dict[str, set[str]]) -> list[list[str]]:
@@ -114,7 +105,7 @@ def main(argv: list[str]) -> int:
         print("}")
         return 0
     for a, bs in sorted(g.items()):
-        print(f"{short(a):<24} -> {', '.join(sorted(map(short, bs))) or '-'}")
+        print(f"{short(a):<28} -> {', '.join(sorted(map(short, bs))) or '-'}")
     found = cycles(g)
     for c in found:
         print("CYCLE:", " <-> ".join(map(short, c)))
