@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cekura_analytics.lake.tables import SCHEMAS
 from cekura_analytics.warehouse.connection import connect, view_names
-from cekura_analytics.warehouse.rate_views import (
+from cekura_analytics.warehouse.families import (
     METRIC_RESULTS,
     PASS_RATE_VIEWS,
     RATE_COLUMNS,

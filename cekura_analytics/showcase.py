@@ -21,8 +21,8 @@ from .improve import ledger as lg
 from .improve.jobs import improve_collect, improve_launch, read_prompt
 from .lake.sync import extract
 from .present.document import report
+from .present.text import extract_summary, interval, pct, text_table
 from .warehouse.connection import connect, fetch
-from .warehouse.rate_views import pct
 
 #: files shipped in the package (setuptools installs package data as plain files)
 _SAMPLES = Path(__file__).with_name("samples")
@@ -65,7 +65,7 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
     with mock_process(runs, seed, DEMO_KEY) as base_url:
         _step(f"extract: mock Cekura with {runs:,} runs at {base_url}")
         synced = extract(data_dir, base_url=base_url, api_key=DEMO_KEY)
-        click.echo(str(synced))
+        click.echo(extract_summary(synced))
         _step("where does the agent fail? (Wilson 95 % intervals)")
         click.echo(summary(data_dir))
         _step("how does it fail? failure modes per metric")
@@ -79,19 +79,6 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
     click.echo(f"offline HTML report: {path.resolve()}")
     click.secho(f"\ndemo finished in {time.monotonic() - started:.1f} s", bold=True)
     return path
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def fmt(cells: list[str]) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  " + "  ".join(parts).rstrip()
-
-    return [fmt(headers), *(fmt(r) for r in rows)]
 
 
 def summary(
@@ -125,12 +112,12 @@ def summary(
                 str(r["metric_name"] or f"metric {r['metric_id']}"),
                 str(r["n_evaluated"]),
                 pct(r["pass_rate"]),
-                f"[{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
+                interval(r["ci_low"], r["ci_high"]),
                 str(r["n_unknown"]),
             ]
             for r in metrics.iter_rows(named=True)
         ]
-        lines += _table(["metric", "n", "pass", "95% interval", "unknown"], rows, {1, 2, 4})
+        lines += text_table(["metric", "n", "pass", "95% interval", "unknown"], rows, {1, 2, 4})
     lines += ["", f"{worst} worst personality × language cells (lowest upper bound first)"]
     if cells.is_empty():
         lines.append("  no evaluated metric results yet")
@@ -141,11 +128,11 @@ def summary(
                 str(r["scenario_language"] or "?"),
                 str(r["n_evaluated"]),
                 pct(r["pass_rate"]),
-                f"[{pct(r['ci_low'])}, {pct(r['ci_high'])}]",
+                interval(r["ci_low"], r["ci_high"]),
             ]
             for r in cells.iter_rows(named=True)
         ]
-        lines += _table(["personality", "language", "n", "pass", "95% interval"], rows, {2, 3})
+        lines += text_table(["personality", "language", "n", "pass", "95% interval"], rows, {2, 3})
     return "\n".join(lines)
 
 
@@ -159,13 +146,13 @@ def modes(data_dir: str | Path, top: int = 3) -> str:
     rows = [
         [r["metric_name"] or "", f"#{r['mode_rank']}", r["label"], f"{r['n_failed']:,}",
          f"{r['n_metric_failed']:,}", pct(r["share"]),
-         f"[{pct(r['share_ci_low'])}, {pct(r['share_ci_high'])}]"]
+         interval(r['share_ci_low'], r['share_ci_high'])]
         for r in df.iter_rows(named=True)
     ]  # fmt: skip
     if not rows:
         return "  no failed results with an explanation"
     heads = ["metric", "rank", "mode", "failed", "of", "share", "95 % CI"]
-    return "\n".join(_table(heads, rows, right={3, 4, 5, 6}))
+    return "\n".join(text_table(heads, rows, right={3, 4, 5, 6}))
 
 
 def improve_jobs(data_dir: str | Path, base_url: str, api_key: str) -> str:

@@ -14,14 +14,20 @@ from typing import Any
 import polars as pl
 from deltalake import write_deltalake
 
-from cekura_analytics.lake.tables import SCHEMAS
+from cekura_analytics.lake.tables import SCHEMAS, normalize_eval_type
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """``rows`` as a frame with the table's exact schema."""
+    """``rows`` as a frame with the table's exact schema, ``eval_type`` normalised as the
+    extractor stores it (from the item's ``eval_type``, else its ``metric_type``)."""
     schema = SCHEMAS[table]
+    if table in ("run_metrics", "metrics"):
+        raw = "metric_type" if table == "run_metrics" else "eval_type"
+        rows = [
+            r | {"eval_type": normalize_eval_type(r.get("eval_type") or r.get(raw))} for r in rows
+        ]
     unknown = {k for r in rows for k in r} - set(schema)
     assert not unknown, f"{table} has no columns {unknown}"
     return pl.DataFrame({c: [r.get(c) for r in rows] for c in schema}, schema=schema, strict=False)

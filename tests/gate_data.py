@@ -73,3 +73,14 @@ def write_jobs(data_dir: Path, jobs: list[dict[str, Any]]) -> None:
         for fields in jobs:
             book.put(lg.empty_row() | {"kind": "prompt", "status": lg.COMPLETED} | fields)
         book.commit()
+
+
+#: a clear regression of Empathy (95 % -> 70 %), small changes elsewhere
+REGRESSION = {
+    ("v1", "Empathy"): (100, 95),
+    ("v1", "Clarity"): (100, 90),
+    ("v1", "Latency"): (100, 90),
+    ("v2", "Empathy"): (100, 70),
+    ("v2", "Clarity"): (100, 88),
+    ("v2", "Latency"): (100, 93),
+}

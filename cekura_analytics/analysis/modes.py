@@ -30,6 +30,7 @@ from ..lake.maintenance import open_writer
 from ..lake.store import Store
 from ..lake.tables import FAILURE_MODE_MEMBERS, FAILURE_MODE_VOCAB, FAILURE_MODES
 from ..scope import Scope, scope_sql
+from ..warehouse.connection import Source, connect, fetch, query
 
 if TYPE_CHECKING:  # numpy comes with the `modes` extra; imported where it is used
     import numpy as np
@@ -53,7 +54,6 @@ def load_failures(
     rules: str | Path | None = None,
 ) -> pl.DataFrame:
     """Failed results with their explanation: run_id, metric_id, metric_name, timestamp, text."""
-    from ..warehouse.connection import connect, fetch
 
     con = connect(data_dir, rules)
     try:
@@ -158,18 +158,21 @@ def failure_modes(
 
 
 def modes_view(
-    data_dir: str | Path,
+    data_dir: Source,
     *,
     metric_ids: list[int] | None = None,
     rules: str | Path | None = None,
 ) -> pl.DataFrame:
     """The ``failure_modes`` view (all metrics, or ``metric_ids``), largest mode first."""
-    from ..warehouse.connection import query
-
     df = query(data_dir, "select * from failure_modes", rules=rules)
     if metric_ids is not None:
         df = df.filter(pl.col("metric_id").is_in(metric_ids))
     return df
+
+
+def modes_weekly(data_dir: Source, *, rules: str | Path | None = None) -> pl.DataFrame:
+    """The ``failure_modes_weekly`` view: each mode's failed results per week."""
+    return query(data_dir, "select * from failure_modes_weekly", rules=rules)
 
 
 def _texts(group: pl.DataFrame) -> list[str]:
@@ -314,7 +317,6 @@ def representative_runs(
 ) -> pl.DataFrame:
     """The ``per_mode`` runs closest to the centre of each of the ``top_modes`` largest modes
     (a run is used once): run_id, mode_id, metric_id, label, n_failed."""
-    from ..warehouse.connection import query
 
     if per_mode < 1 or top_modes < 1:
         raise ConfigError("--per-mode and --top-modes must be at least 1")

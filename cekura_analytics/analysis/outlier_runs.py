@@ -23,17 +23,9 @@ from pathlib import Path
 
 import polars as pl
 
+from ..defaults import OUTLIER_SETTINGS
 from ..errors import ConfigError
-from ..warehouse.connection import connect, fetch
-
-#: the thresholds the ``outlier_runs`` view uses unless told otherwise (as in
-#: ``sql/02_outlier_settings.sql``; a test keeps the two equal)
-DEFAULTS: dict[str, float] = {
-    "min_group_pass_rate": 0.8,
-    "min_group_results": 10,
-    "score_z": 3.5,
-    "duration_z": 3.5,
-}
+from ..warehouse.connection import Source, fetch, opened
 
 
 def _check(name: str, value: float, low: float, high: float | None = None) -> None:
@@ -44,13 +36,13 @@ def _check(name: str, value: float, low: float, high: float | None = None) -> No
 
 
 def outliers(
-    data_dir: str | Path,
+    data_dir: Source,
     limit: int | None = 20,
     *,
-    min_group_pass_rate: float = DEFAULTS["min_group_pass_rate"],
-    min_group_results: int = int(DEFAULTS["min_group_results"]),
-    score_z: float = DEFAULTS["score_z"],
-    duration_z: float = DEFAULTS["duration_z"],
+    min_group_pass_rate: float = OUTLIER_SETTINGS["min_group_pass_rate"],
+    min_group_results: int = int(OUTLIER_SETTINGS["min_group_results"]),
+    score_z: float = OUTLIER_SETTINGS["score_z"],
+    duration_z: float = OUTLIER_SETTINGS["duration_z"],
     rules: str | Path | None = None,
     as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
@@ -68,8 +60,7 @@ def outliers(
     if limit is not None and (isinstance(limit, bool) or int(limit) < 0):
         raise ConfigError(f"limit must be 0 or more, got {limit!r}")
 
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    with opened(data_dir, rules, as_of=as_of) as con:
         con.execute(
             "update outlier_settings set min_group_pass_rate = ?, min_group_results = ?,"
             " score_z = ?, duration_z = ?",
@@ -78,8 +69,6 @@ def outliers(
         if limit is None:
             return fetch(con, "select * from outlier_runs")
         return fetch(con, "select * from outlier_runs limit $limit", {"limit": int(limit)})
-    finally:
-        con.close()
 
 
-__all__ = ["DEFAULTS", "outliers"]
+__all__ = ["outliers"]

@@ -16,8 +16,8 @@ import polars as pl
 
 from ..errors import DataError
 from ..scope import Scope, scope_sql
-from ..warehouse.connection import connect, fetch
-from ..warehouse.rate_views import rates_sql
+from ..warehouse.connection import Source, fetch, opened
+from ..warehouse.families import rates_sql
 from .stats import two_proportion_test, wilson_interval
 
 
@@ -27,7 +27,7 @@ def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
 
 
 def pass_rates(
-    data_dir: str | Path,
+    data_dir: Source,
     by: str | Sequence[str] = ("metric", "personality"),
     since: str | date | datetime | None = None,
     agent_id: int | str | None = None,
@@ -46,11 +46,8 @@ def pass_rates(
 
     statement = pass_rates_sql(by)
     params = Scope.of(since, agent_id).params()  # bad input fails before anything is read
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    with opened(data_dir, rules, as_of=as_of) as con:
         return fetch(con, statement, params)
-    finally:
-        con.close()
 
 
 def _pick_versions(
@@ -96,7 +93,7 @@ def _pick_versions(
 
 
 def compare_versions(
-    data_dir: str | Path,
+    data_dir: Source,
     metric: str | int | None = None,
     a: str | None = None,
     b: str | None = None,
@@ -117,8 +114,7 @@ def compare_versions(
     ``p_value`` (two-sided, pooled), sorted with the largest drop first.
     """
 
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    with opened(data_dir, rules, as_of=as_of) as con:
         agent, va, vb = _pick_versions(con, agent_id, a, b)
         counts = fetch(
             con,
@@ -130,8 +126,6 @@ def compare_versions(
             " group by metric_id, agent_version",
             {"agent": agent, "a": va, "b": vb, "metric": None if metric is None else str(metric)},
         )
-    finally:
-        con.close()
     if metric is not None and counts.is_empty():
         raise DataError(f"metric {metric!r} has no results for versions {va!r} and {vb!r}")
     rows: dict[int, dict[str, Any]] = {}
@@ -192,4 +186,49 @@ def compare_versions(
     return frame.sort(["change", "metric_id"], nulls_last=True)
 
 
-__all__ = ["compare_versions", "pass_rates", "pass_rates_sql"]
+def version_changes(
+    data_dir: Source,
+    *,
+    since: str | date | datetime | None = None,
+    agent_id: int | str | None = None,
+    rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
+) -> pl.DataFrame:
+    """First UTC day each agent version was seen in scope: ``agent_id, agent_version, day``."""
+    params = Scope.of(since, agent_id).params()
+    with opened(data_dir, rules, as_of=as_of) as con:
+        return fetch(
+            con,
+            "select agent_id, agent_version, min(day) as day from run_details"
+            f" where agent_version is not null and {scope_sql()}"
+            " group by agent_id, agent_version order by day, agent_id, agent_version",
+            params,
+        )
+
+
+def run_durations(
+    data_dir: Source,
+    *,
+    since: str | date | datetime | None = None,
+    agent_id: int | str | None = None,
+    rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
+) -> pl.DataFrame:
+    """``run_id, duration_s, success`` of the runs in scope (``run_details``)."""
+    params = Scope.of(since, agent_id).params()
+    with opened(data_dir, rules, as_of=as_of) as con:
+        return fetch(
+            con,
+            "select run_id, duration_s, success from run_details"
+            f" where duration_s is not null and {scope_sql()}",
+            params,
+        )
+
+
+__all__ = [
+    "compare_versions",
+    "pass_rates",
+    "pass_rates_sql",
+    "run_durations",
+    "version_changes",
+]

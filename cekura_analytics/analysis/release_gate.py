@@ -6,7 +6,8 @@ intervals and n, the drop (baseline - candidate), a one-sided test of "the candi
 Holm's correction across every tested cell. A cell **fails** when its drop is larger than
 ``max_drop`` and it is significant after the correction; a cell with fewer than ``min_n``
 evaluated results on either side is **insufficient** (reported, untested, fails only with
-``strict``). :class:`GateResult` renders text, JUnit XML and a Markdown PR comment.
+``strict``). :class:`GateResult` is data; :mod:`cekura_analytics.present` renders it as text,
+JUnit XML and a Markdown PR comment.
 """
 
 from __future__ import annotations
@@ -16,23 +17,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import polars as pl
 
+from ..defaults import ALPHA, GATE_BY, MAX_DROP, MIN_N
 from ..errors import ConfigError, DataError
-from ..present.markdown import md_escape
-from ..warehouse.connection import connect, fetch
-from ..warehouse.rate_views import pct
+from ..warehouse.connection import Source, fetch, opened
 from .stats import Comparison, compare_counts, holm
 
 PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient"
 #: ``--by`` values -> the extra dimension beside the metric: (key column, label column)
-BY: dict[str, tuple[str, str] | None] = {
-    "metric": None,
-    "metric,language": ("scenario_language", "scenario_language"),
-    "metric,personality": ("personality_id", "personality_name"),
-}
+BY: dict[str, tuple[str, str] | None] = dict(
+    zip(
+        GATE_BY,
+        (None, ("scenario_language", "scenario_language"), ("personality_id", "personality_name")),
+        strict=True,
+    )
+)
 EXIT_PASS, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -64,7 +65,7 @@ class Cell:
 
 @dataclass
 class GateResult:
-    """The gate's verdict: cells, settings; renders text, JUnit XML and Markdown."""
+    """The gate's verdict: its cells and the settings that decided them."""
 
     agent_id: int
     baseline: str
@@ -110,122 +111,6 @@ class GateResult:
             row |= asdict(c.cmp) | {"drop": c.drop, "p_holm": c.p_holm, "status": c.status}
             rows.append(row)
         return pl.DataFrame(rows, infer_schema_length=None)
-
-    def _message(self, c: Cell) -> str:
-        k = c.cmp
-        if c.status == INSUFFICIENT:
-            return (
-                f"insufficient data: n={k.n_baseline} ({self.baseline}) and n={k.n_candidate} "
-                f"({self.candidate}); at least {self.min_n} per side are needed to test"
-            )
-        return (
-            f"{pct(k.rate_baseline)} [{pct(k.ci_low_baseline)}, {pct(k.ci_high_baseline)}] "
-            f"n={k.n_baseline} -> {pct(k.rate_candidate)} [{pct(k.ci_low_candidate)}, "
-            f"{pct(k.ci_high_candidate)}] n={k.n_candidate}; drop {_pts(c.drop)} "
-            f"(max {100 * self.max_drop:.1f} pts); {k.test} one-sided p={_p(k.p_worse)}, "
-            f"Holm p={_p(c.p_holm)} (alpha {self.alpha:g})"
-        )
-
-    def headline(self) -> str:
-        """One line: the verdict and the counts."""
-        verdict = "PASS" if self.passed else "FAIL"
-        n_tested = len(self.cells) - len(self.insufficient)
-        why = ""
-        if self.failures:
-            why = f": {len(self.failures)} regressed"
-        elif not self.passed:
-            why = ": insufficient data under --strict"
-        return (
-            f"gate {verdict}{why} — agent {self.agent_id}, version {self.baseline} -> "
-            f"{self.candidate}, {len(self.cells)} cells by {self.by} ({n_tested} tested, "
-            f"{len(self.insufficient)} insufficient)"
-        )
-
-    def __str__(self) -> str:
-        lines = [self.headline()]
-        for c in self.worst_first():
-            lines.append(f"  {c.status.upper():<12} {c.name}: {self._message(c)}")
-        return "\n".join(lines)
-
-    def junit(self) -> str:
-        """JUnit XML: one testcase per cell; failure for a regression, skipped for too few."""
-        suite = ET.Element(
-            "testsuite",
-            name=f"cekura-gate agent {self.agent_id} {self.baseline} -> {self.candidate}",
-            tests=str(len(self.cells)),
-            failures=str(len(self.failures)),
-            errors="0",
-            skipped=str(len(self.insufficient)),
-        )
-        props = ET.SubElement(suite, "properties")
-        for name in ("agent_id", "baseline", "candidate", "by", "max_drop", "alpha", "min_n"):
-            ET.SubElement(props, "property", name=name, value=str(getattr(self, name)))
-        for c in self.worst_first():
-            case = ET.SubElement(
-                suite, "testcase", name=c.name, classname=f"cekura.gate.{self.by}", time="0"
-            )
-            if c.status == FAIL:
-                failure = ET.SubElement(case, "failure", type="regression")
-                failure.set("message", self._message(c))
-                failure.text = self._message(c)
-            elif c.status == INSUFFICIENT:
-                ET.SubElement(case, "skipped", message=self._message(c))
-            else:
-                ET.SubElement(case, "system-out").text = self._message(c)
-        root = ET.Element("testsuites", name="cekura-analytics gate")
-        root.set("tests", str(len(self.cells)))
-        root.set("failures", str(len(self.failures)))
-        root.set("errors", "0")
-        root.append(suite)
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
-
-    def markdown(self) -> str:
-        """A PR-comment table, worst first; cell text is escaped for Markdown tables."""
-        head = f"### {'✅' if self.passed else '❌'} {md_escape(self.headline())}"
-        lines = [
-            head,
-            "",
-            f"A cell fails when the pass rate drops by more than {100 * self.max_drop:.1f} "
-            f"points and the one-sided test is significant at α = {self.alpha:g} after Holm's "
-            f"correction over the tested cells; cells with n < {self.min_n} on a side are not "
-            "tested.",
-            "",
-            f"| status | cell | {md_escape(self.baseline)} | {md_escape(self.candidate)} "
-            "| drop | test | p | Holm p |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for c in self.worst_first():
-            k = c.cmp
-            lines.append(
-                f"| {c.status} | {md_escape(c.name)} | {_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)} "  # noqa: E501
-                f"| {_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)} "  # noqa: E501
-                f"| {_pts(c.drop)} | {k.test or '–'} | {_p(k.p_worse)} | {_p(c.p_holm)} |"
-            )
-        return "\n".join(lines) + "\n"
-
-    def write(self, *, junit: str | Path | None = None, markdown: str | Path | None = None) -> None:
-        """Write the JUnit XML and/or the Markdown comment to the given files."""
-        for path, text in ((junit, self.junit), (markdown, self.markdown)):
-            if path is None:
-                continue
-            target = Path(path)
-            if target.is_dir():
-                raise ConfigError(f"{path} is a directory: give a file name such as gate.xml")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text(), encoding="utf-8")
-
-
-def _pts(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:+.1f} pts"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3g}"
-
-
-def _cell(rate: float | None, lo: float | None, hi: float | None, n: int) -> str:
-    return f"{pct(rate)} [{pct(lo)}, {pct(hi)}] n={n}"
 
 
 def version_history(con: Any, agent_id: int) -> pl.DataFrame:
@@ -294,14 +179,14 @@ def _check_settings(by: str, max_drop: float, alpha: float, min_n: int) -> str:
 
 
 def gate(
-    data_dir: str | Path,
+    data_dir: Source,
     agent_id: int,
     *,
     baseline: str = "previous",
     candidate: str = "latest",
-    max_drop: float = 0.05,
-    alpha: float = 0.05,
-    min_n: int = 30,
+    max_drop: float = MAX_DROP,
+    alpha: float = ALPHA,
+    min_n: int = MIN_N,
     by: str = "metric",
     strict: bool = False,
     rules: str | Path | None = None,
@@ -312,14 +197,11 @@ def gate(
     ``as_of``: the tables as they stood at that version or time (``--as-of``).
     """
     by = _check_settings(by, max_drop, alpha, min_n)
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    with opened(data_dir, rules, as_of=as_of) as con:
         history = version_history(con, int(agent_id))
         versions = [str(v) for v in history["agent_version"].to_list()] if history.height else []
         pair = pick_versions(versions, int(agent_id), str(baseline), str(candidate))
         counts = _counts(con, int(agent_id), pair, by)
-    finally:
-        con.close()
     cells: dict[tuple[int, Any], dict[str, Any]] = {}
     for r in counts.iter_rows(named=True):
         cell = cells.setdefault(

@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ..config import Settings, load_settings
+from ..defaults import API_VERSIONS, EXTRACT_CONCURRENCY
 from ..errors import (
     ApiError,
     AuthError,
@@ -48,8 +49,6 @@ KEY_HEADER = "X-CEKURA-API-KEY"
 #: what we ask for; the server may send fewer (the live default is 30, its maximum unknown)
 MAX_PAGE_SIZE = 500
 BULK_LIMIT = 100
-#: ``--api-version`` choices
-API_VERSIONS = ("auto", "v2", "v1")
 #: collections with a v2 read (CEK-7539); everything else is read on v1
 V2_READS = ("runs/", "runs/bulk/", "results/", "aiagents/", "metrics/")
 T = TypeVar("T")
@@ -92,7 +91,7 @@ class CekuraClient:
         *,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 60.0),
-        concurrency: int = 8,
+        concurrency: int = EXTRACT_CONCURRENCY,
         retry: Retry | None = None,
         api_version: str = "auto",
     ) -> None:

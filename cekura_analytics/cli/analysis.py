@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..defaults import ALPHA, GATE_BY, MAX_DROP, MIN_N, OUTLIER_SETTINGS, REPORT_FORMATS
 from .options import (
     agent_id_option,
     as_of_option,
@@ -182,22 +183,30 @@ def failure_modes_cmd(
 @click.option(
     "--min-group-pass-rate",
     type=float,
-    default=0.8,
+    default=OUTLIER_SETTINGS["min_group_pass_rate"],
     show_default=True,
     help="A failure is surprising when its scenario × metric group passes at least this often.",
 )
 @click.option(
     "--min-group-results",
     type=int,
-    default=10,
+    default=int(OUTLIER_SETTINGS["min_group_results"]),
     show_default=True,
     help="... over at least this many evaluated results.",
 )
 @click.option(
-    "--score-z", type=float, default=3.5, show_default=True, help="Low score: robust z <= -Z."
+    "--score-z",
+    type=float,
+    default=OUTLIER_SETTINGS["score_z"],
+    show_default=True,
+    help="Low score: robust z <= -Z.",
 )
 @click.option(
-    "--duration-z", type=float, default=3.5, show_default=True, help="Long run: robust z >= Z."
+    "--duration-z",
+    type=float,
+    default=OUTLIER_SETTINGS["duration_z"],
+    show_default=True,
+    help="Long run: robust z >= Z.",
 )
 @output_options
 @rules_option
@@ -239,13 +248,13 @@ def outliers_cmd(
 @click.option("--baseline", default="previous", show_default=True, help="VERSION or 'previous'.")
 @click.option("--candidate", default="latest", show_default=True, help="VERSION or 'latest'.")
 @click.option(
-    "--max-drop", type=float, default=0.05, show_default=True, help="Largest drop tolerated."
+    "--max-drop", type=float, default=MAX_DROP, show_default=True, help="Largest drop tolerated."
 )
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="After Holm.")
-@click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: insufficient.")
+@click.option("--alpha", type=float, default=ALPHA, show_default=True, help="After Holm.")
+@click.option("--min-n", type=int, default=MIN_N, show_default=True, help="Fewer: insufficient.")
 @click.option(
     "--by",
-    type=click.Choice(["metric", "metric,language", "metric,personality"]),
+    type=click.Choice(GATE_BY),
     default="metric",
     show_default=True,
     help="One cell per metric, or per metric × language / personality.",
@@ -264,10 +273,12 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     test (Fisher exact for small counts, z otherwise) is significant after Holm's correction.
     """
     from ..analysis.release_gate import gate
+    from ..present.output import write_gate
+    from ..present.text import gate_text
 
     result = gate(data_dir, **settings)
-    result.write(junit=junit, markdown=markdown)
-    click.echo(str(result))
+    write_gate(result, junit=junit, markdown=markdown)
+    click.echo(gate_text(result))
     sys.exit(result.exit_code)
 
 
@@ -291,7 +302,7 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "md"]),
+    type=click.Choice(REPORT_FORMATS),
     default="html",
     show_default=True,
     help="html: one self-contained file that opens offline; md: Markdown + PNG charts.",

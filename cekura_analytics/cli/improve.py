@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..defaults import ALPHA, JOB_CONCURRENCY, MIN_N
 from .options import (
     api_options,
     as_of_option,
@@ -71,7 +72,7 @@ def improve_launch_cmd(
     --retry-uncertain. The API key comes from CEKURA_API_KEY or a .env file.
     """
     from ..improve.jobs import improve_launch
-    from ..improve.ledger import summarize
+    from ..present.text import jobs_summary
 
     df = improve_launch(
         data_dir,
@@ -86,7 +87,7 @@ def improve_launch_cmd(
         base_url=base_url,
         api_version=api_version,
     )
-    click.echo(summarize(df))
+    click.echo(jobs_summary(df))
 
 
 @improve_group.command("instructions")
@@ -114,7 +115,7 @@ def improve_instructions_cmd(
     the ledger rules of `improve launch` apply. Collect with `improve collect`.
     """
     from ..improve.jobs import improve_instructions
-    from ..improve.ledger import summarize
+    from ..present.text import jobs_summary
 
     df = improve_instructions(
         data_dir,
@@ -126,7 +127,7 @@ def improve_instructions_cmd(
         base_url=base_url,
         api_version=api_version,
     )
-    click.echo(summarize(df))
+    click.echo(jobs_summary(df))
 
 
 @improve_group.command("collect")
@@ -135,7 +136,9 @@ def improve_instructions_cmd(
 @click.option("--timeout", type=float, default=600, show_default=True, help="Give up after S s.")
 @click.option("--poll", type=float, default=2.0, show_default=True, help="First poll interval.")
 @click.option("--job-id", "job_ids", multiple=True, help="Only this job (repeatable).")
-@click.option("--concurrency", type=int, default=4, show_default=True, help="GETs in flight.")
+@click.option(
+    "--concurrency", type=int, default=JOB_CONCURRENCY, show_default=True, help="GETs in flight."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def improve_collect_cmd(
@@ -153,7 +156,7 @@ def improve_collect_cmd(
     Jobs still running at the timeout stay open: run collect again later. Safe to interrupt.
     """
     from ..improve.jobs import improve_collect
-    from ..improve.ledger import summarize
+    from ..present.text import jobs_summary
 
     df = improve_collect(
         data_dir,
@@ -165,7 +168,7 @@ def improve_collect_cmd(
         base_url=base_url,
         api_version=api_version,
     )
-    click.echo(summarize(df) if df.height else "no open improve jobs to collect")
+    click.echo(jobs_summary(df) if df.height else "no open improve jobs to collect")
 
 
 @improve_group.command("show")
@@ -175,15 +178,16 @@ def improve_collect_cmd(
 def improve_show_cmd(data_dir: str, job_id: str | None) -> None:
     """Show finished jobs with a unified diff of the current → improved prompt (or instructions)."""
     from ..improve.jobs import improve_show
+    from ..present.text import JobDiffs
 
-    click.echo(str(improve_show(data_dir, job_id=job_id)))
+    click.echo(str(JobDiffs(improve_show(data_dir, job_id=job_id), data_dir)))
 
 
 # --- improve impact ---
 @improve_group.command("impact")
 @data_dir_option
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="After Holm.")
-@click.option("--min-n", type=int, default=30, show_default=True, help="Fewer: no evidence.")
+@click.option("--alpha", type=float, default=ALPHA, show_default=True, help="After Holm.")
+@click.option("--min-n", type=int, default=MIN_N, show_default=True, help="Fewer: no evidence.")
 @click.option("--agent-id", type=int, default=None, help="Only jobs of this agent.")
 @output_options
 @as_of_option

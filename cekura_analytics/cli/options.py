@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..defaults import API_VERSIONS, FORMATS, JOB_CONCURRENCY
 from ..errors import CekuraError, ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +77,7 @@ def api_options(func: F) -> F:
     """``--base-url`` and ``--api-version``; the key comes from CEKURA_API_KEY or .env only."""
     func = click.option(
         "--api-version",
-        type=click.Choice(["auto", "v2", "v1"]),
+        type=click.Choice(API_VERSIONS),
         default="auto",
         show_default=True,
         help="Read runs, results, agents and metrics on v2 or v1; auto: v2, else v1 once.",
@@ -105,7 +106,11 @@ def parse_ids(value: str | None, option: str) -> list[int] | None:
 def retry_options(func: F) -> F:
     """``--retry-failed`` / ``--retry-uncertain`` / ``--concurrency`` of the launch commands."""
     func = click.option(
-        "--concurrency", type=int, default=4, show_default=True, help="POSTs in flight."
+        "--concurrency",
+        type=int,
+        default=JOB_CONCURRENCY,
+        show_default=True,
+        help="POSTs in flight.",
     )(func)
     func = click.option(
         "--retry-uncertain",
@@ -138,7 +143,7 @@ def output_options(func: F) -> F:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(["table", "csv", "json", "parquet"]),
+        type=click.Choice(FORMATS),
         default="table",
         show_default=True,
         help="Output format.",

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..defaults import EXTRACT_CONCURRENCY, RETAIN_DAYS
 from .options import agent_id_option, api_options, data_dir_option, friendly_errors, since_option
 
 
@@ -19,7 +20,13 @@ from .options import agent_id_option, api_options, data_dir_option, friendly_err
 @click.option("--full", is_flag=True, help="Re-fetch the whole window, ignoring the watermark.")
 @agent_id_option
 @click.option("--project-id", type=int, default=None, help="Only runs of this project.")
-@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight.")
+@click.option(
+    "--concurrency",
+    type=int,
+    default=EXTRACT_CONCURRENCY,
+    show_default=True,
+    help="Requests in flight.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--repair", is_flag=True, help="Take unreadable data files out and fetch their runs again."
@@ -56,7 +63,9 @@ def extract_cmd(
         quiet=quiet,
         repair=repair,
     )
-    click.echo(str(summary))
+    from ..present.text import extract_summary
+
+    click.echo(extract_summary(summary))
 
 
 @click.command("optimize")
@@ -64,7 +73,7 @@ def extract_cmd(
 @click.option(
     "--retain-days",
     type=float,
-    default=7.0,
+    default=RETAIN_DAYS,
     show_default=True,
     help="Keep files older versions need for this long (time travel reaches back as far).",
 )
@@ -72,8 +81,9 @@ def extract_cmd(
 def optimize_cmd(data_dir: str, retain_days: float) -> None:
     """Compact small files and delete files no version younger than --retain-days needs."""
     from ..lake.maintenance import optimize
+    from ..present.text import optimize_summary
 
-    click.echo(str(optimize(data_dir, retain_days=retain_days)))
+    click.echo(optimize_summary(optimize(data_dir, retain_days=retain_days)))
 
 
 # --- demo ---

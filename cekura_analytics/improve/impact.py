@@ -22,18 +22,18 @@ from typing import Any
 import polars as pl
 
 from ..analysis.stats import compare_counts, holm
-from ..warehouse.connection import connect, fetch
-from ..warehouse.rate_views import pct
+from ..defaults import ALPHA, MIN_N
+from ..warehouse.connection import Source, fetch, opened
 
 IMPROVED, NO_EVIDENCE, WORSE, NOT_SHIPPED = "improved", "no evidence", "worse", "not yet shipped"
 VERDICTS = (IMPROVED, NO_EVIDENCE, WORSE, NOT_SHIPPED)
 
 
 def improve_impact(
-    data_dir: str | Path,
+    data_dir: Source,
     *,
-    alpha: float = 0.05,
-    min_n: int = 30,
+    alpha: float = ALPHA,
+    min_n: int = MIN_N,
     agent_id: int | None = None,
     rules: str | Path | None = None,
     as_of: str | int | datetime | None = None,
@@ -43,16 +43,13 @@ def improve_impact(
     Columns: those of the ``improve_impact`` view plus ``test``, ``p_better``, ``p_worse``
     (one-sided), ``p_holm_better``, ``p_holm_worse`` and ``verdict``.
     """
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    with opened(data_dir, rules, as_of=as_of) as con:
         df = fetch(
             con,
             "select * from improve_impact"
             " where $agent_id is null or agent_id = cast($agent_id as bigint)",
             {"agent_id": agent_id},
         )
-    finally:
-        con.close()
     rows = df.to_dicts()
     # jobs on runs of the same version share one comparison: test each distinct pair once
     tests: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -95,39 +92,11 @@ def improve_impact(
     return pl.DataFrame(rows, schema={**df.schema, **extra})
 
 
-def impact_rows(df: pl.DataFrame) -> list[dict[str, str]]:
-    """The report's "Did the suggestions work?" rows: text cells (the template escapes them)."""
-    out = []
-    for r in df.iter_rows(named=True):
-        sides = {}
-        for side, version in (("before", r["before_version"]), ("after", r["after_version"])):
-            if version is None:
-                sides[side] = "not shipped yet"
-                continue
-            rate, lo, hi = (r[f"{c}_{side}"] for c in ("pass_rate", "ci_low", "ci_high"))
-            interval = "" if lo is None else f" [{pct(lo)} – {pct(hi)}]"
-            sides[side] = f"{version}: {pct(rate)}{interval} n={r[f'n_{side}']}"
-        change = r["change"]
-        out.append(
-            {
-                "job": str(r["job_id"]),
-                "run": str(r["run_id"]),
-                "metric": str(r["metric_name"] or f"metric {r['metric_id']}"),
-                "before": sides["before"],
-                "after": sides["after"],
-                "change": "–" if change is None else f"{100 * change:+.1f} pts",
-                "verdict": str(r["verdict"]),
-            }
-        )
-    return out
-
-
 __all__ = [
     "IMPROVED",
     "NOT_SHIPPED",
     "NO_EVIDENCE",
     "VERDICTS",
     "WORSE",
-    "impact_rows",
     "improve_impact",
 ]

@@ -22,6 +22,7 @@ from ..analysis.outlier_runs import outliers as find_outliers
 from ..api import jobs_wire as wire
 from ..api.client import CekuraClient
 from ..config import load_settings
+from ..defaults import JOB_CONCURRENCY
 from ..errors import (
     ApiError,
     AuthError,
@@ -91,7 +92,7 @@ def improve_launch(
     outliers: int | None = None,
     per_mode: int | None = None,
     top_modes: int = 5,
-    concurrency: int = 4,
+    concurrency: int = JOB_CONCURRENCY,
     retry_failed: bool = False,
     retry_uncertain: bool = False,
     base_url: str | None = None,
@@ -142,7 +143,7 @@ def improve_instructions(
     scenario_ids: list[int],
     extra_instructions: str,
     *,
-    concurrency: int = 4,
+    concurrency: int = JOB_CONCURRENCY,
     retry_failed: bool = False,
     retry_uncertain: bool = False,
     base_url: str | None = None,
@@ -336,7 +337,7 @@ def improve_collect(
     poll: float = 2.0,
     max_poll: float = 30.0,
     job_ids: list[str] | None = None,
-    concurrency: int = 4,
+    concurrency: int = JOB_CONCURRENCY,
     quiet: bool = False,
     base_url: str | None = None,
     api_key: str | None = None,
@@ -423,8 +424,9 @@ def _poll_loop(
         )
 
 
-def improve_show(data_dir: str | Path, *, job_id: str | None = None) -> lg.ImproveShow:
-    """Finished jobs (or one job, any status) with diffs of the submitted → improved text."""
+def improve_show(data_dir: str | Path, *, job_id: str | None = None) -> pl.DataFrame:
+    """Finished jobs (or one job, any status): the submitted and the improved text side by side
+    (``present.text.JobDiffs`` shows them as diffs)."""
     df = lg.read_ledger(data_dir).sort("job_id")
     if job_id is not None:
         df = df.filter(pl.col("job_id") == job_id)
@@ -432,4 +434,4 @@ def improve_show(data_dir: str | Path, *, job_id: str | None = None) -> lg.Impro
             raise JobError(f"no improve job {job_id!r} in {data_dir}: see `improve show`")
     else:
         df = df.filter(pl.col("status").is_in(lg.FINISHED))
-    return lg.ImproveShow(df, Path(data_dir))
+    return df

@@ -22,12 +22,9 @@ failed         the job failed (``error``), was cancelled, was rejected (4xx) or 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import html
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -175,77 +172,3 @@ def record_poll(row: dict[str, Any], got: wire.ProgressResponse | CekuraError) -
 def read_ledger(data_dir: str | Path) -> pl.DataFrame:
     """The committed ledger of ``data_dir`` (zero rows when no job was ever launched)."""
     return Store(data_dir).read(TABLE, schema=IMPROVE_JOBS)
-
-
-# -- presenting ------------------------------------------------------------------------------
-SHOW_COLUMNS = ["job_id", "kind", "run_id", "scenario_id", "status", "finished_at"]
-
-
-def _lines(text: str | None) -> list[str]:
-    # difflib.HtmlDiff marks changes with \0 and \1 internally: strip them from untrusted text
-    return (text or "").replace("\0", "").replace("\1", "").splitlines()
-
-
-@dataclass
-class ImproveShow:
-    """Jobs to show: ``.frame``; ``str()`` gives unified diffs, a notebook renders HTML diffs."""
-
-    frame: pl.DataFrame
-    data_dir: Path
-
-    @staticmethod
-    def _title(r: dict[str, Any]) -> str:
-        what = f"run {r['run_id']}" if r["kind"] == "prompt" else f"scenario {r['scenario_id']}"
-        return f"{r['job_id']}  {what}  {r['status']}"
-
-    def __str__(self) -> str:
-        if self.frame.is_empty():
-            return f"no finished improve jobs in {self.data_dir}: run `improve collect` first"
-        out: list[str] = []
-        for r in self.frame.iter_rows(named=True):
-            out += ["=" * 100, self._title(r)]
-            if r["summary_of_changes"]:
-                out += ["summary of changes:", r["summary_of_changes"]]
-            out += [f"{k}: {r[k]}" for k in ("error", "message") if r[k]]
-            if r["improved_prompt"]:
-                name = "prompt" if r["kind"] == "prompt" else "instructions"
-                a, b = _lines(r["prompt"]), _lines(r["improved_prompt"])
-                out += difflib.unified_diff(a, b, name, f"improved {name}", lineterm="")
-        return "\n".join(out)
-
-    def _repr_html_(self) -> str:
-        # everything from the API is untrusted: polars escapes cells, html.escape the rest,
-        # and HtmlDiff escapes the lines it renders
-        if self.frame.is_empty():
-            return f"<p>{html.escape(str(self))}</p>"
-        parts = [self.frame.select([*SHOW_COLUMNS, "summary_of_changes"])._repr_html_()]
-        differ = difflib.HtmlDiff(wrapcolumn=90)
-        for r in self.frame.iter_rows(named=True):
-            body = "".join(
-                f"<p><b>{k}:</b> {html.escape(r[k])}</p>"
-                for k in ("summary_of_changes", "error", "message")
-                if r[k]
-            )
-            if r["improved_prompt"]:
-                a, b = _lines(r["prompt"]), _lines(r["improved_prompt"])
-                body += differ.make_table(a, b, "current", "improved", context=True)
-            title = html.escape(self._title(r))
-            parts.append(f"<details open><summary>{title}</summary>{body}</details>")
-        style = (
-            "<style>.diff_add{background:#aaffaa}.diff_chg{background:#ffff77}"
-            ".diff_sub{background:#ffaaaa}table.diff{font-family:monospace}</style>"
-        )
-        return style + "".join(parts)
-
-
-def summarize(df: pl.DataFrame) -> str:
-    """One line per job (id, status, launch action, what to do next) and status counts."""
-    if df.is_empty():
-        return "no improve jobs to report"
-    lines = []
-    for r in df.iter_rows(named=True):
-        action = f" [{r['action']}]" if "action" in r else ""
-        note = (r["message"] or r["error"] or r["summary_of_changes"] or "").split("\n")[0]
-        lines.append(f"{r['job_id']:<36} {r['status']:<11}{action} {note}".rstrip())
-    counts = df["status"].value_counts(sort=True).iter_rows()
-    return "\n".join([*lines, "total: " + ", ".join(f"{n} {s}" for s, n in counts)])

@@ -29,7 +29,8 @@ from pathlib import Path
 import polars as pl
 from deltalake.exceptions import DeltaError
 
-from ..errors import StoreError, first_line
+from ..defaults import RETAIN_DAYS
+from ..errors import ConfigError, StoreError, first_line
 from .store import TARGET_FILE, Store, add_actions, damaged_files, is_remote
 from .tables import TABLES
 
@@ -147,21 +148,12 @@ class OptimizeSummary:
     files_merged: dict[str, int] = field(default_factory=dict)
     files_deleted: dict[str, int] = field(default_factory=dict)
 
-    def __str__(self) -> str:
-        lines = [f"optimized {self.data_dir}"]
-        for t in self.files_merged:
-            lines.append(
-                f"  {t:<14} {self.files_merged[t]:>5} files compacted, "
-                f"{self.files_deleted.get(t, 0):>5} old files deleted"
-            )
-        return "\n".join(lines)
 
-
-def optimize(data_dir: str | Path, *, retain_days: float = 7.0) -> OptimizeSummary:
+def optimize(data_dir: str | Path, *, retain_days: float = RETAIN_DAYS) -> OptimizeSummary:
     """Compact every table and vacuum files older versions no longer need after
     ``retain_days`` (time travel before that is then impossible)."""
     if retain_days < 0:
-        raise StoreError(f"--retain-days {retain_days} must be 0 or more")
+        raise ConfigError(f"--retain-days {retain_days}: give 0 or more days")
     with open_writer(data_dir) as store:
         out = OptimizeSummary(store.uri)
         for table in TABLES:

@@ -30,7 +30,7 @@ from .normalize import (
     to_str,
     version_id,
 )
-from .tables import SCHEMAS, normalise_eval_type
+from .tables import SCHEMAS, normalize_eval_type
 
 
 def _extra(obj: m.ApiModel) -> str | None:
@@ -100,7 +100,7 @@ def metric_rows(run: m.Run) -> list[dict[str, Any]]:
             "metric_id": res.id,
             "metric_name": res.name,
             "metric_type": res.type,
-            "eval_type": normalise_eval_type(res.eval_type or res.type),
+            "eval_type": normalize_eval_type(res.eval_type or res.type),
             "metric_passed": res.passed,
             "score": res.score,
             "value": to_str(res.value),
@@ -213,7 +213,7 @@ def metric_def_row(x: m.Metric | m.MetricV2) -> dict[str, Any]:
         "slug": x.slug,
         "description": x.description,
         "type": x.type,
-        "eval_type": normalise_eval_type(x.eval_type),
+        "eval_type": normalize_eval_type(x.eval_type),
         "enum_values": str_list(x.enum_values),
         "agent_ids": [a for a in x.agents or [] if a is not None],
         "project_id": x.project,

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from ..api import models as m
 from ..api.client import MAX_PAGE_SIZE, CekuraClient, check_complete
 from ..config import load_settings
+from ..defaults import EXTRACT_CONCURRENCY
 from ..scope import Scope
 from . import rows
 from .maintenance import drop_damaged, open_writer
@@ -68,24 +69,6 @@ class ExtractSummary:
     def total_requests(self) -> int:
         """All HTTP requests made."""
         return sum(self.requests.values())
-
-    def __str__(self) -> str:
-        lower, upper = self.window
-        lines = [
-            f"extracted into {self.data_dir} in {self.elapsed_s:.1f} s "
-            f"({self.total_requests} requests{', resumed' if self.resumed else ''})",
-            f"  window: {lower or 'beginning'} .. {upper} (API {self.api_version or '?'} reads)",
-            f"  runs fetched: {self.runs_fetched}, already stored: {self.runs_skipped}, "
-            f"re-fetched unfinished: {self.pending_refetched}, still unfinished: "
-            f"{self.pending_left}",
-        ]
-        if self.runs_repaired:
-            lines.append(f"  runs fetched again to repair damaged files: {self.runs_repaired}")
-        for table, n in sorted(self.rows.items()):
-            lines.append(f"  {table:<14} {n:>9,} rows")
-        for where, n in sorted(self.shapes.items()):
-            lines.append(f"  kept {n} value(s) of an unexpected type: {where} (see extra_json)")
-        return "\n".join(lines)
 
 
 def progress_bar(total: int, desc: str, unit: str, *, quiet: bool = False) -> Any:
@@ -235,7 +218,7 @@ def extract(
     agent_id: int | None = None,
     project_id: int | None = None,
     quiet: bool = False,
-    concurrency: int = 8,
+    concurrency: int = EXTRACT_CONCURRENCY,
     page_size: int = MAX_PAGE_SIZE,
     commit_runs: int = COMMIT_RUNS,
     api_version: str = "auto",

@@ -185,7 +185,7 @@ EVAL_TYPE_ALIASES = {
 }
 
 
-def normalise_eval_type(value: str | None) -> str | None:
+def normalize_eval_type(value: str | None) -> str | None:
     """``'Continuous-Qualitative'`` -> ``'continuous_qualitative'``, legacy binary -> ``'binary'``.
 
     ``sql/00_macros.sql``'s ``norm_eval_type`` is the same rule in SQL.

@@ -19,9 +19,9 @@ import altair as alt
 import polars as pl
 
 from ..analysis.outlier_runs import outliers
-from ..analysis.rates import pass_rates
+from ..analysis.rates import pass_rates, run_durations, version_changes
 from ..errors import DataError
-from ..warehouse.rate_views import RATE_COLUMNS
+from ..warehouse.families import RATE_COLUMNS
 from .mode_charts import failure_mode_chart
 from .theme import (
     BAR_COLOR,
@@ -33,12 +33,10 @@ from .theme import (
     need,
     nice_step,
     rate_tooltips,
-    run_durations,
     save_chart,
     themed,
     unthemed,
     use_notebook_renderer,
-    version_changes,
     version_rules,
     weekly,
     with_labels,
@@ -186,7 +184,7 @@ def trend(
     df = _rates(data, ("day", "metric"), since, agent_id)
     df = need(df, ("day", "metric_name", *RATE_COLUMNS), "trend")
     if versions is None and not isinstance(data, pl.DataFrame):
-        versions = version_changes(data, agent_id)
+        versions = version_changes(data, agent_id=agent_id)
     if freq == "week":
         df = weekly(df)
     if metrics is not None:
@@ -449,12 +447,10 @@ __all__ = [
     "metric_personality_heatmap",
     "outlier_table",
     "pass_rate_by_metric",
-    "run_durations",
     "save_chart",
     "trend",
     "unthemed",
     "use_notebook_renderer",
-    "version_changes",
     "version_comparison",
     "weekly",
 ]

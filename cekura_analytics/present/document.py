@@ -27,16 +27,18 @@ import polars as pl
 from markupsafe import Markup
 
 from .._version import __version__
-from ..analysis.rates import compare_versions, pass_rates_sql
+from ..analysis.modes import modes_view, modes_weekly
+from ..analysis.rates import compare_versions, pass_rates_sql, run_durations, version_changes
 from ..analysis.release_gate import gate
 from ..errors import CekuraError, ConfigError, DataError
-from ..improve.impact import impact_rows, improve_impact
+from ..improve.impact import improve_impact
+from ..lake.store import Store
 from ..scope import Scope, scope_sql
-from ..warehouse.connection import connect, fetch
-from ..warehouse.rate_views import pct
+from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
+from .text import impact_rows, interval, pct
 
 FORMATS = ("html", "md")
 RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
@@ -93,21 +95,17 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _interval(lo: float | None, hi: float | None) -> str:
-    return "–" if lo is None or hi is None else f"{100 * lo:.1f} – {100 * hi:.1f} %"
-
-
-def _freshness(data_dir: str | Path) -> tuple[str, str]:
-    """When the last sync finished, and the newest run watermark, from the sync state."""
-    from ..lake.store import Store
-
+def _freshness(data_dir: str | Path, as_of: bool) -> tuple[str, str]:
+    """When the last sync finished, and the newest run watermark, from the sync state (the
+    latest one: a report ``--as-of`` an earlier version says so in its snapshot line)."""
+    if as_of:
+        return "see the snapshot line (--as-of)", ""
     try:
-        state = Store(data_dir).state.__dict__
+        state = Store(data_dir).state
     except CekuraError:
         return "unknown", ""
-    finished = (state.get("last_sync") or {}).get("finished_at") or "unknown"
-    scopes = (state.get("scopes") or {}).values()
-    marks = [str(s["watermark"]) for s in scopes if isinstance(s, dict) and s.get("watermark")]
+    finished = (state.last_sync or {}).get("finished_at") or "unknown"
+    marks = [str(s["watermark"]) for s in state.scopes.values() if s.get("watermark")]
     return str(finished)[:19].replace("T", " "), (f"runs up to {max(marks)[:19]}" if marks else "")
 
 
@@ -120,7 +118,9 @@ def _snapshot_note(con: Any) -> str:
     return f"runs table version {row['version'][0]}" + (f" (as of {as_of})" if as_of else "")
 
 
-def _headline(con: Any, data_dir: str | Path, params: dict[str, Any]) -> list[dict[str, str]]:
+def _headline(
+    con: Any, data_dir: str | Path, params: dict[str, Any], as_of: bool
+) -> list[dict[str, str]]:
 
     runs = fetch(
         con,
@@ -140,7 +140,7 @@ def _headline(con: Any, data_dir: str | Path, params: dict[str, Any]) -> list[di
     if not runs["n"]:
         raise DataError("no runs in scope: widen --since or check --agent-id")
     rate = m["k"] / m["n"] if m["n"] else None
-    fresh, mark = _freshness(data_dir)
+    fresh, mark = _freshness(data_dir, as_of)
     period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
     success = runs["ok"] / runs["judged"] if runs["judged"] else None
     return [
@@ -149,7 +149,7 @@ def _headline(con: Any, data_dir: str | Path, params: dict[str, Any]) -> list[di
         {
             "label": "overall metric pass rate",
             "value": pct(rate),
-            "note": f"95 % {_interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
+            "note": f"95 % {interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
         },
         {"label": "period covered (UTC)", "value": period, "note": ""},
         {"label": "data freshness: last sync (UTC)", "value": fresh, "note": mark},
@@ -170,7 +170,7 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
             "metric": str(r["metric_name"]),
             "where": where,
             "rate": pct(r["pass_rate"]),
-            "interval": _interval(r["ci_low"], r["ci_high"]),
+            "interval": interval(r["ci_low"], r["ci_high"]),
             "n": f"{r['n_evaluated']:,}",
         }
         for _, r, where in rows[:limit]
@@ -191,13 +191,6 @@ def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
     )
 
 
-def _failure_modes(con: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The ``failure_modes`` and ``failure_modes_weekly`` views (all time; empty before
-    `failure-modes` has run)."""
-    modes = fetch(con, "select * from failure_modes where n_failed > 0")
-    return modes, fetch(con, "select * from failure_modes_weekly")
-
-
 def _mode_rows(modes: pl.DataFrame, top: int = 3) -> list[dict[str, str]]:
     """The top modes of each failing metric, with one example explanation (escaped later)."""
     out = []
@@ -208,7 +201,7 @@ def _mode_rows(modes: pl.DataFrame, top: int = 3) -> list[dict[str, str]]:
                 "label": r["label"],
                 "n": f"{r['n_failed']} of {r['n_metric_failed']}",
                 "share": pct(r["share"]),
-                "interval": _interval(r["share_ci_low"], r["share_ci_high"]),
+                "interval": interval(r["share_ci_low"], r["share_ci_high"]),
                 "example": (r["example_explanation"] or "").strip(),
                 "example_run_id": str(r["example_run_id"]),
             }
@@ -228,15 +221,14 @@ def _diff_class(line: str) -> str:
     return {"+": "add", "-": "del"}.get(line[:1], "")
 
 
-def _suggestions(data_dir: str | Path, agent_id: Any, limit: int) -> list[dict[str, Any]]:
+def _suggestions(con: Any, agent_id: Any, limit: int) -> list[dict[str, Any]]:
     """Finished improve jobs that produced a new text, with a line diff current → suggested."""
-    from ..improve.ledger import COMPLETED, read_ledger
-
-    jobs = read_ledger(data_dir).filter(
-        (pl.col("status") == COMPLETED) & pl.col("improved_prompt").is_not_null()
+    jobs = fetch(
+        con,
+        "select * from improve_jobs where status = 'completed' and improved_prompt is not null"
+        " and ($agent_id is null or agent_id = cast($agent_id as bigint))",
+        {"agent_id": agent_id},
     )
-    if agent_id is not None:
-        jobs = jobs.filter(pl.col("agent_id") == int(agent_id))
     out = []
     for j in jobs.sort("finished_at", descending=True).head(limit).iter_rows(named=True):
         old, new = (j["prompt"] or "").splitlines(), (j["improved_prompt"] or "").splitlines()
@@ -278,42 +270,42 @@ def _collect(
 
     n_worst, n_outliers, n_jobs = limits
     params = Scope.of(since, agent_id).params()
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    scope = {"since": since, "agent_id": agent_id}
+    # one connection, one snapshot: every number below comes from the same committed version
+    with opened(data_dir, rules, as_of=as_of) as con:
         snapshot = _snapshot_note(con)
-        headline = _headline(con, data_dir, params)
+        headline = _headline(con, data_dir, params, as_of is not None)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
         rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
-        changes = fetch(
-            con,
-            "select agent_id, agent_version, min(day) as day from run_details"
-            f" where agent_version is not null and {scope_sql()} group by 1, 2",
-            params,
-        )
-        durations = fetch(
-            con,
-            "select duration_s, success from run_details"
-            f" where duration_s is not null and {scope_sql()}",
-            params,
-        )
+        changes = version_changes(con, **scope)
+        durations = run_durations(con, **scope)
         outliers = _outliers(con, params, n_outliers)
-        modes, modes_weekly = _failure_modes(con)
-    finally:
-        con.close()
+        modes = modes_view(con).filter(pl.col("n_failed") > 0)
+        weekly = modes_weekly(con)
+        suggestions = _suggestions(con, agent_id, n_jobs)
+        impact = impact_rows(improve_impact(con, agent_id=agent_id))
+        # the agent with most results (or --agent-id), its two latest versions, all time,
+        # and the gate's verdict on the same two versions, marked on the chart
+        comparison: pl.DataFrame | DataError
+        try:
+            comparison = compare_versions(con, agent_id=agent_id)
+        except DataError as exc:
+            comparison = exc
+        failures = None
+        if isinstance(comparison, pl.DataFrame) and comparison.height:
+            with contextlib.suppress(DataError):
+                va, vb = comparison["version_a"][0], comparison["version_b"][0]
+                verdict = gate(con, comparison["agent_id"][0], baseline=va, candidate=vb)
+                failures = [c.metric_id for c in verdict.failures]
     by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
     daily = rates[("day", "metric")]
     span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
     freq = "day" if (span or 0) <= 45 else "week"
 
     def versions() -> Any:
-        # the agent with most results (or --agent-id), its two latest versions, all time
-        cmp = compare_versions(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
-        failures = None  # the gate's verdict on the same two versions, marked on the chart
-        with contextlib.suppress(DataError, IndexError):
-            va, vb, agent = cmp["version_a"][0], cmp["version_b"][0], cmp["agent_id"][0]
-            verdict = gate(data_dir, agent, baseline=va, candidate=vb, rules=rules, as_of=as_of)
-            failures = [c.metric_id for c in verdict.failures]
-        return ch.version_comparison(cmp, gate_failures=failures)
+        if isinstance(comparison, DataError):
+            raise comparison
+        return ch.version_comparison(comparison, gate_failures=failures)
 
     charts = [
         _chart(
@@ -333,7 +325,7 @@ def _collect(
         _chart("versions", "Agent version comparison", versions),
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
-        _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, modes_weekly)),
+        _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, weekly)),
     ]
     rows = []
     for r in outliers.iter_rows(named=True):
@@ -350,12 +342,9 @@ def _collect(
                 "excerpt": _excerpt(r["transcript"]),
             }
         )
-    scope = ", ".join(
-        s for s in (f"since {since}" if since else "", f"agent {agent_id}" if agent_id else "") if s
-    )
     return {
         "title": "Cekura analytics report",
-        "scope": scope or "all runs",
+        "scope": str(Scope.of(since, agent_id)),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "snapshot": snapshot,
         "headline": headline,
@@ -366,10 +355,8 @@ def _collect(
         "min_n": min_n,
         "outliers": rows,
         "modes": _mode_rows(modes),
-        "suggestions": _suggestions(data_dir, agent_id, n_jobs),
-        "impact": impact_rows(
-            improve_impact(data_dir, agent_id=agent_id, rules=rules, as_of=as_of)
-        ),
+        "suggestions": suggestions,
+        "impact": impact,
         "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
         "version": __version__,
     }

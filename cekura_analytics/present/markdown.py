@@ -1,4 +1,5 @@
-"""The Markdown flavour of the report: a summary with PNG charts, to paste into a ticket.
+"""Markdown: the report (a summary with PNG charts, to paste into a ticket) and the release
+gate's pull-request comment.
 
 Every value is escaped by the jinja environment's ``finalize`` hook (the Markdown analogue of
 autoescaping): HTML entities, Markdown punctuation, newlines folded. Only what this module
@@ -10,9 +11,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
+
+from .text import gate_headline, p_value, points, rate_cell
+
+if TYPE_CHECKING:
+    from ..analysis.release_gate import GateResult
 
 
 class _Raw(str):
@@ -54,4 +60,30 @@ def render_markdown(ctx: dict[str, Any], pngs: dict[str, Path], base: Path) -> s
     return tpl.render(**ctx, images=images, fenced=_fenced)
 
 
-__all__ = ["md_escape", "render_markdown"]
+__all__ = ["gate_markdown", "md_escape", "render_markdown"]
+
+
+def gate_markdown(g: GateResult) -> str:
+    """The release gate as a PR-comment table, worst first; cell text escaped for Markdown."""
+    head = f"### {'✅' if g.passed else '❌'} {md_escape(gate_headline(g))}"
+    lines = [
+        head,
+        "",
+        f"A cell fails when the pass rate drops by more than {100 * g.max_drop:.1f} "
+        f"points and the one-sided test is significant at α = {g.alpha:g} after Holm's "
+        f"correction over the tested cells; cells with n < {g.min_n} on a side are not "
+        "tested.",
+        "",
+        f"| status | cell | {md_escape(g.baseline)} | {md_escape(g.candidate)} "
+        "| drop | test | p | Holm p |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in g.worst_first():
+        k = c.cmp
+        before = rate_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)
+        after = rate_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)
+        lines.append(
+            f"| {c.status} | {md_escape(c.name)} | {before} | {after} | {points(c.drop)} "
+            f"| {k.test or '–'} | {p_value(k.p_worse)} | {p_value(c.p_holm)} |"
+        )
+    return "\n".join(lines) + "\n"

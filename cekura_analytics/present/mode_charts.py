@@ -11,6 +11,7 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 
+from ..analysis.modes import modes_view, modes_weekly
 from ..errors import DataError
 from .theme import need, themed
 
@@ -25,11 +26,8 @@ def failure_mode_chart(
     """One row per failing metric (the ``metrics`` with most failures): its ``top`` modes
     ranked by failed results, and beside them each mode's failed results per week."""
     if not isinstance(modes, pl.DataFrame):
-        from ..warehouse.connection import query
-
         data_dir = modes
-        modes = query(data_dir, "select * from failure_modes")
-        weekly = query(data_dir, "select * from failure_modes_weekly")
+        modes, weekly = modes_view(data_dir), modes_weekly(data_dir)
     cols = ("mode_id", "metric_id", "metric_name", "label", "n_failed", "mode_rank")
     df = need(modes, cols, "failure modes").filter(
         (pl.col("n_failed") > 0) & (pl.col("mode_rank") <= top)

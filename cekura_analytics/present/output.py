@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ..defaults import FORMATS
 from ..errors import ConfigError
 from ..warehouse.connection import query
 
-#: the ``--format`` choices of every command that prints rows
-FORMATS = ("table", "csv", "json", "parquet")
+if TYPE_CHECKING:
+    from ..analysis.release_gate import GateResult
 
 
 def render(df: pl.DataFrame, fmt: str = "table", out: str | Path | None = None) -> str:
@@ -72,4 +73,21 @@ def sql(
     return render(query(data_dir, statement, params, rules=rules, as_of=as_of), fmt, out)
 
 
-__all__ = ["FORMATS", "render", "sql"]
+def write_gate(
+    g: GateResult, *, junit: str | Path | None = None, markdown: str | Path | None = None
+) -> None:
+    """Write the gate's JUnit XML and/or its Markdown comment to the given files."""
+    from .junit import gate_junit
+    from .markdown import gate_markdown
+
+    for path, text in ((junit, gate_junit), (markdown, gate_markdown)):
+        if path is None:
+            continue
+        target = Path(path)
+        if target.is_dir():
+            raise ConfigError(f"{path} is a directory: give a file name such as gate.xml")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text(g), encoding="utf-8")
+
+
+__all__ = ["FORMATS", "render", "sql", "write_gate"]

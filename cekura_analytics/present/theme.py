@@ -13,8 +13,7 @@ import polars as pl
 
 from ..analysis.stats import wilson_interval
 from ..errors import DataError
-from ..scope import Scope, scope_sql
-from ..warehouse.connection import query
+from .text import pct_expr
 
 BAR_COLOR = "#4c78a8"
 INTERVAL_COLOR = "#333333"
@@ -92,10 +91,9 @@ def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
 
 def with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
     """Add the tooltip strings (rate, interval) and the few-results flag."""
-    pct = lambda c: (pl.col(c) * 100).round(1).cast(pl.String) + " %"  # noqa: E731
     return df.with_columns(
-        rate_label=pct("pass_rate"),
-        interval=pl.lit("") + pct("ci_low").str.replace(" %", "") + " – " + pct("ci_high"),
+        rate_label=pct_expr("pass_rate"),
+        interval=pct_expr("ci_low").str.replace(" %", "") + " – " + pct_expr("ci_high"),
         few=pl.col("n_evaluated") < min_n,
     )
 
@@ -152,17 +150,6 @@ def weekly(daily: pl.DataFrame) -> pl.DataFrame:
     return with_wilson(out.with_columns(pass_rate=rate)).sort(keys)
 
 
-def version_changes(data_dir: str | Path, agent_id: Any = None) -> pl.DataFrame:
-    """First UTC day each agent version was seen: ``agent_id, agent_version, day``."""
-
-    sql = (
-        "select agent_id, agent_version, min(day) as day from run_details "
-        "where agent_version is not null and ($agent_id is null or agent_id = $agent_id) "
-        "group by all order by day"
-    )
-    return query(data_dir, sql, {"agent_id": agent_id})
-
-
 def version_label(versions: pl.DataFrame) -> pl.Expr:
     """The version, prefixed by its agent when several agents share the chart."""
     label = pl.col("agent_version").cast(pl.String)
@@ -187,16 +174,6 @@ def version_rules(versions: pl.DataFrame | None, rates: pl.DataFrame) -> pl.Data
         .join(rates.select("metric_name").unique(), how="cross")
         .with_columns(kind=pl.lit("version"))
     )
-
-
-def run_durations(data_dir: str | Path, *, since: Any = None, agent_id: Any = None) -> pl.DataFrame:
-    """``run_id, duration_s, success`` of the runs in scope, from the ``run_details`` view."""
-
-    sql = (
-        "select run_id, duration_s, success from run_details where duration_s is not null"
-        f" and {scope_sql()}"
-    )
-    return query(data_dir, sql, Scope.of(since, agent_id).params())
 
 
 # -- export --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,11 @@ import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
+from ..defaults import OUTLIER_SETTINGS
 from ..errors import ConfigError, DataError, StoreError, first_line
 from ..lake.maintenance import refuse_old_layout
 from ..lake.store import Store, is_remote, unreadable
-from ..lake.tables import EXTRACTED, TABLES
+from ..lake.tables import EXTRACTED, TABLES, TERMINAL_STATUSES
 from ..lake.tables import schema as table_schema
 from ..scope import parse_as_of
 from .rules import load_rules, rules_path
@@ -48,15 +49,26 @@ _PLACEHOLDER = re.compile(r"\{(" + "|".join(TABLES) + r")\}")
 
 
 def sql_dir() -> Path:
-    """The directory holding the ``NN_<view>.sql`` files."""
-    if not any(SQL_DIR.glob("*.sql")):
+    """The directory holding the view definitions (``setup/``, ``staging/``,
+    ``intermediate/``, ``marts/``, each file ``NN_<view>.sql``)."""
+    if not any(SQL_DIR.rglob("*.sql")):
         raise DataError(f"no view definitions found in {SQL_DIR}: reinstall cekura-analytics")
     return SQL_DIR
 
 
 def sql_files() -> list[Path]:
-    """The view definitions in dependency (file-name) order."""
-    return sorted(sql_dir().glob("[0-9]*.sql"))
+    """The view definitions in dependency order: by the number that starts each file name
+    (setup 0x, staging 1x, intermediate 2x, marts 3x and up)."""
+    return sorted(sql_dir().rglob("[0-9]*.sql"), key=lambda f: f.name)
+
+
+def python_macros() -> str:
+    """SQL macros whose values are Python constants, so each rule has one definition."""
+    terminal = ", ".join(_literal(s) for s in sorted(TERMINAL_STATUSES))
+    return (
+        "-- a run status after which the run no longer changes (lake.tables.TERMINAL_STATUSES)\n"
+        f"create or replace macro is_terminal_status(s) as lower(s) in ({terminal});\n"
+    )
 
 
 def view_names() -> list[str]:
@@ -205,6 +217,7 @@ def connect(
         with contextlib.suppress(ddb.Error):
             con.execute("set enable_progress_bar = false")
         con.execute("set TimeZone = 'UTC'")
+        con.execute(python_macros())
         sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
         for f in sql_files():
             text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
@@ -213,6 +226,11 @@ def connect(
             except ddb.Error as exc:
                 context = f"{f.name}: cannot define it over {store.uri}"
                 raise _unreadable_or(store, exc, context) from None
+        con.execute(
+            "insert into outlier_settings values ($min_group_pass_rate, $min_group_results, "
+            "$score_z, $duration_z)",
+            OUTLIER_SETTINGS,
+        )
         rows = parsed.rows()
         if rows:
             con.executemany("insert into pass_rules values (?, ?, ?, ?)", rows)
@@ -227,6 +245,35 @@ def connect(
         con.close()
         raise
     return con
+
+
+#: what a question can be asked of: a data dir (a connection is opened for it and closed
+#: after), or a connection from :func:`connect` (its snapshot, left open) so that several
+#: questions (a report) read one snapshot
+Source = str | Path | ddb.DuckDBPyConnection
+
+
+@contextlib.contextmanager
+def opened(
+    source: Source,
+    rules: str | Path | None = None,
+    *,
+    as_of: str | int | datetime | None = None,
+) -> Iterator[ddb.DuckDBPyConnection]:
+    """A connection for ``source``: the connection itself, or one over a data dir that is
+    closed when the block ends."""
+    if isinstance(source, ddb.DuckDBPyConnection):
+        if rules is not None or as_of is not None:
+            raise ConfigError(
+                "rules and as_of are chosen when the connection is made: pass them to connect()"
+            )
+        yield source
+        return
+    con = connect(source, rules, as_of=as_of)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _unreadable_or(store: Store, exc: BaseException, context: str) -> StoreError:
@@ -261,7 +308,7 @@ def fetch(
 
 
 def query(
-    data_dir: str | Path,
+    data_dir: Source,
     sql: str,
     params: Sequence[Any] | Mapping[str, Any] | None = None,
     *,
@@ -270,11 +317,8 @@ def query(
 ) -> pl.DataFrame:
     """Run ``sql`` over the views of ``data_dir`` (as of ``as_of``); user values go in
     ``params`` (``?`` with a list, ``$name`` with a dict), never into the SQL text."""
-    con = connect(data_dir, rules, as_of=as_of)
-    try:
+    with opened(data_dir, rules, as_of=as_of) as con:
         return fetch(con, sql, params)
-    finally:
-        con.close()
 
 
 def duckdb(data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None) -> Path:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from factories import result, run, write_tables
 
-from cekura_analytics.analysis.outlier_runs import DEFAULTS, outliers
+from cekura_analytics.analysis.outlier_runs import outliers
+from cekura_analytics.defaults import OUTLIER_SETTINGS
 from cekura_analytics.errors import ConfigError
-from cekura_analytics.warehouse.connection import connect, sql_dir
+from cekura_analytics.warehouse.connection import connect
 
 METRICS = [
     {"metric_id": 1, "name": "Empathy", "eval_type": "binary"},
@@ -119,9 +120,8 @@ def test_view_uses_the_defaults(data: Path) -> None:
         view = con.sql("select run_id from outlier_runs").pl()["run_id"].to_list()
     finally:
         con.close()
-    assert settings == DEFAULTS
+    assert settings == OUTLIER_SETTINGS
     assert view == [12, 3]
-    assert "0.8, 10, 3.5, 3.5" in (sql_dir() / "02_outlier_settings.sql").read_text()
 
 
 def test_no_outliers_is_an_empty_frame(tmp_path: Path) -> None:

@@ -6,25 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import xmlschema
 from click.testing import CliRunner
-from gate_data import METRIC_IDS, write_versions
+from gate_data import METRIC_IDS, REGRESSION, write_versions
 
 from cekura_analytics.analysis.release_gate import FAIL, INSUFFICIENT, PASS, gate
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 
-XSD = Path(__file__).parents[1] / "data" / "junit.xsd"
-
 #: Empathy falls 95 % -> 70 % (a true regression); the others move by noise only
-REGRESSION = {
-    ("v1", "Empathy"): (100, 95),
-    ("v1", "Clarity"): (100, 90),
-    ("v1", "Latency"): (100, 90),
-    ("v2", "Empathy"): (100, 70),
-    ("v2", "Clarity"): (100, 88),
-    ("v2", "Latency"): (100, 93),
-}
 
 
 def run_gate(*args: str) -> Any:
@@ -116,29 +105,6 @@ def test_by_language_finds_the_cell_that_regressed(tmp_path: Path) -> None:
     ]  # fmt: skip
     by_person = gate(d, 1, by="metric, personality")
     assert [c.dimension_value for c in by_person.failures] == ["Angry"]
-
-
-def test_junit_is_valid_and_carries_the_numbers(tmp_path: Path) -> None:
-    counts = dict(REGRESSION) | {("v1", "Tone"): (5, 5), ("v2", "Tone"): (5, 5)}
-    counts[("v2", "Clarity | <b>")] = counts.pop(("v2", "Clarity"))  # hostile name
-    counts[("v1", "Clarity | <b>")] = counts.pop(("v1", "Clarity"))
-    d = write_versions(tmp_path / "d", counts)
-    result = gate(d, 1)
-    path = tmp_path / "gate.xml"
-    result.write(junit=path)
-    schema = xmlschema.XMLSchema(str(XSD))
-    schema.validate(str(path))
-    tree = schema.to_dict(str(path))
-    cases = tree["testsuite"][0]["testcase"]
-    assert len(cases) == 4
-    failing = [c for c in cases if "failure" in c]
-    assert [c["@name"] for c in failing] == ["Empathy"]
-    message = failing[0]["failure"][0]["@message"]
-    assert "95.0 %" in message and "70.0 %" in message and "n=100" in message
-    assert "Holm p=" in message and "z test" in message
-    assert [c["@name"] for c in cases if "skipped" in c] == ["Tone"]
-    assert "Clarity | <b>" in [c["@name"] for c in cases]  # escaped by the XML writer
-    assert "Clarity \\| &lt;b&gt;" in result.markdown()
 
 
 @pytest.mark.parametrize(

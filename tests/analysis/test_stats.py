@@ -121,7 +121,7 @@ def test_wilson_empty() -> None:
 
 def test_sql_wilson_equals_python() -> None:
     con = duckdb.connect()
-    con.execute((sql_dir() / "00_macros.sql").read_text())
+    con.execute((sql_dir() / "setup" / "00_macros.sql").read_text())
     pairs = [(k, n) for n in (0, 1, 2, 3, 10, 57, 1000) for k in range(0, n + 1, max(1, n // 7))]
     for k, n in pairs:
         got = con.execute("select wilson_low(?, ?), wilson_high(?, ?), pass_rate(?, ?)",

@@ -68,7 +68,7 @@ def test_extract_cli_prints_summary(mock_server: Any, tmp_path: Path) -> None:
         cli, ["optimize", "--data-dir", str(tmp_path), "--retain-days", "-1"]
     )
     assert (
-        result.exit_code == 1
+        result.exit_code == 2  # bad input
         and result.output.startswith("error:")
         and "retain-days" in result.output
     )

@@ -23,6 +23,7 @@ from cekura_analytics.errors import ConfigError, JobError, StoreError
 from cekura_analytics.improve import jobs as improve
 from cekura_analytics.improve import ledger as lg
 from cekura_analytics.lake.store import Store
+from cekura_analytics.present.text import JobDiffs
 from cekura_analytics.showcase import SAMPLE_PROMPT
 
 KEY = "test-key"
@@ -276,7 +277,7 @@ def test_collect_stores_answers_and_show_renders_diffs(server: Any, tmp_path: Pa
     assert improve.improve_collect(d, **FAST, **kw).is_empty()
     assert stats(srv)["total"] == 0
 
-    shown = improve.improve_show(d)
+    shown = JobDiffs(improve.improve_show(d))
     text = str(shown)
     assert text.count("--- prompt") == 3 and text.count("+++ improved prompt") == 3
     assert any(ln.startswith("+") and not ln.startswith("+++") for ln in text.splitlines())
@@ -284,7 +285,7 @@ def test_collect_stores_answers_and_show_renders_diffs(server: Any, tmp_path: Pa
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<details") == 3 and 'class="diff"' in page
     one = improve.improve_show(d, job_id=df["job_id"][0])
-    assert one.frame.height == 1
+    assert one.height == 1
     with pytest.raises(JobError, match="no improve job"):
         improve.improve_show(d, job_id="prompt:0:nope")
     # the key goes in the request header only: never in the ledger, state or messages
@@ -449,7 +450,7 @@ def test_improve_instructions(extracted: tuple[Any, Path]) -> None:
     done = improve.improve_collect(d, base_url=srv.base_url, **FAST)
     assert done["status"].to_list() == ["completed"] * 2
     assert done["improved_prompt"].null_count() == 0
-    assert "improved instructions" in str(improve.improve_show(d))
+    assert "improved instructions" in str(JobDiffs(improve.improve_show(d)))
     with pytest.raises(Exception, match="not in"):
         improve.improve_instructions(d, [987654], "x", base_url=srv.base_url)
 

@@ -11,7 +11,8 @@ import pytest
 
 from cekura_analytics.api import models as m
 from cekura_analytics.lake import rows
-from cekura_analytics.warehouse.passing import decide_with_rule
+from cekura_analytics.lake.store import Store
+from cekura_analytics.warehouse.connection import query
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "cekura-api" / "examples"
 
@@ -61,19 +62,19 @@ def _runs_in(payload: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _verdicts(run: m.Run) -> list[bool | None]:
-    out = []
-    for row in rows.metric_rows(run):
-        verdict, _ = decide_with_rule(
-            row["eval_type"],
-            row["score"],
-            row["value"],
-            row["rubric_passed"],
-            row["rubric_conditions"],
-            metric_passed=row["metric_passed"],
-        )
-        out.append(verdict)
-    return out
+def _verdicts(runs: list[m.Run], where: Path) -> list[bool | None]:
+    """What ``metric_results`` (the pass rule's one definition) decides for the runs' metric
+    items, once the extractor's rows are stored: in the items' order."""
+    for i, run in enumerate(runs, start=1):
+        run.id = i  # call logs and templates carry other ids (or none)
+    runs_df, metrics_df = rows.run_frames(runs)
+    if metrics_df.is_empty():
+        return []
+    with Store(where, lock=True) as store:
+        store.upsert_runs(runs_df, metrics_df)
+    got = query(where, "select run_id, metric_id, passed from metric_results")
+    decided = {(r, mid): p for r, mid, p in got.iter_rows()}
+    return [decided[(r["run_id"], r["metric_id"])] for r in metrics_df.iter_rows(named=True)]
 
 
 def test_every_metric_example_is_listed() -> None:
@@ -88,7 +89,7 @@ def test_every_metric_example_is_listed() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(IMPLIED))
-def test_example_parses_and_gets_its_implied_verdict(name: str) -> None:
+def test_example_parses_and_gets_its_implied_verdict(name: str, tmp_path: Path) -> None:
     payload = _payload(name)
     objects = (
         [{"id": 1, "evaluation": {"metrics": [payload]}}]
@@ -97,7 +98,7 @@ def test_example_parses_and_gets_its_implied_verdict(name: str) -> None:
     )
     # call logs and webhook runs are not Runs, but their evaluation items are the same objects
     parsed = m.parse_items(m.Run, objects, what=name, shapes=m.ShapeLog())
-    assert [v for run in parsed for v in _verdicts(run)] == IMPLIED[name]
+    assert _verdicts(parsed, tmp_path / "d") == IMPLIED[name]
 
 
 def test_canonical_item_keeps_its_own_passed_and_normalised_type() -> None:

@@ -95,7 +95,7 @@ def test_did_the_suggestions_work_section(data_dir: Path, tmp_path: Path) -> Non
     rows = section.split("<tr>")[2:]
     booked = [r for r in rows if "Appointment Booked" in r]
     assert len(booked) == 3 and all("<td>improved</td>" in r for r in booked)
-    assert re.search(r"v3: \d+\.\d % \[\d+\.\d % – \d+\.\d %\] n=\d+", booked[0])
+    assert re.search(r"v3: \d+\.\d % \[\d+\.\d – \d+\.\d %\] n=\d+", booked[0])
     md = build_report(d, tmp_path / "r.md", fmt="md").read_text(encoding="utf-8")
     assert "## Did the suggestions work?" in md and "| improved |" in md
 
@@ -137,7 +137,7 @@ def test_cli_markdown_with_filters_and_png_charts(data_dir: Path, tmp_path: Path
         pl.col("timestamp").dt.date() >= pl.lit(since).str.to_date()
     )
     assert f"| runs | {all_runs.filter(in_scope).height:,} |" in text
-    assert f"since {since}, agent {agent}" in text
+    assert f"since {since} 00:00 UTC, agent {agent}" in text
     images = re.findall(r"!\[[^\]]*\]\(<([^>]+)>\)", text)
     assert len(images) >= 5
     for rel in images:

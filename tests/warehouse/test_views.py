@@ -33,7 +33,7 @@ from cekura_analytics.warehouse.connection import (
 from cekura_analytics.warehouse.connection import (
     duckdb as write_duckdb,
 )
-from cekura_analytics.warehouse.rate_views import (
+from cekura_analytics.warehouse.families import (
     METRIC_RESULTS,
     PASS_RATE_VIEWS,
     RATE_COLUMNS,
@@ -657,4 +657,4 @@ def test_contract_columns_of_the_headline_views() -> None:
 @pytest.mark.parametrize("view", list(PASS_RATE_VIEWS))
 def test_rate_view_files_are_generated_from_the_map(view: str) -> None:
     """The SQL files and rates.PASS_RATE_VIEWS agree (tools/gen_rate_views.py writes them)."""
-    assert (sql_dir() / view_file(view)).read_text() == view_sql(view)
+    assert (sql_dir() / "marts" / view_file(view)).read_text() == view_sql(view)

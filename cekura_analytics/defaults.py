@@ -1,0 +1,37 @@
+"""Every default and choice list that a command and its function share, defined once.
+
+This module imports nothing heavy, so the CLI shows these values in ``--help`` without loading
+DuckDB, Delta or altair; the functions take the same values as their defaults.
+"""
+
+from __future__ import annotations
+
+#: ``--api-version``: v2 reads where the server has them, else v1 (auto), or one insisted on
+API_VERSIONS = ("auto", "v2", "v1")
+#: ``--format`` of every command that prints rows
+FORMATS = ("table", "csv", "json", "parquet")
+#: ``report --format``
+REPORT_FORMATS = ("html", "md")
+
+#: requests in flight while extracting, and POSTs/GETs in flight for improve jobs
+EXTRACT_CONCURRENCY = 8
+JOB_CONCURRENCY = 4
+#: ``optimize --retain-days``: how long files older versions need are kept
+RETAIN_DAYS = 7.0
+
+#: the release gate (and the tests of ``improve impact``): a cell regressed when its drop is
+#: larger than MAX_DROP and significant at ALPHA after Holm's correction; fewer than MIN_N
+#: results on a side are not tested
+MAX_DROP = 0.05
+ALPHA = 0.05
+MIN_N = 30
+#: ``gate --by``: one cell per metric, or per metric × language / personality
+GATE_BY = ("metric", "metric,language", "metric,personality")
+
+#: the thresholds the ``outlier_runs`` view applies unless told otherwise
+OUTLIER_SETTINGS: dict[str, float] = {
+    "min_group_pass_rate": 0.8,  # a failure is surprising when its group passes this often
+    "min_group_results": 10,  # ... over at least this many evaluated results
+    "score_z": 3.5,  # a low score: robust z <= -score_z
+    "duration_z": 3.5,  # a long run: robust z >= duration_z
+}

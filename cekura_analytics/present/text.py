@@ -1,0 +1,257 @@
+"""Numbers and results as text: every rate, interval, p-value and summary a person reads.
+
+One definition of each format, called by the CLI, the demo, the Markdown/JUnit/HTML outputs
+and the charts' tooltips: ``pct(0.853)`` is ``"85.3 %"`` everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from ..analysis.release_gate import Cell, GateResult
+    from ..lake.maintenance import OptimizeSummary
+    from ..lake.sync import ExtractSummary
+
+MISSING = "–"
+
+
+# -- numbers -----------------------------------------------------------------------------------
+def pct(rate: float | None) -> str:
+    """A rate as people read it: ``0.853`` -> ``"85.3 %"``, missing -> ``"–"``."""
+    if rate is None or rate != rate:  # None or NaN
+        return MISSING
+    return f"{100 * rate:.1f} %"
+
+
+def pct_expr(column: str) -> pl.Expr:
+    """:func:`pct` as a polars expression (for tooltips computed on a whole frame)."""
+    return (pl.col(column) * 100).round(1).cast(pl.String) + " %"
+
+
+def interval(low: float | None, high: float | None) -> str:
+    """A 95 % interval: ``"80.1 – 88.0 %"`` (missing -> ``"–"``)."""
+    if low is None or high is None or low != low or high != high:
+        return MISSING
+    return f"{100 * low:.1f} – {100 * high:.1f} %"
+
+
+def points(change: float | None) -> str:
+    """A change of rate in percentage points: ``-0.052`` -> ``"-5.2 pts"``."""
+    return MISSING if change is None or change != change else f"{100 * change:+.1f} pts"
+
+
+def p_value(p: float | None) -> str:
+    """A p-value to three significant digits."""
+    return MISSING if p is None or p != p else f"{p:.3g}"
+
+
+def count(n: int | None, n_scenarios: int | None = None) -> str:
+    """A sample size: runs, and the scenarios they came from when known: ``1,614 (12)``."""
+    if n is None:
+        return MISSING
+    return f"{n:,}" if n_scenarios is None else f"{n:,} ({n_scenarios:,})"
+
+
+def rate_cell(
+    rate: float | None,
+    low: float | None,
+    high: float | None,
+    n: int | None,
+    n_scenarios: int | None = None,
+) -> str:
+    """A rate with its interval and n: ``85.3 % [80.1 – 88.0 %] n=1,614 (12)``."""
+    return f"{pct(rate)} [{interval(low, high)}] n={count(n, n_scenarios)}"
+
+
+# -- tables of text ------------------------------------------------------------------------------
+def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Aligned columns (``right``: the indexes aligned right), two spaces in front."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  " + "  ".join(parts).rstrip()
+
+    return [fmt(headers), *(fmt(r) for r in rows)]
+
+
+# -- summaries of commands -------------------------------------------------------------------------
+def extract_summary(s: ExtractSummary) -> str:
+    """What ``extract`` prints: time, window, runs fetched and rows per table."""
+    lower, upper = s.window
+    lines = [
+        f"extracted into {s.data_dir} in {s.elapsed_s:.1f} s "
+        f"({s.total_requests} requests{', resumed' if s.resumed else ''})",
+        f"  window: {lower or 'beginning'} .. {upper} (API {s.api_version or '?'} reads)",
+        f"  runs fetched: {s.runs_fetched}, already stored: {s.runs_skipped}, "
+        f"re-fetched unfinished: {s.pending_refetched}, still unfinished: {s.pending_left}",
+    ]
+    if s.runs_repaired:
+        lines.append(f"  runs fetched again to repair damaged files: {s.runs_repaired}")
+    for table, n in sorted(s.rows.items()):
+        lines.append(f"  {table:<20} {n:>9,} rows")
+    for where, n in sorted(s.shapes.items()):
+        lines.append(f"  kept {n} value(s) of an unexpected type: {where} (see extra_json)")
+    return "\n".join(lines)
+
+
+def optimize_summary(s: OptimizeSummary) -> str:
+    """What ``optimize`` prints: files compacted and deleted per table."""
+    lines = [f"optimized {s.data_dir}"]
+    for t in s.files_merged:
+        lines.append(
+            f"  {t:<20} {s.files_merged[t]:>5} files compacted, "
+            f"{s.files_deleted.get(t, 0):>5} old files deleted"
+        )
+    return "\n".join(lines)
+
+
+# -- improve jobs --------------------------------------------------------------------------------
+SHOW_COLUMNS = ["job_id", "kind", "run_id", "scenario_id", "status", "finished_at"]
+
+
+def jobs_summary(df: pl.DataFrame) -> str:
+    """One line per job (id, status, launch action, what to do next) and status counts."""
+    if df.is_empty():
+        return "no improve jobs to report"
+    lines = []
+    for r in df.iter_rows(named=True):
+        action = f" [{r['action']}]" if "action" in r else ""
+        note = (r["message"] or r["error"] or r["summary_of_changes"] or "").split("\n")[0]
+        lines.append(f"{r['job_id']:<36} {r['status']:<11}{action} {note}".rstrip())
+    counts = df["status"].value_counts(sort=True).iter_rows()
+    return "\n".join([*lines, "total: " + ", ".join(f"{n} {s}" for s, n in counts)])
+
+
+def _lines(text: str | None) -> list[str]:
+    # difflib.HtmlDiff marks changes with \0 and \1 internally: strip them from untrusted text
+    return (text or "").replace("\0", "").replace("\1", "").splitlines()
+
+
+@dataclass
+class JobDiffs:
+    """Improve jobs shown as diffs of the submitted -> improved text: ``str()`` gives unified
+    diffs (the ``improve show`` command), a notebook renders HTML diffs."""
+
+    frame: pl.DataFrame
+    where: str = "this data dir"
+
+    @staticmethod
+    def _title(r: dict[str, Any]) -> str:
+        what = f"run {r['run_id']}" if r["kind"] == "prompt" else f"scenario {r['scenario_id']}"
+        return f"{r['job_id']}  {what}  {r['status']}"
+
+    def __str__(self) -> str:
+        if self.frame.is_empty():
+            return f"no finished improve jobs in {self.where}: run `improve collect` first"
+        out: list[str] = []
+        for r in self.frame.iter_rows(named=True):
+            out += ["=" * 100, self._title(r)]
+            if r["summary_of_changes"]:
+                out += ["summary of changes:", r["summary_of_changes"]]
+            out += [f"{k}: {r[k]}" for k in ("error", "message") if r[k]]
+            if r["improved_prompt"]:
+                name = "prompt" if r["kind"] == "prompt" else "instructions"
+                a, b = _lines(r["prompt"]), _lines(r["improved_prompt"])
+                out += difflib.unified_diff(a, b, name, f"improved {name}", lineterm="")
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        # everything from the API is untrusted: polars escapes cells, html.escape the rest,
+        # and HtmlDiff escapes the lines it renders
+        if self.frame.is_empty():
+            return f"<p>{html.escape(str(self))}</p>"
+        parts = [self.frame.select([*SHOW_COLUMNS, "summary_of_changes"])._repr_html_()]
+        differ = difflib.HtmlDiff(wrapcolumn=90)
+        for r in self.frame.iter_rows(named=True):
+            body = "".join(
+                f"<p><b>{k}:</b> {html.escape(r[k])}</p>"
+                for k in ("summary_of_changes", "error", "message")
+                if r[k]
+            )
+            if r["improved_prompt"]:
+                a, b = _lines(r["prompt"]), _lines(r["improved_prompt"])
+                body += differ.make_table(a, b, "current", "improved", context=True)
+            title = html.escape(self._title(r))
+            parts.append(f"<details open><summary>{title}</summary>{body}</details>")
+        style = (
+            "<style>.diff_add{background:#aaffaa}.diff_chg{background:#ffff77}"
+            ".diff_sub{background:#ffaaaa}table.diff{font-family:monospace}</style>"
+        )
+        return style + "".join(parts)
+
+
+def impact_rows(df: pl.DataFrame) -> list[dict[str, str]]:
+    """The report's "Did the suggestions work?" rows: text cells (the template escapes them)."""
+    out = []
+    for r in df.iter_rows(named=True):
+        sides = {}
+        for side, version in (("before", r["before_version"]), ("after", r["after_version"])):
+            if version is None:
+                sides[side] = "not shipped yet"
+                continue
+            rate, lo, hi = (r[f"{c}_{side}"] for c in ("pass_rate", "ci_low", "ci_high"))
+            sides[side] = f"{version}: {rate_cell(rate, lo, hi, r[f'n_{side}'])}"
+        out.append(
+            {
+                "job": str(r["job_id"]),
+                "run": str(r["run_id"]),
+                "metric": str(r["metric_name"] or f"metric {r['metric_id']}"),
+                "before": sides["before"],
+                "after": sides["after"],
+                "change": points(r["change"]),
+                "verdict": str(r["verdict"]),
+            }
+        )
+    return out
+
+
+# -- the release gate ----------------------------------------------------------------------------
+def gate_headline(g: GateResult) -> str:
+    """One line: the gate's verdict and its counts."""
+    verdict = "PASS" if g.passed else "FAIL"
+    n_tested = len(g.cells) - len(g.insufficient)
+    why = ""
+    if g.failures:
+        why = f": {len(g.failures)} regressed"
+    elif not g.passed:
+        why = ": insufficient data under --strict"
+    return (
+        f"gate {verdict}{why} — agent {g.agent_id}, version {g.baseline} -> "
+        f"{g.candidate}, {len(g.cells)} cells by {g.by} ({n_tested} tested, "
+        f"{len(g.insufficient)} insufficient)"
+    )
+
+
+def gate_message(g: GateResult, c: Cell) -> str:
+    """One cell's numbers: both rates with intervals and n, the drop and the test."""
+    k = c.cmp
+    if c.status == "insufficient":
+        return (
+            f"insufficient data: n={k.n_baseline} ({g.baseline}) and n={k.n_candidate} "
+            f"({g.candidate}); at least {g.min_n} per side are needed to test"
+        )
+    before = rate_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)
+    after = rate_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)
+    return (
+        f"{before} -> {after}; drop {points(c.drop)} (max {100 * g.max_drop:.1f} pts); "
+        f"{k.test} one-sided p={p_value(k.p_worse)}, Holm p={p_value(c.p_holm)} "
+        f"(alpha {g.alpha:g})"
+    )
+
+
+def gate_text(g: GateResult) -> str:
+    """What ``gate`` prints: the headline, then one line per cell, worst first."""
+    lines = [gate_headline(g)]
+    for c in g.worst_first():
+        lines.append(f"  {c.status.upper():<12} {c.name}: {gate_message(g, c)}")
+    return "\n".join(lines)

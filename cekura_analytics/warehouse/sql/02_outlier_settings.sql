@@ -1,8 +1,0 @@
--- one row: the thresholds the outlier_runs view applies (outlier_runs() in Python may change them)
-create or replace table outlier_settings (
-    min_group_pass_rate double not null,  -- a failure is surprising when its group passes this often
-    min_group_results bigint not null,    -- ... over at least this many evaluated results
-    score_z double not null,              -- numeric score: robust z <= -score_z
-    duration_z double not null            -- duration: robust z >= duration_z
-);
-insert into outlier_settings values (0.8, 10, 3.5, 3.5);

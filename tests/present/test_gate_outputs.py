@@ -1,0 +1,37 @@
+"""The release gate's outputs: JUnit XML a CI server reads, the Markdown PR comment, the text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xmlschema
+from gate_data import REGRESSION, write_versions
+
+from cekura_analytics.analysis.release_gate import gate
+from cekura_analytics.present.markdown import gate_markdown
+from cekura_analytics.present.output import write_gate
+
+XSD = Path(__file__).parents[1] / "data" / "junit.xsd"
+
+
+def test_junit_is_valid_and_carries_the_numbers(tmp_path: Path) -> None:
+    counts = dict(REGRESSION) | {("v1", "Tone"): (5, 5), ("v2", "Tone"): (5, 5)}
+    counts[("v2", "Clarity | <b>")] = counts.pop(("v2", "Clarity"))  # hostile name
+    counts[("v1", "Clarity | <b>")] = counts.pop(("v1", "Clarity"))
+    d = write_versions(tmp_path / "d", counts)
+    result = gate(d, 1)
+    path = tmp_path / "gate.xml"
+    write_gate(result, junit=path)
+    schema = xmlschema.XMLSchema(str(XSD))
+    schema.validate(str(path))
+    tree = schema.to_dict(str(path))
+    cases = tree["testsuite"][0]["testcase"]
+    assert len(cases) == 4
+    failing = [c for c in cases if "failure" in c]
+    assert [c["@name"] for c in failing] == ["Empathy"]
+    message = failing[0]["failure"][0]["@message"]
+    assert "95.0 %" in message and "70.0 %" in message and "n=100" in message
+    assert "Holm p=" in message and "z test" in message
+    assert [c["@name"] for c in cases if "skipped" in c] == ["Tone"]
+    assert "Clarity | <b>" in [c["@name"] for c in cases]  # escaped by the XML writer
+    assert "Clarity \\| &lt;b&gt;" in gate_markdown(result)
