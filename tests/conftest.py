@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,16 @@ import pytest
 from cekura_analytics.mock import MockServer
 
 MOCK_KEY = "test-key"
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The mock's key in CEKURA_API_KEY, no base URL from the environment, and a working
+    directory without a stray ``.env``."""
+    monkeypatch.setenv("CEKURA_API_KEY", MOCK_KEY)
+    for name in ("CEKURA_BASE_URL", "CEKURA_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 
 from ..errors import StoreError, first_line
-from .tables import SCHEMAS, TABLES, TERMINAL_STATUSES
+from .tables import SCHEMAS, TABLES, is_terminal_expr
 from .tables import schema as table_schema
 
 # -- where a data dir lives: a local directory or object storage, and the delta-rs options
@@ -320,9 +320,7 @@ class Store:
         except (OSError, DeltaError, pa.ArrowException) as exc:
             raise self._unreadable(table, exc) from None
         if index is not None:
-            final = runs.select(
-                pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
-            )
+            final = runs.select(pl.col("run_id").cast(pl.Int64), final=is_terminal_expr())
             kept = index.filter(~pl.col("run_id").is_in(ids.implode()))
             self._index = pl.concat([kept, final])
             self._orphans.difference_update(ids.to_list())
@@ -338,9 +336,7 @@ class Store:
             return None
         if self._index is None:
             stored = self.read("runs", columns=["run_id", "status"])
-            self._index = stored.select(
-                pl.col("run_id").cast(pl.Int64), final=pl.col("status").is_in(TERMINAL_STATUSES)
-            )
+            self._index = stored.select(pl.col("run_id").cast(pl.Int64), final=is_terminal_expr())
             metric_runs = self.read("run_metrics", columns=["run_id"])["run_id"].unique()
             orphans = metric_runs.filter(~metric_runs.is_in(self._index["run_id"].implode()))
             self._orphans = set(orphans.to_list())
@@ -439,7 +435,7 @@ class Store:
             got = ds.to_table(columns=["run_id", "status"], filter=pc.field("run_id").isin(wanted))
         except (OSError, pa.ArrowException) as exc:
             raise self._unreadable("runs", exc) from None
-        found = pl.DataFrame(got).filter(pl.col("status").is_in(TERMINAL_STATUSES))
+        found = pl.DataFrame(got).filter(is_terminal_expr())
         return set(found["run_id"].to_list())
 
 

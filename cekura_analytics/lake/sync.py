@@ -37,7 +37,7 @@ from ..scope import Scope
 from . import rows
 from .maintenance import drop_damaged, open_writer
 from .store import Store
-from .tables import TERMINAL_STATUSES
+from .tables import is_terminal
 
 OVERLAP = timedelta(hours=1)
 #: Runs per commit during a sync (whole pages; a crash redoes at most this many).
@@ -112,7 +112,7 @@ class _RunSync:
         for r in runs:
             if r.id is None:
                 continue
-            if r.status in TERMINAL_STATUSES:
+            if is_terminal(r.status):
                 pending.discard(r.id)
             else:
                 pending.add(r.id)

@@ -174,8 +174,20 @@ AGENTS: dict[str, pl.DataType] = {
     "extra_json": pl.String(),
 }
 
-#: run statuses after which a run no longer changes by itself
+#: run statuses after which a run no longer changes by itself (compared in lower case; the
+#: views get them as the SQL macro is_terminal_status)
 TERMINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled"})
+
+
+def is_terminal(status: str | None) -> bool:
+    """True when a run with this status no longer changes (``"Completed"`` counts)."""
+    return isinstance(status, str) and status.strip().lower() in TERMINAL_STATUSES
+
+
+def is_terminal_expr(column: str = "status") -> pl.Expr:
+    """:func:`is_terminal` as a polars expression."""
+    return pl.col(column).str.strip_chars().str.to_lowercase().is_in(list(TERMINAL_STATUSES))
+
 
 #: metric kinds as the API has named them over time -> the canonical ``eval_type``
 #: (legacy binary items say ``binary_workflow_adherence`` / ``binary_qualitative``)

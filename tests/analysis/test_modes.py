@@ -12,6 +12,8 @@ import polars as pl
 import pytest
 import requests
 from click.testing import CliRunner
+from conftest import MOCK_KEY
+from deltalake import DeltaTable
 from sklearn.metrics import adjusted_rand_score
 
 from cekura_analytics.analysis import clustering as mc
@@ -19,8 +21,10 @@ from cekura_analytics.analysis.modes import failure_modes
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.improve import ledger as lg
+from cekura_analytics.lake.maintenance import optimize
 from cekura_analytics.lake.store import Store
 from cekura_analytics.lake.sync import extract
+from cekura_analytics.lake.tables import TABLES
 from cekura_analytics.mock.catalog import METRICS
 from cekura_analytics.mock.modes import PLANTED, failed_explanation
 from cekura_analytics.present.charts import failure_mode_chart
@@ -28,15 +32,8 @@ from cekura_analytics.present.document import report
 from cekura_analytics.showcase import SAMPLE_PROMPT
 from cekura_analytics.warehouse.connection import query
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 SAMPLE = SAMPLE_PROMPT
-
-
-@pytest.fixture
-def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("CEKURA_API_KEY", KEY)
-    monkeypatch.delenv("CEKURA_BASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -285,3 +282,36 @@ def test_degenerate_texts_make_one_or_few_modes(texts: list[str]) -> None:
     assert covered == list(range(int(inv.max()) + 1))  # every distinct text in one mode
     best, _, far = mc.assign(["", "something new entirely"], vocab, modes)
     assert len(best) == 2 and far.dtype == bool
+
+
+def test_optimize_vacuums_every_table_the_modes_included(
+    make_mock_server: Any, tmp_path: Path, key_env: None
+) -> None:
+    """The mode tables are rewritten whole by every run: after two runs, optimize with no
+    retention leaves no file that the latest version of any table does not reference."""
+    srv = make_mock_server(runs=800, seed=3)
+    d = tmp_path / "d"
+    extract(d, base_url=srv.base_url, quiet=True)
+    failure_modes(d)
+    failure_modes(d, recluster=True)
+    unreferenced = {t: _files_on_disk(d / t) - _referenced(d / t) for t in TABLES}
+    assert unreferenced["failure_modes"] and unreferenced["failure_mode_members"]  # to vacuum
+    summary = optimize(d, retain_days=0)
+    assert set(summary.files_deleted) == set(TABLES) - {"improve_jobs"}  # no ledger yet
+    for table in TABLES:
+        if (d / table).is_dir():
+            assert _files_on_disk(d / table) == _referenced(d / table), table
+
+
+def _files_on_disk(table_dir: Path) -> set[str]:
+    return {str(p.resolve()) for p in table_dir.rglob("*.parquet")} if table_dir.is_dir() else set()
+
+
+def _referenced(table_dir: Path) -> set[str]:
+    """The data files the latest version of a Delta table references."""
+    if not table_dir.is_dir():
+        return set()
+    return {
+        str(Path(u.removeprefix("file://")).resolve())
+        for u in DeltaTable(str(table_dir)).file_uris()
+    }

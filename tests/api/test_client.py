@@ -9,12 +9,13 @@ import time
 from typing import Any
 
 import pytest
+from conftest import MOCK_KEY
 
 from cekura_analytics.api.client import CekuraClient
 from cekura_analytics.config import Settings
 from cekura_analytics.errors import AuthError, ConnectError, IncompleteError, NotFoundError
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 
 
 def client_for(srv: Any, key: str = KEY, **kw: Any) -> CekuraClient:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import polars as pl
 import pytest
 import requests
 from click.testing import CliRunner
+from conftest import MOCK_KEY
 
 from cekura_analytics.api.jobs_wire import PROMPT_LAUNCH_PATH, PROMPT_PROGRESS_PATH
 from cekura_analytics.cli import cli
@@ -26,7 +28,7 @@ from cekura_analytics.lake.store import Store
 from cekura_analytics.present.text import JobDiffs
 from cekura_analytics.showcase import SAMPLE_PROMPT
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 V1 = "/test_framework/v1"
 LAUNCH = V1 + PROMPT_LAUNCH_PATH
 PROGRESS = V1 + PROMPT_PROGRESS_PATH
@@ -37,13 +39,6 @@ FAST: dict[str, Any] = {"timeout": 20, "poll": 0.02, "max_poll": 0.1, "quiet": T
 
 
 # -- helpers ---------------------------------------------------------------------------------
-@pytest.fixture
-def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("CEKURA_API_KEY", KEY)
-    monkeypatch.delenv("CEKURA_BASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env
-
-
 @pytest.fixture
 def server(make_mock_server: Callable[..., Any], key_env: None) -> Callable[..., Any]:
     """A small mock whose jobs finish on the second poll and fail only when told to."""
@@ -486,9 +481,11 @@ def test_improve_jobs_view(extracted: tuple[Any, Path]) -> None:
     top = views.query(
         d,
         "select unnest(failed_metrics) as metric, count(*) as jobs from improve_jobs "
-        "where status = 'completed' group by metric order by jobs desc",
+        "where status = 'completed' group by metric order by jobs desc, metric",
     )
-    assert top.height >= 1
+    targets = Counter(m for r in df.iter_rows(named=True) if r["status"] == "completed"
+                      for m in r["failed_metrics"])  # fmt: skip
+    assert dict(top.iter_rows()) == dict(targets) and sum(targets.values()) >= len(df)
 
 
 def test_launch_outliers_then_demo_improve(extracted: tuple[Any, Path]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from conftest import MOCK_KEY
 from deltalake import DeltaTable
 
 from cekura_analytics import extract
@@ -23,7 +24,7 @@ from cekura_analytics.lake.tables import KEYS, SCHEMAS
 from cekura_analytics.present.document import report
 from cekura_analytics.warehouse.connection import duckdb, query
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 BUCKET = "cekura-test"
 
 

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 import requests
+from conftest import MOCK_KEY
 from deltalake import DeltaTable
 
 from cekura_analytics import extract
@@ -21,7 +22,7 @@ from cekura_analytics.errors import AuthError, CekuraError, ResponseError
 from cekura_analytics.lake.store import Store
 from cekura_analytics.lake.tables import KEYS, SCHEMAS
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 RUN_TABLES_AND_REFS = list(SCHEMAS)
 
 
@@ -58,11 +59,6 @@ def runs_requests(stats: dict[str, Any]) -> int:
     """Requests to runs/ reads, on either API version."""
     runs = ("/test_framework/v1/runs/", "/test_framework/v2/runs/")
     return sum(n for p, n in stats["paths"].items() if p.startswith(runs))
-
-
-@pytest.fixture
-def key_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CEKURA_API_KEY", KEY)
 
 
 def test_extract_matches_api_counts(mock_server: Any, tmp_path: Path, key_env: None) -> None:

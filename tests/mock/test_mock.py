@@ -18,6 +18,7 @@ import jsonschema
 import polars as pl
 import pytest
 import requests
+from conftest import MOCK_KEY
 
 from cekura_analytics.mock import MockConfig, MockData, MockServer
 from cekura_analytics.mock import catalog as C
@@ -25,7 +26,7 @@ from cekura_analytics.mock.data import MIGRATION, hash_ids, hash_one
 from cekura_analytics.mock.render import run_full, run_list_item, run_list_item_json
 from cekura_analytics.mock.wire import duration_seconds
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 V1 = "/test_framework/v1"
 V2 = "/test_framework/v2"
 SPEC = Path(__file__).resolve().parents[2].parent / "shared/cekura-api/openapi-subset.json"

@@ -7,10 +7,11 @@ from typing import Any
 
 import cekura  # a dev dependency: a missing SDK fails here rather than skipping
 import pytest
+from conftest import MOCK_KEY
 
 from cekura_analytics.mock import MockServer
 
-KEY = "test-key"
+KEY = MOCK_KEY  # the key the mock fixtures accept
 
 
 @pytest.fixture(params=["env", "constructor"])

@@ -21,7 +21,7 @@ from cekura_analytics.mock import MockServer
 from cekura_analytics.mock.history import record_improve_history
 from cekura_analytics.present.document import json_script, vega_javascript
 from cekura_analytics.present.document import report as build_report
-from cekura_analytics.present.markdown import md_escape
+from cekura_analytics.present.markdown import _fenced, md_escape
 
 PROMPT = "Be kind.\nBook appointments.\n"
 
@@ -150,6 +150,14 @@ def test_cli_markdown_with_filters_and_png_charts(data_dir: Path, tmp_path: Path
 def test_md_escape_and_fences() -> None:
     assert md_escape("a|b <i>x</i>\nc") == "a\\|b &lt;i&gt;x&lt;/i&gt; c"
     assert md_escape("*_[x](y)_*") == "\\*\\_\\[x\\](y)\\_\\*"
+    # a transcript may hold its own fence: the block's fence is longer, so it cannot end early
+    text = "agent: ```\nrm -rf /\n```` and more"
+    block = _fenced(text, "diff")
+    fence = block.splitlines()[0].removesuffix("diff")
+    assert fence == "`" * 5 and block.splitlines()[-1] == fence
+    assert block == f"{fence}diff\n{text}\n{fence}"
+    assert _fenced("no backticks") == "```\nno backticks\n```"
+    assert md_escape(block) == block  # built by the code: not escaped again
 
 
 def test_png_dir_for_html(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
