@@ -23,6 +23,7 @@ from ..analysis.rates import pass_rates, run_durations, version_changes
 from ..errors import DataError
 from ..warehouse.families import RATE_COLUMNS
 from .mode_charts import failure_mode_chart
+from .text import pct, pct_expr
 from .theme import (
     BAR_COLOR,
     COLORS,
@@ -142,8 +143,8 @@ def heatmap(
         title=alt.Title(
             title or f"Pass rate: metric × {column_title}",
             subtitle=[
-                f"colour: pass rate, yellow = overall {overall:.1%}, red below, green above;"
-                f" the scale spans only the cells' range {low:.1%}–{high:.1%}",
+                f"colour: pass rate, yellow = overall {pct(overall)}, red below, green above;"
+                f" the scale spans only the cells' range {pct(low)} – {pct(high)}",
                 f"number: results evaluated · faded, dashed: n < {min_n}",
             ],
         ),
@@ -266,7 +267,6 @@ def version_comparison(
     a = a or (str(df["version_a"][0]) if "version_a" in df.columns else "A")
     b = b or (str(df["version_b"][0]) if "version_b" in df.columns else "B")
     agent = f"Agent {df['agent_id'][0]}: " if "agent_id" in df.columns else "Agent "
-    pct = lambda c: (pl.col(c) * 100).round(1).cast(pl.String) + " %"  # noqa: E731
     df = df.with_columns(
         diff=pl.col("pass_rate_b") - pl.col("pass_rate_a"),
         change=pl.when(pl.col("p_value").is_null() | (pl.col("p_value") >= alpha))
@@ -274,8 +274,8 @@ def version_comparison(
         .when(pl.col("pass_rate_b") < pl.col("pass_rate_a"))
         .then(pl.lit("regression"))
         .otherwise(pl.lit("improvement")),
-        label_a=pct("pass_rate_a") + " (n=" + pl.col("n_a").cast(pl.String) + ")",
-        label_b=pct("pass_rate_b") + " (n=" + pl.col("n_b").cast(pl.String) + ")",
+        label_a=pct_expr("pass_rate_a") + " (n=" + pl.col("n_a").cast(pl.String) + ")",
+        label_b=pct_expr("pass_rate_b") + " (n=" + pl.col("n_b").cast(pl.String) + ")",
     ).sort("diff")
     failed = {str(f) for f in gate_failures or ()}
     key = pl.col("metric_id").cast(pl.String) if "metric_id" in df.columns else pl.lit(None)

@@ -69,8 +69,8 @@ def gate_markdown(g: GateResult) -> str:
     lines = [
         head,
         "",
-        f"A cell fails when the pass rate drops by more than {100 * g.max_drop:.1f} "
-        f"points and the one-sided test is significant at α = {g.alpha:g} after Holm's "
+        f"A cell fails when the pass rate drops by more than {points(g.max_drop, signed=False)} "
+        f"and the one-sided test is significant at α = {g.alpha:g} after Holm's "
         f"correction over the tested cells; cells with n < {g.min_n} on a side are not "
         "tested.",
         "",

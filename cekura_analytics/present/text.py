@@ -41,9 +41,12 @@ def interval(low: float | None, high: float | None) -> str:
     return f"{100 * low:.1f} – {100 * high:.1f} %"
 
 
-def points(change: float | None) -> str:
-    """A change of rate in percentage points: ``-0.052`` -> ``"-5.2 pts"``."""
-    return MISSING if change is None or change != change else f"{100 * change:+.1f} pts"
+def points(change: float | None, *, signed: bool = True) -> str:
+    """A change of rate in percentage points: ``-0.052`` -> ``"-5.2 pts"`` (``"5.2 pts"``
+    unsigned)."""
+    if change is None or change != change:
+        return MISSING
+    return f"{100 * change:+.1f} pts" if signed else f"{100 * change:.1f} pts"
 
 
 def p_value(p: float | None) -> str:
@@ -243,7 +246,7 @@ def gate_message(g: GateResult, c: Cell) -> str:
     before = rate_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)
     after = rate_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)
     return (
-        f"{before} -> {after}; drop {points(c.drop)} (max {100 * g.max_drop:.1f} pts); "
+        f"{before} -> {after}; drop {points(c.drop)} (max {points(g.max_drop, signed=False)}); "
         f"{k.test} one-sided p={p_value(k.p_worse)}, Holm p={p_value(c.p_holm)} "
         f"(alpha {g.alpha:g})"
     )

@@ -130,7 +130,7 @@ def test_heatmap_colours_around_the_overall_rate_over_the_data_range() -> None:
     assert color["scale"]["domain"] == [0.8, 0.98]
     assert color["scale"]["domainMid"] == pytest.approx(0.9)  # 360 / 400 results pass
     assert color["legend"]["values"] == pytest.approx([0.8, 0.9, 0.98])  # the real ends
-    assert "overall 90.0%" in d["title"]["subtitle"][0]
+    assert "overall 90.0 %" in d["title"]["subtitle"][0]
 
 
 def test_version_comparison_marks_gate_failures() -> None:
