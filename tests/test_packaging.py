@@ -92,7 +92,8 @@ def _venv(wheel: Path, where: Path, *, extras: bool) -> tuple[Path, dict[str, st
     # a plain path entry does not run the editable finder: the package comes from the wheel
     deps = sysconfig.get_paths()["purelib"] if extras else _site_without_extras(where)
     Path(site, "deps.pth").write_text(f"{deps}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CEKURA_")}
+    # the installed copy only: no CEKURA_* settings, no PYTHONPATH pointing at a checkout
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CEKURA_") and k != "PYTHONPATH"}
     where_ = subprocess.run(
         [py, "-c", "import cekura_analytics, sys; print(cekura_analytics.__file__)"],
         cwd=where,

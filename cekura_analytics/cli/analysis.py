@@ -43,6 +43,7 @@ def sql_cmd(
     params: tuple[str, ...],
     fmt: str,
     out: Path | None,
+    raw: bool,
     rules: Path | None,
     as_of: str | None,
 ) -> None:
@@ -54,7 +55,7 @@ def sql_cmd(
     from ..present.output import sql
 
     args = parse_params(params)
-    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of))
+    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of, raw=raw))
 
 
 @click.command("duckdb")
@@ -101,6 +102,7 @@ def pass_rates_cmd(
     agent_id: int | None,
     fmt: str,
     out: Path | None,
+    raw: bool,
     rules: Path | None,
     as_of: str | None,
 ) -> None:
@@ -109,7 +111,7 @@ def pass_rates_cmd(
     from ..present.output import render
 
     df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules, as_of=as_of)
-    click.echo(render(df, fmt, out))
+    click.echo(render(df, fmt, out, raw=raw))
 
 
 @click.command("compare-versions")
@@ -132,6 +134,7 @@ def compare_versions_cmd(
     agent_id: int | None,
     fmt: str,
     out: Path | None,
+    raw: bool,
     as_of: str | None,
     rules: Path | None,
 ) -> None:
@@ -140,7 +143,7 @@ def compare_versions_cmd(
     from ..present.output import render
 
     df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules, as_of=as_of)
-    click.echo(render(df, fmt, out))
+    click.echo(render(df, fmt, out, raw=raw))
 
 
 @click.command("failure-modes")
@@ -160,6 +163,7 @@ def failure_modes_cmd(
     seed: int,
     fmt: str,
     out: Path | None,
+    raw: bool,
     rules: Path | None,
 ) -> None:
     """Group each metric's failure explanations into modes: label, example, counts.
@@ -174,7 +178,7 @@ def failure_modes_cmd(
         data_dir, metric=metric, since=since, recluster=recluster, seed=seed, rules=rules
     )
     cols = ["metric_name", "mode_rank", "label", "n_failed", "share", "n_metric_failed", "mode_id"]
-    click.echo(render(df.select(cols) if fmt == "table" else df, fmt, out))
+    click.echo(render(df.select(cols) if fmt == "table" else df, fmt, out, raw=raw))
 
 
 @click.command("outliers")
@@ -221,6 +225,7 @@ def outliers_cmd(
     duration_z: float,
     fmt: str,
     out: Path | None,
+    raw: bool,
     rules: Path | None,
     as_of: str | None,
 ) -> None:
@@ -238,7 +243,7 @@ def outliers_cmd(
         rules=rules,
         as_of=as_of,
     )
-    click.echo(render(df, fmt, out))
+    click.echo(render(df, fmt, out, raw=raw))
 
 
 # --- gate ---

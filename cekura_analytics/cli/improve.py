@@ -193,7 +193,9 @@ def improve_show_cmd(data_dir: str, job_id: str | None) -> None:
 @as_of_option
 @rules_option
 @friendly_errors
-def improve_impact_cmd(data_dir: str, fmt: str, out: Path | None, **settings: Any) -> None:
+def improve_impact_cmd(
+    data_dir: str, fmt: str, out: Path | None, raw: bool, **settings: Any
+) -> None:
     """Did the suggestions work? Each finished job's targeted metrics, before → after.
 
     Before: the agent version the job's run used; after: the agent's next version first seen
@@ -203,4 +205,4 @@ def improve_impact_cmd(data_dir: str, fmt: str, out: Path | None, **settings: An
     from ..improve.impact import improve_impact
     from ..present.output import render
 
-    click.echo(render(improve_impact(data_dir, **settings), fmt, out))
+    click.echo(render(improve_impact(data_dir, **settings), fmt, out, raw=raw))

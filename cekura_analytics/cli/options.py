@@ -133,7 +133,13 @@ def rules_option(func: F) -> F:
 
 
 def output_options(func: F) -> F:
-    """``--format`` and ``--out`` for commands that print a table."""
+    """``--format``, ``--out`` and ``--raw`` for commands that print a table."""
+    func = click.option(
+        "--raw",
+        is_flag=True,
+        help="CSV: keep cells that start with = + - @ as they are (by default they get a "
+        "leading ' so a spreadsheet does not run them as formulas).",
+    )(func)
     func = click.option(
         "--out",
         type=click.Path(dir_okay=False, path_type=Path),

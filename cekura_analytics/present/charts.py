@@ -23,7 +23,7 @@ from ..analysis.rates import pass_rates, run_durations, version_changes
 from ..errors import DataError
 from ..warehouse.families import RATE_COLUMNS
 from .mode_charts import failure_mode_chart
-from .text import pct, pct_expr
+from .text import chart_title, pct, pct_expr
 from .theme import (
     BAR_COLOR,
     COLORS,
@@ -264,8 +264,9 @@ def version_comparison(
     df = df.filter(pl.col("pass_rate_a").is_not_null() & pl.col("pass_rate_b").is_not_null())
     if df.is_empty():
         raise DataError("version comparison: no metric was evaluated in both versions")
-    a = a or (str(df["version_a"][0]) if "version_a" in df.columns else "A")
-    b = b or (str(df["version_b"][0]) if "version_b" in df.columns else "B")
+    # version names come from the API and end up in titles Vega compiles into expressions
+    a = chart_title(a or (df["version_a"][0] if "version_a" in df.columns else "A"))
+    b = chart_title(b or (df["version_b"][0] if "version_b" in df.columns else "B"))
     agent = f"Agent {df['agent_id'][0]}: " if "agent_id" in df.columns else "Agent "
     df = df.with_columns(
         diff=pl.col("pass_rate_b") - pl.col("pass_rate_a"),

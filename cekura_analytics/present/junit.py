@@ -2,34 +2,25 @@
 
 A regression is a ``<failure>`` with the numbers, an insufficient cell ``<skipped>``, a passing
 one carries its numbers in ``<system-out>``. Names come from the API (untrusted): the XML
-writer escapes markup, and :func:`xml_text` removes what XML 1.0 cannot carry at all.
+writer escapes markup, and :func:`~.text.visible` shows what XML 1.0 cannot carry at all.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from .text import gate_message
+from .text import gate_message, visible
 
 if TYPE_CHECKING:
     from ..analysis.release_gate import GateResult
-
-#: characters XML 1.0 forbids even escaped (C0 controls but tab, newline, return; U+FFFE/F)
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_text(value: object) -> str:
-    """Text an XML 1.0 document can carry: forbidden control characters shown as ``\\xNN``."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(value))
 
 
 def gate_junit(g: GateResult) -> str:
     """JUnit XML: one testcase per cell; failure for a regression, skipped for too few."""
     suite = ET.Element(
         "testsuite",
-        name=xml_text(f"cekura-gate agent {g.agent_id} {g.baseline} -> {g.candidate}"),
+        name=visible(f"cekura-gate agent {g.agent_id} {g.baseline} -> {g.candidate}"),
         tests=str(len(g.cells)),
         failures=str(len(g.failures)),
         errors="0",
@@ -37,11 +28,11 @@ def gate_junit(g: GateResult) -> str:
     )
     props = ET.SubElement(suite, "properties")
     for name in ("agent_id", "baseline", "candidate", "by", "max_drop", "alpha", "min_n"):
-        ET.SubElement(props, "property", name=name, value=xml_text(getattr(g, name)))
+        ET.SubElement(props, "property", name=name, value=visible(getattr(g, name)))
     for c in g.worst_first():
-        message = xml_text(gate_message(g, c))
+        message = visible(gate_message(g, c))
         case = ET.SubElement(
-            suite, "testcase", name=xml_text(c.name), classname=f"cekura.gate.{g.by}", time="0"
+            suite, "testcase", name=visible(c.name), classname=f"cekura.gate.{g.by}", time="0"
         )
         if c.status == "fail":
             failure = ET.SubElement(case, "failure", type="regression")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .text import gate_headline, p_value, points, rate_cell
+from .text import gate_headline, p_value, points, rate_cell, visible
 
 if TYPE_CHECKING:
     from ..analysis.release_gate import GateResult
@@ -29,14 +29,16 @@ def md_escape(value: Any) -> str:
     """One line of inert Markdown: HTML entities, Markdown punctuation escaped."""
     if isinstance(value, _Raw):
         return str(value)
-    text = "" if value is None else str(value)
+    text = "" if value is None else visible(value)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"[\\`*_\[\]|~#!]", lambda m: "\\" + m.group(0), text)
     return " ".join(text.split())  # a newline could end a table row or list item
 
 
 def _fenced(text: str, lang: str = "") -> _Raw:
-    """A code block whose fence is longer than any backtick run inside ``text``."""
+    """A code block whose fence is longer than any backtick run inside ``text`` (its control
+    characters shown, not sent to the reader's terminal)."""
+    text = visible(text)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return _Raw(f"{fence}{lang}\n{text}\n{fence}")

@@ -13,6 +13,7 @@ import polars as pl
 
 from ..analysis.modes import modes_view, modes_weekly
 from ..errors import DataError
+from .text import chart_title
 from .theme import need, themed
 
 
@@ -45,7 +46,7 @@ def failure_mode_chart(
     rows = []
     for mid in order:
         part = df.filter(pl.col("metric_id") == mid).sort("mode_rank")
-        name = part["metric_name"][0] or f"metric {mid}"
+        name = chart_title(part["metric_name"][0] or f"metric {mid}")
         labels = part["label"].to_list()
         bars = (
             alt.Chart(part)

@@ -16,13 +16,38 @@ import polars as pl
 from ..defaults import FORMATS
 from ..errors import ConfigError
 from ..warehouse.connection import query
+from .text import visible_frame
 
 if TYPE_CHECKING:
     from ..analysis.release_gate import GateResult
 
 
-def render(df: pl.DataFrame, fmt: str = "table", out: str | Path | None = None) -> str:
-    """``df`` as text (table, csv, json), or written to ``out``; returns what to print."""
+#: a CSV cell a spreadsheet would run as a formula starts with one of these (OWASP's list)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading ``'`` (OWASP's rule for
+    CSV injection); numbers stay numbers, so ``-3`` in a number column is untouched."""
+    starts = "^[" + "".join(FORMULA_STARTS).replace("-", "\\-") + "]"
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(starts))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, t in df.schema.items()
+        if t == pl.String
+    )
+
+
+def render(
+    df: pl.DataFrame, fmt: str = "table", out: str | Path | None = None, *, raw: bool = False
+) -> str:
+    """``df`` as text (table, csv, json), or written to ``out``; returns what to print.
+
+    Text from the API is untrusted: the table shows control characters as pictures, and CSV
+    cells that a spreadsheet would run as formulas are neutralised unless ``raw``.
+    """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "parquet" and out is None:
@@ -37,14 +62,14 @@ def render(df: pl.DataFrame, fmt: str = "table", out: str | Path | None = None) 
             tbl_hide_dataframe_shape=True,
             tbl_hide_column_data_types=True,
         ):
-            text = str(df) + f"\n{df.height} row{'s' if df.height != 1 else ''}"
+            text = str(visible_frame(df)) + f"\n{df.height} row{'s' if df.height != 1 else ''}"
     elif fmt == "csv":
         flat = df.with_columns(
             pl.col(c).cast(pl.List(pl.String)).list.join("; ")
             for c, t in df.schema.items()
             if isinstance(t, pl.List)
         )
-        text = flat.write_csv()
+        text = (flat if raw else neutralise_formulas(flat)).write_csv()
     elif fmt == "json":
         text = df.write_json()
     if out is None:
@@ -66,11 +91,12 @@ def sql(
     out: str | Path | None = None,
     rules: str | Path | None = None,
     as_of: str | int | datetime | None = None,
+    raw: bool = False,
 ) -> str:
     """What ``cekura-analytics sql`` prints: ``statement`` run over the views, rendered."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    return render(query(data_dir, statement, params, rules=rules, as_of=as_of), fmt, out)
+    return render(query(data_dir, statement, params, rules=rules, as_of=as_of), fmt, out, raw=raw)
 
 
 def write_gate(
@@ -90,4 +116,4 @@ def write_gate(
         target.write_text(text(g), encoding="utf-8")
 
 
-__all__ = ["FORMATS", "render", "sql", "write_gate"]
+__all__ = ["FORMATS", "neutralise_formulas", "render", "sql", "write_gate"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,54 @@ if TYPE_CHECKING:
     from ..lake.sync import ExtractSummary
 
 MISSING = "–"
+
+#: characters that move a terminal's cursor, end an XML document or stop an SVG renderer:
+#: C0 controls but tab, newline and return; DEL and the C1 controls; XML's non-characters
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode control pictures: ESC -> ␛, NUL -> ␀
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
+def visible(value: object) -> str:
+    """Untrusted text with its control characters shown as pictures (ESC -> ␛): a name from
+    the API can then neither drive a terminal, nor break XML, SVG or a chart."""
+    return _CONTROL.sub(_picture, str(value))
+
+
+#: what :func:`visible` replaces, for the vectorised :func:`visible_expr`
+_PICTURES = {
+    chr(c): _CONTROL.sub(_picture, chr(c))
+    for c in [*range(0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF]
+    if _CONTROL.match(chr(c))
+}
+
+
+def visible_expr(expr: pl.Expr) -> pl.Expr:
+    """:func:`visible` as a polars expression over a string column."""
+    return expr.str.replace_many(list(_PICTURES), list(_PICTURES.values()))
+
+
+def visible_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell of ``df`` (lists of text included) made :func:`visible`."""
+    return df.with_columns(
+        [visible_expr(pl.col(c)) for c, t in df.schema.items() if t == pl.String]
+        + [
+            pl.col(c).list.eval(visible_expr(pl.element()))
+            for c, t in df.schema.items()
+            if isinstance(t, pl.List) and t.inner == pl.String
+        ]
+    )
+
+
+def chart_title(value: object) -> str:
+    """Untrusted text for a chart's titles: :func:`visible`, and ``\\`` shown as ``∖``
+    (Vega compiles tooltip titles into expressions, where a backslash escapes)."""
+    return visible(value).replace("\\", "\u2216")
 
 
 # -- numbers -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import polars as pl
 
 from ..analysis.stats import wilson_interval
 from ..errors import DataError
-from .text import pct_expr
+from .text import pct_expr, visible_expr, visible_frame
 
 BAR_COLOR = "#4c78a8"
 INTERVAL_COLOR = "#333333"
@@ -68,7 +68,8 @@ def unthemed(chart: Any) -> Any:
 
 
 def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
-    """``df`` with its count and rate columns as plain numbers; DataError naming missing ones."""
+    """``df`` ready for a chart: text made :func:`~.text.visible` (names come from the API),
+    count and rate columns as plain numbers; a DataError names missing columns."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
@@ -77,6 +78,7 @@ def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
     casts |= {c: pl.Int64 for c in ("n_a", "n_b")}
     casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
     casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
+    df = visible_frame(df)
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
 
 
@@ -152,7 +154,7 @@ def weekly(daily: pl.DataFrame) -> pl.DataFrame:
 
 def version_label(versions: pl.DataFrame) -> pl.Expr:
     """The version, prefixed by its agent when several agents share the chart."""
-    label = pl.col("agent_version").cast(pl.String)
+    label = visible_expr(pl.col("agent_version").cast(pl.String))
     if "agent_id" in versions.columns and versions["agent_id"].n_unique() > 1:
         return pl.lit("agent ") + pl.col("agent_id").cast(pl.String) + ": " + label
     return label

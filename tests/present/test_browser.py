@@ -206,3 +206,29 @@ def test_injected_markup_does_not_execute(browser: Any, data_dir: Path, tmp_path
     assert body.get_attribute("data-charts-failed") == "0"
     assert console_errors(browser) == []  # not even a CSP refusal: nothing tried to run
     full_screenshot(browser, tmp_path / "evil.png")
+
+
+def test_control_characters_and_backslashes_in_names_draw(browser: Any, tmp_path: Path) -> None:
+    """A backslash in a version name broke the version chart's tooltip expression; control
+    characters broke the SVG text: every chart draws with them, and the console stays quiet."""
+    from datetime import timedelta
+
+    from factories import T0, result, run, write_tables
+
+    hostile = 'Cla\x1b[31mrity\x07 \\ "q" </script>'
+    runs, rows = [], []
+    for i in range(1, 121):
+        version = "v\\1\x08" if i <= 60 else "v2\x1b[31m"
+        runs.append(run(i, agent_version=version, timestamp=T0 + timedelta(hours=5 * i)))
+        rows.append(result(i, 1, metric_name=hostile, metric_type="binary", score=i % 4 != 0))
+    d = write_tables(
+        tmp_path / "d",
+        runs=runs,
+        run_metrics=rows,
+        metrics=[{"metric_id": 1, "name": hostile, "eval_type": "binary"}],
+    )
+    open_report(browser, build_report(d, tmp_path / "report.html"))
+    body = browser.find_element("tag name", "body")
+    assert body.get_attribute("data-charts-failed") == "0"
+    assert int(body.get_attribute("data-charts-drawn")) >= 4
+    assert console_errors(browser) == []
