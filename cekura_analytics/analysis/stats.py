@@ -2,11 +2,21 @@
 tests for "is this pass rate worse than that one?" (exact, z, stratified by scenario) with
 Holm's correction.
 
-The gate and ``improve impact`` ask one-sided questions of two binomial samples (k passes
-out of n). Small counts get Fisher's exact test (the hypergeometric tail); larger ones the
-pooled two-proportion z test of :func:`two_proportion_test`. Many
-cells tested at once get Holm's step-down correction, which controls the chance of any false
-alarm at ``alpha`` without assuming the tests are independent.
+Runs of one scenario share its difficulty, so they are not independent coin flips:
+
+- :func:`clustered_interval` (and the same in SQL, :func:`sql_macros`) widens a pass rate's
+  Wilson interval by the scenario design effect and uses Student's t with C-1 degrees of
+  freedom (:func:`t_quantile_975`), C the number of scenarios.
+- :func:`compare_stratified` compares two versions scenario by scenario (Cochran-Mantel-
+  Haenszel, or the exact conditional test at small counts; the Mantel-Haenszel difference
+  with its interval), so a change of scenario mix is not read as a regression;
+  :func:`verdicts` turns a family of such cells into ``worse`` / ``better`` / ``no
+  difference`` / ``insufficient`` with Holm's correction: the one verdict rule.
+
+The pooled two-sample tests (:func:`compare_counts`: Fisher's exact test where counts are
+small, the pooled z test of :func:`two_proportion_test` otherwise) remain for callers that
+have no scenarios. Holm's step-down correction controls the chance of any false alarm among
+many cells at ``alpha`` without assuming the tests are independent.
 """
 
 from __future__ import annotations

@@ -369,8 +369,8 @@ def test_cmh_berkeley_admissions_simpson() -> None:
     # UC Berkeley 1973 (R's UCBAdmissions): men as the baseline, women as the candidate.
     # Pooled, women are admitted 14.2 points less (557/1835 = 30.4 % vs 1198/2691 = 44.5 %),
     # yet department by department they are not: Σ(a - E) = 15.357, ΣVar = 154.691, the
-    # uncorrected CMH = 15.357² / 154.691 = 1.5246 (Agresti's "1.53"; R with correct = FALSE)
-    # and the corrected (|15.357| - 0.5)² / 154.691 = 1.4269, two-sided p = 0.2323.
+    # uncorrected CMH = 15.357² / 154.691 = 1.5246 (p = 0.2169) and the continuity-corrected
+    # one, which this module reports, (|15.357| - 0.5)² / 154.691 = 1.4269, two-sided p = 0.2323.
     ucb = {
         "A": (512, 825, 89, 108),
         "B": (353, 560, 17, 25),
