@@ -512,3 +512,17 @@ def test_verdicts_keep_a_p_value_of_zero() -> None:
 def test_verdicts_refuse_bad_settings(alpha: float, max_drop: float) -> None:
     with pytest.raises(ValueError, match=r"alpha|max_drop"):
         stats.verdicts([], alpha=alpha, max_drop=max_drop)
+
+
+def test_the_issue_17_example_is_no_difference() -> None:
+    # every scenario passes at the same rate on both versions (easy 90 %, hard 50 %); v2 is
+    # simply tested more on the hard one: 230/300 = 76.7 % -> 190/300 = 63.3 %
+    strata = {"easy": (180, 200, 90, 100), "hard": (50, 100, 100, 200)}
+    pooled = stats.compare_counts(230, 300, 190, 300, min_n=30)
+    assert pooled.p_worse is not None and pooled.p_worse < 1e-3  # today's gate: "regression"
+    r = stats.compare_stratified(strata, min_n=30)
+    assert (r.rate_baseline, r.rate_candidate) == pytest.approx((230 / 300, 190 / 300))
+    assert r.change == 0.0 and r.mix_shift == pytest.approx(-40 / 300)
+    assert r.method == stats.CMH and r.p_worse is not None and r.p_worse > 0.4
+    (v,) = stats.verdicts([r], max_drop=0.0)
+    assert v.verdict == stats.NO_DIFFERENCE and not v.fails_gate
