@@ -167,7 +167,7 @@ def test_scenario_mix_shift_is_not_a_regression() -> None:
 def test_small_counts_keep_the_false_alarm_rate() -> None:
     # nearly always passing scenarios run 3-5 times: few failures, so the exact test decides
     rng = np.random.default_rng(7)
-    worse = exact = 0
+    worse = exact = covered = newcombe = 0
     for _ in range(SUITES):
         rates = rng.beta(19, 1, size=int(rng.integers(10, 51)))  # mean 0.95
         runs_b, runs_c = rng.integers(3, 6, rates.size), rng.integers(3, 6, rates.size)
@@ -179,13 +179,18 @@ def test_small_counts_keep_the_false_alarm_rate() -> None:
             }
         )
         exact += r.method == stats.EXACT_CONDITIONAL
+        newcombe += r.ci_method == stats.STRATIFIED_NEWCOMBE
         worse += stats.verdicts([r], alpha=ALPHA)[0].verdict == stats.WORSE
+        covered += covers(r.ci_low_change, r.ci_high_change, 0.0)
     print(
         f"\nfalse alarms at small counts: {100 * worse / SUITES:.1f} % "
-        f"(exact conditional test in {100 * exact / SUITES:.0f} % of cells)"
+        f"(exact conditional test in {100 * exact / SUITES:.0f} % of cells); the change "
+        f"interval covers 0 in {100 * covered / SUITES:.1f} % "
+        f"({100 * newcombe / SUITES:.0f} % stratified Newcombe)"
     )
     assert exact / SUITES >= 0.3
     assert worse / SUITES <= ALPHA
+    assert covered / SUITES >= 0.93
 
 
 def test_a_real_drop_on_every_scenario_is_caught() -> None:
