@@ -29,6 +29,7 @@ DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     "agent": (("agent_id",), (("agent_name", "stg_agents"),)),
     "agent_version": (("agent_id", "agent_version"), ()),
     "day": (("day",), ()),
+    "week": (("week",), ()),
     "result": (("result_id",), ()),
 }
 ALIASES = {
@@ -45,6 +46,7 @@ ALIASES = {
     "versions": "agent_version",
     "date": "day",
     "daily": "day",
+    "weekly": "week",
     "scenarios": "scenario",
     "agents": "agent",
 }
@@ -65,7 +67,7 @@ METRIC_RESULTS = Source(
     "metric_results",
     "passed",
     "",
-    "metric results passed / evaluated, Wilson 95 % interval\n"
+    "metric results passed / evaluated, scenario-clustered 95 % interval\n"
     "-- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate",
 )
 #: run-level success over terminal runs
@@ -73,7 +75,7 @@ RUN_SUCCESS = Source(
     "run_details",
     "success",
     "is_terminal",
-    "run-level success over terminal runs, Wilson 95 % interval\n"
+    "run-level success over terminal runs, scenario-clustered 95 % interval\n"
     "-- runs that never connected count as failures here (they have no metric results); runs\n"
     "-- without a success flag are n_unknown",
 )
@@ -101,10 +103,20 @@ PASS_RATE_VIEWS: dict[str, RateView] = {
     "run_success_by_personality": RateView(40, ("personality",), RUN_SUCCESS),
     "run_success_by_language": RateView(41, ("language",), RUN_SUCCESS),
 }
-#: the columns every rate view and :func:`rates_sql` end with
-RATE_COLUMNS = ("n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high")
-_GRAIN_WORDS = {"language": "scenario language", "day": "UTC day", "agent_version": "agent ×"
-                " agent version"}  # fmt: skip
+#: the columns every rate view and :func:`rates_sql` end with: the counts, the scenarios they
+#: came from, the rate and its scenario-clustered 95 % interval with the design effect
+RATE_COLUMNS = (
+    "n_evaluated",
+    "n_passed",
+    "n_unknown",
+    "n_scenarios",
+    "pass_rate",
+    "ci_low",
+    "ci_high",
+    "design_effect",
+)
+_GRAIN_WORDS = {"language": "scenario language", "day": "UTC day", "week": "UTC week (Monday)",
+                "agent_version": "agent × agent version"}  # fmt: skip
 
 
 def dimensions(by: str | Iterable[str]) -> list[str]:
@@ -143,9 +155,17 @@ def output_columns(by: str | Iterable[str]) -> list[str]:
 
 
 def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: str = "") -> str:
-    """The rates query for a grouping; ``where`` narrows the source rows (e.g. a scope)."""
+    """The rates query for a grouping; ``where`` narrows the source rows (e.g. a scope).
+
+    Counts go up in two steps, per scenario and then per cell, so that each cell carries the
+    sums the scenario-clustered interval needs (runs of one scenario are not independent:
+    :func:`cekura_analytics.analysis.stats.clustered_interval`, the SQL macros
+    ``clustered_low/high`` and ``design_effect``).
+    """
     keys = key_columns(by)
-    carried: list[str] = []
+    cell = ", ".join(keys)
+    per_scenario = cell if "scenario_id" in keys else f"{cell}, scenario_id"
+    carried: list[tuple[str, str]] = []
     select: list[str] = []
     joins: list[str] = []
     for i, dim in enumerate(dimensions(by)):
@@ -153,7 +173,7 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
         select += [f"k.{k}" for k in dim_keys if f"k.{k}" not in select]
         for label, relation in labels:
             if not relation:
-                carried.append(f"        any_value({label}) as {label},  -- one per {dim_keys[0]}")
+                carried.append((label, dim_keys[0]))
                 select.append(f"k.{label}")
             else:
                 alias = f"l{i}"
@@ -162,27 +182,45 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
                 joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
     conditions = " and ".join(f"({c})" for c in (source.where, where) if c)
     flag = source.flag
+    sums = "k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios"
     lines = [
-        "with counts as (",
+        "with scenarios as (",
         "    -- aggregate on ids only, names are looked up afterwards (cheaper than text)",
         "    select",
-        f"        {', '.join(keys)},",
-        *carried,
-        f"        count({flag}) as n_evaluated,",
-        f"        count(*) filter (where {flag}) as n_passed,",
-        f"        count(*) - count({flag}) as n_unknown",
+        f"        {per_scenario},",
+        *[f"        any_value({label}) as {label},  -- one per {key}" for label, key in carried],
+        f"        count({flag}) as n,",
+        f"        count(*) filter (where {flag}) as k,",
+        f"        count(*) - count({flag}) as u",
         f"    from {source.relation}",
         *([f"    where {conditions}"] if conditions else []),
-        f"    group by {', '.join(keys)}",
+        f"    group by {per_scenario}",
+        "),",
+        "counts as (",
+        "    -- per cell: the counts, and the sums over its scenarios the clustered interval needs",
+        "    select",
+        f"        {cell},",
+        *[f"        any_value({label}) as {label}," for label, _ in carried],
+        "        sum(n) as n_evaluated,",
+        "        sum(k) as n_passed,",
+        "        sum(u) as n_unknown,",
+        "        count(*) filter (where n > 0) as n_scenarios,",
+        "        sum(k * k) as sum_kk,",
+        "        sum(k * n) as sum_kn,",
+        "        sum(n * n) as sum_nn",
+        "    from scenarios",
+        f"    group by {cell}",
         ")",
         "select",
         *[f"    {c}," for c in select],
         "    k.n_evaluated,",
         "    k.n_passed,",
         "    k.n_unknown,",
+        "    k.n_scenarios,",
         "    pass_rate(k.n_passed, k.n_evaluated) as pass_rate,",
-        "    wilson_low(k.n_passed, k.n_evaluated) as ci_low,",
-        "    wilson_high(k.n_passed, k.n_evaluated) as ci_high",
+        f"    clustered_low({sums}) as ci_low,",
+        f"    clustered_high({sums}) as ci_high,",
+        f"    design_effect({sums}) as design_effect",
         "from counts as k",
         *joins,
         f"order by {', '.join('k.' + k for k in keys)}",

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from deltalake import DeltaTable
 from factories import T0, frame, read, result, run, write_part, write_tables
 from polars.testing import assert_frame_equal
+from scipy.stats import t as scipy_t
 
 from cekura_analytics.analysis.rates import pass_rates
 from cekura_analytics.cli import cli
@@ -269,28 +270,45 @@ def expected_results(d: Path) -> pl.DataFrame:
 
 
 def expected_rates(df: pl.DataFrame, keys: list[str], flag: str = "passed") -> pl.DataFrame:
-    """Group counts and the Wilson interval, computed here (not by the package)."""
-    g = df.group_by(keys).agg(
-        n_evaluated=pl.col(flag).count().cast(pl.Int64),
-        n_passed=pl.col(flag).sum().cast(pl.Int64),
-        n_unknown=pl.col(flag).null_count().cast(pl.Int64),
+    """Group counts and the scenario-clustered interval, recomputed here from the issue's
+    contract (not by the package): V = C/(C-1) Σ(k_i - p n_i)² / N², deff = max(1, V N /
+    (p (1-p))) (1 when p is 0 or 1 or C < 2), Wilson at p with N/deff trials and the
+    quantile of Student's t with C-1 df (1.96 when C < 2)."""
+    by_scenario = df.group_by([*keys, "scenario_id"] if "scenario_id" not in keys else keys).agg(
+        n=pl.col(flag).count().cast(pl.Int64),
+        k=pl.col(flag).sum().cast(pl.Int64),
+        u=pl.col(flag).null_count().cast(pl.Int64),
+    )
+    g = by_scenario.group_by(keys).agg(
+        n_evaluated=pl.col("n").sum(),
+        n_passed=pl.col("k").sum(),
+        n_unknown=pl.col("u").sum(),
+        n_scenarios=(pl.col("n") > 0).sum().cast(pl.Int64),
+        per_scenario=pl.struct("k", "n"),
     )
     rows = []
     for r in g.iter_rows(named=True):
-        k, n = r["n_passed"], r["n_evaluated"]
-        if n:
-            p = k / n
-            centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
-            half = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / (1 + Z * Z / n)
-            r |= {
-                "pass_rate": p,
-                "ci_low": max(0.0, centre - half),
-                "ci_high": min(1.0, centre + half),
-            }
-        else:
-            r |= {"pass_rate": None, "ci_low": None, "ci_high": None}
+        k, n, c = r["n_passed"], r["n_evaluated"], r["n_scenarios"]
+        cells = [(s["k"], s["n"]) for s in r.pop("per_scenario") if s["n"] > 0]
+        if not n:
+            r |= {"pass_rate": None, "ci_low": None, "ci_high": None, "design_effect": None}
+            rows.append(r)
+            continue
+        p = k / n
+        deff = 1.0
+        if c >= 2 and 0 < p < 1:
+            v = c / (c - 1) * sum((ki - p * ni) ** 2 for ki, ni in cells) / n**2
+            deff = max(1.0, v * n / (p * (1 - p)))
+        z = scipy_t.ppf(0.975, c - 1) if c >= 2 else 1.959964
+        m = n / deff
+        centre = (p + z * z / (2 * m)) / (1 + z * z / m)
+        half = z * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
+        low = 0.0 if k == 0 else max(0.0, centre - half)
+        high = 1.0 if k == n else min(1.0, centre + half)
+        r |= {"pass_rate": p, "ci_low": low, "ci_high": high, "design_effect": deff}
         rows.append(r)
-    schema = {**g.schema, "pass_rate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64}
+    floats = dict.fromkeys(("pass_rate", "ci_low", "ci_high", "design_effect"), pl.Float64)
+    schema = {**g.drop("per_scenario").schema, **floats}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -304,7 +322,8 @@ def _same(got: pl.DataFrame, want: pl.DataFrame, keys: list[str]) -> None:
     assert set(want.columns) <= set(got.columns), set(want.columns) - set(got.columns)
     got = got.select(cols).sort(keys, nulls_last=True)
     want = want.select(cols).sort(keys, nulls_last=True)
-    assert_frame_equal(got, want, check_dtypes=False, abs_tol=1e-12)
+    # the t quantile in SQL is exact to 4e-8 (a table, then an expansion): intervals to 1e-7
+    assert_frame_equal(got, want, check_dtypes=False, abs_tol=1e-7)
 
 
 # -- the tests ----------------------------------------------------------------------------
@@ -355,7 +374,10 @@ KEYS = {
     name: output_columns(view.by)[: -len(RATE_COLUMNS)] for name, view in PASS_RATE_VIEWS.items()
 }
 VIEWS = {n: k for n, k in KEYS.items() if PASS_RATE_VIEWS[n].source is METRIC_RESULTS}
-RATES = ["n_evaluated", "n_passed", "n_unknown", "pass_rate", "ci_low", "ci_high"]
+RATES = [
+    "n_evaluated", "n_passed", "n_unknown", "n_scenarios", "pass_rate", "ci_low", "ci_high",
+    "design_effect",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("view", list(VIEWS))
@@ -387,6 +409,7 @@ def expected_runs(d: Path) -> pl.DataFrame:
     out = out.join(names, on="personality_id", how="left")
     return out.select(
         "run_id",
+        "scenario_id",
         "success",
         "personality_id",
         personality_name=pl.coalesce("name", "fb"),
@@ -682,3 +705,18 @@ def test_contract_columns_of_the_headline_views() -> None:
 def test_rate_view_files_are_generated_from_the_map(view: str) -> None:
     """The SQL files and rates.PASS_RATE_VIEWS agree (tools/gen_rate_views.py writes them)."""
     assert (sql_dir() / "marts" / view_file(view)).read_text() == view_sql(view)
+
+
+def test_the_statistics_macros_file_is_generated_from_stats() -> None:
+    """The SQL of the clustered interval and the t quantile is stats.sql_macros, written by
+    tools/gen_views.py: the views and the Python statistics cannot drift apart."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "gen_views", Path(__file__).resolve().parents[2] / "tools" / "gen_views.py"
+    )
+    assert spec and spec.loader
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.MACROS.read_text() == tool.macros_file()
+    assert "clustered_low" in tool.macros_file() and "t975" in tool.macros_file()

@@ -1,7 +1,8 @@
 -- one row per run, with its scenario, personality, language and agent version resolved
 -- personality_id falls back to the scenario's; names come from the scenarios / personalities
 -- tables (else the name the runs carry, see int_*); scenario_language falls back to the
--- personality's language; agent_version to the result's; day is the UTC date.
+-- personality's language; agent_version to the result's; day is the UTC date and week its
+-- Monday.
 -- A version the API named somewhere (v2 sends {history_id, version_name}) carries that name
 -- on every run with its id, also where another endpoint or era sent only the id.
 create or replace view run_details as
@@ -29,7 +30,9 @@ select
     r.error_message,
     r.duration_s,
     r.timestamp,
-    cast(timezone('UTC', r.timestamp) as date) as day
+    cast(timezone('UTC', r.timestamp) as date) as day,
+    cast(date_trunc('week', timezone('UTC', r.timestamp)) as date) as week,
+    r.agent_version_id
 from stg_runs as r
 left join int_scenarios as s on s.scenario_id = r.scenario_id
 left join int_personalities as p

@@ -100,9 +100,11 @@ select
     r.result_id,
     r.day,
     r.timestamp,
-    -- beyond the contract: the scenario's name, which rule decided (null = unknown) and the
+    -- beyond the contract: the scenario's name, the UTC week, the version's id, which rule decided (null = unknown) and the
     -- threshold the score was compared with
     r.scenario_name,
+    r.week,
+    r.agent_version_id,
     case
         when d.rubric_passed is not null then 'rubric'
         when d.metric_passed is not null then 'metric_passed'

@@ -1,16 +1,31 @@
--- one row per metric × agent × agent version: metric results passed / evaluated, Wilson 95 % interval
+-- one row per metric × agent × agent version: metric results passed / evaluated, scenario-clustered 95 % interval
 -- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate
 -- generated from cekura_analytics.warehouse.families by tools/gen_views.py
 create or replace view pass_rates_by_metric_agent_version as
-with counts as (
+with scenarios as (
     -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        metric_id, agent_id, agent_version,
+        metric_id, agent_id, agent_version, scenario_id,
         any_value(metric_name) as metric_name,  -- one per metric_id
-        count(passed) as n_evaluated,
-        count(*) filter (where passed) as n_passed,
-        count(*) - count(passed) as n_unknown
+        count(passed) as n,
+        count(*) filter (where passed) as k,
+        count(*) - count(passed) as u
     from metric_results
+    group by metric_id, agent_id, agent_version, scenario_id
+),
+counts as (
+    -- per cell: the counts, and the sums over its scenarios the clustered interval needs
+    select
+        metric_id, agent_id, agent_version,
+        any_value(metric_name) as metric_name,
+        sum(n) as n_evaluated,
+        sum(k) as n_passed,
+        sum(u) as n_unknown,
+        count(*) filter (where n > 0) as n_scenarios,
+        sum(k * k) as sum_kk,
+        sum(k * n) as sum_kn,
+        sum(n * n) as sum_nn
+    from scenarios
     group by metric_id, agent_id, agent_version
 )
 select
@@ -21,8 +36,10 @@ select
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
+    k.n_scenarios,
     pass_rate(k.n_passed, k.n_evaluated) as pass_rate,
-    wilson_low(k.n_passed, k.n_evaluated) as ci_low,
-    wilson_high(k.n_passed, k.n_evaluated) as ci_high
+    clustered_low(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_low,
+    clustered_high(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_high,
+    design_effect(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as design_effect
 from counts as k
 order by k.metric_id, k.agent_id, k.agent_version

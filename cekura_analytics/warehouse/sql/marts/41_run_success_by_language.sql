@@ -1,17 +1,31 @@
--- one row per scenario language: run-level success over terminal runs, Wilson 95 % interval
+-- one row per scenario language: run-level success over terminal runs, scenario-clustered 95 % interval
 -- runs that never connected count as failures here (they have no metric results); runs
 -- without a success flag are n_unknown
 -- generated from cekura_analytics.warehouse.families by tools/gen_views.py
 create or replace view run_success_by_language as
-with counts as (
+with scenarios as (
     -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
-        scenario_language,
-        count(success) as n_evaluated,
-        count(*) filter (where success) as n_passed,
-        count(*) - count(success) as n_unknown
+        scenario_language, scenario_id,
+        count(success) as n,
+        count(*) filter (where success) as k,
+        count(*) - count(success) as u
     from run_details
     where (is_terminal)
+    group by scenario_language, scenario_id
+),
+counts as (
+    -- per cell: the counts, and the sums over its scenarios the clustered interval needs
+    select
+        scenario_language,
+        sum(n) as n_evaluated,
+        sum(k) as n_passed,
+        sum(u) as n_unknown,
+        count(*) filter (where n > 0) as n_scenarios,
+        sum(k * k) as sum_kk,
+        sum(k * n) as sum_kn,
+        sum(n * n) as sum_nn
+    from scenarios
     group by scenario_language
 )
 select
@@ -19,8 +33,10 @@ select
     k.n_evaluated,
     k.n_passed,
     k.n_unknown,
+    k.n_scenarios,
     pass_rate(k.n_passed, k.n_evaluated) as pass_rate,
-    wilson_low(k.n_passed, k.n_evaluated) as ci_low,
-    wilson_high(k.n_passed, k.n_evaluated) as ci_high
+    clustered_low(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_low,
+    clustered_high(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_high,
+    design_effect(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as design_effect
 from counts as k
 order by k.scenario_language
