@@ -1,0 +1,360 @@
+"""One question, one answer: is the candidate agent version worse than the baseline?
+
+Versions are picked one way everywhere (:func:`pick_versions`): ``previous`` / ``latest``, a
+version label (``v3``) or an agent-version id (``4519``). Each cell (a metric, or metric ×
+language / personality) is compared scenario by scenario (:func:`.stats.compare_stratified`:
+only scenarios run on both versions are compared, so a change of scenario mix is not read as a
+regression), and :func:`.stats.verdicts` gives every cell its verdict with Holm's correction
+across the cells. :func:`compare_versions` returns that as a frame; the release gate, the
+version chart, the report and ``improve impact`` read their verdicts from it and compute none
+of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..defaults import ALPHA, GATE_BY, MAX_DROP, MIN_N
+from ..errors import ConfigError, DataError
+from ..warehouse.connection import Source, fetch, opened
+from .stats import StratifiedComparison, Verdict, compare_stratified, verdicts
+
+#: ``--by`` -> the dimension beside the metric: (its name, key column, label column)
+DIMENSION: dict[str, tuple[str, str, str] | None] = dict(
+    zip(
+        GATE_BY,
+        (
+            None,
+            ("language", "scenario_language", "scenario_language"),
+            ("personality", "personality_id", "personality_name"),
+        ),
+        strict=True,
+    )
+)
+PREVIOUS, LATEST = "previous", "latest"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One compared cell: what it is, the comparison and its verdict."""
+
+    metric_id: int
+    metric_name: str | None
+    dimension: str | None
+    dimension_value: str | None
+    cmp: StratifiedComparison
+    verdict: Verdict
+
+    @property
+    def name(self) -> str:
+        """``Empathy`` or ``Empathy [personality: Angry British Female]``."""
+        base = self.metric_name or f"metric {self.metric_id}"
+        return base if self.dimension is None else f"{base} [{self.dimension}: {self.dimension_value}]"
+
+    @property
+    def drop(self) -> float | None:
+        """baseline - candidate, scenario by scenario (the Mantel-Haenszel estimate)."""
+        return None if self.cmp.change is None else -self.cmp.change
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    """Every cell of one agent's baseline vs candidate, and the settings that judged them."""
+
+    agent_id: int
+    baseline: str
+    candidate: str
+    by: str
+    alpha: float
+    max_drop: float
+    min_n: int
+    strict: bool
+    cells: list[Cell]
+
+    def frame(self) -> pl.DataFrame:
+        """One row per cell, worst first (``worse`` cells, then the largest drops)."""
+        rows = []
+        for c in self.cells:
+            row: dict[str, Any] = {
+                "metric_id": c.metric_id,
+                "metric_name": c.metric_name,
+                "dimension": c.dimension,
+                "dimension_value": c.dimension_value,
+                "agent_id": self.agent_id,
+                "baseline": self.baseline,
+                "candidate": self.candidate,
+            }
+            cmp = asdict(c.cmp)
+            cmp["scenarios_baseline_only"] = list(cmp["scenarios_baseline_only"])
+            cmp["scenarios_candidate_only"] = list(cmp["scenarios_candidate_only"])
+            cmp["test"] = cmp.pop("method")
+            row |= cmp | asdict(c.verdict) | {"drop": c.drop}
+            rows.append(row)
+        schema = _frame_schema()
+        if not rows:
+            return pl.DataFrame(schema=schema)
+        order = {"worse": 0, "better": 2, "no difference": 1, "insufficient": 3}
+        df = pl.DataFrame(rows, schema=schema)
+        return df.sort(
+            pl.col("verdict").replace_strict(order, return_dtype=pl.Int8),
+            pl.col("change"),
+            "metric_id",
+            "dimension_value",
+            nulls_last=True,
+        )
+
+
+def _frame_schema() -> dict[str, pl.DataType]:
+    text, num, count = pl.String(), pl.Float64(), pl.Int64()
+    names: dict[str, pl.DataType] = {
+        "metric_id": count,
+        "metric_name": text,
+        "dimension": text,
+        "dimension_value": text,
+        "agent_id": count,
+        "baseline": text,
+        "candidate": text,
+    }
+    for field in StratifiedComparison.__dataclass_fields__.values():
+        name = "test" if field.name == "method" else field.name
+        kind = str(field.type)
+        names[name] = (
+            pl.List(pl.String())
+            if "tuple" in kind
+            else count
+            if kind == "int"
+            else text
+            if "str" in kind
+            else num
+        )
+    for field in Verdict.__dataclass_fields__.values():
+        kind = str(field.type)
+        names[field.name] = pl.Boolean() if kind == "bool" else text if "str" in kind else num
+    names["drop"] = num
+    return names
+
+
+# -- which versions ---------------------------------------------------------------------------
+def agent_versions(con: Any, agent_id: int | None = None) -> pl.DataFrame:
+    """Each agent's versions in order of first result: ``agent_id, agent_version,
+    agent_version_id, first_seen_at, n_results``."""
+    return fetch(
+        con,
+        "select agent_id, agent_version, min(agent_version_id) as agent_version_id,"
+        " min(timestamp) as first_seen_at, count(*) as n_results from metric_results"
+        " where agent_version is not null"
+        " and ($agent_id is null or agent_id = cast($agent_id as bigint))"
+        " group by agent_id, agent_version order by agent_id, first_seen_at, agent_version",
+        {"agent_id": agent_id},
+    )
+
+
+def pick_versions(
+    con: Any, agent_id: int | None, baseline: str | int, candidate: str | int
+) -> tuple[int, str, str]:
+    """``(agent, baseline label, candidate label)``: ``previous``/``latest``, a label or an
+    agent-version id; without ``agent_id``, the agent with most results among those that
+    have the versions asked for (and at least two versions)."""
+    seen = agent_versions(con, agent_id)
+    if seen.is_empty():
+        who = f"agent {agent_id}" if agent_id is not None else "any agent"
+        raise DataError(f"no data: {who} has no metric results with an agent version")
+    wanted = [str(v) for v in (baseline, candidate) if str(v) not in (PREVIOUS, LATEST)]
+    candidates = []
+    for (agent,), versions in seen.group_by(["agent_id"], maintain_order=True):
+        known = set(versions["agent_version"].cast(pl.String).to_list())
+        known |= {str(i) for i in versions["agent_version_id"].to_list() if i is not None}
+        if versions.height >= 2 and all(w in known for w in wanted):
+            candidates.append((int(versions["n_results"].sum()), -int(agent), int(agent)))
+    if agent_id is not None:
+        agent = int(agent_id)
+    elif candidates:
+        agent = max(candidates)[2]
+    else:
+        which = f" with versions {' and '.join(map(repr, wanted))}" if wanted else ""
+        raise DataError(f"no agent has two versions to compare{which}: see `--agent-id`")
+    versions = seen.filter(pl.col("agent_id") == agent)
+    labels = [str(v) for v in versions["agent_version"].to_list()]
+    ids = {str(i): str(v) for i, v in versions.select("agent_version_id", "agent_version").rows()
+           if i is not None}  # fmt: skip
+
+    def resolve(value: str, option: str, word: str) -> str:
+        if value in labels:
+            return value
+        if value in ids:
+            return ids[value]
+        listed = ", ".join(f"{v} ({i})" if i is not None else v
+                           for v, i in versions.select("agent_version", "agent_version_id").rows())  # fmt: skip
+        raise DataError(
+            f"no data: agent {agent} has no results for version {value!r} ({option} takes a "
+            f"version label, an agent-version id or {word!r}); its versions: {listed}"
+        )
+
+    cand = str(candidate)
+    cand = labels[-1] if cand == LATEST else resolve(cand, "--candidate", LATEST)
+    base = str(baseline)
+    if base == PREVIOUS:
+        earlier = labels[: labels.index(cand)]
+        if not earlier:
+            raise DataError(
+                f"no data: version {cand!r} is agent {agent}'s first: give --baseline VERSION"
+            )
+        return agent, earlier[-1], cand
+    if base == LATEST:
+        raise ConfigError("--baseline takes a version or 'previous', not 'latest'")
+    return agent, resolve(base, "--baseline", PREVIOUS), cand
+
+
+# -- the comparison ------------------------------------------------------------------------------
+def check_settings(by: str, max_drop: float, alpha: float, min_n: int) -> str:
+    """The ``--by`` grouping normalised; a one-line error for a setting out of range."""
+    norm = ",".join(p.strip().lower() for p in str(by).split(",") if p.strip())
+    if norm not in DIMENSION:
+        raise ConfigError(f"--by {by!r}: use one of {', '.join(DIMENSION)}")
+    if not 0 <= max_drop < 1:
+        raise ConfigError(f"--max-drop {max_drop}: give a fraction in [0, 1), e.g. 0.05")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha {alpha}: give a probability in (0, 1), e.g. 0.05")
+    if min_n < 1:
+        raise ConfigError(f"--min-n {min_n}: give a positive number of results, e.g. 30")
+    return norm
+
+
+def _scenario_counts(
+    con: Any, agent: int, pair: tuple[str, str], by: str, metric: str | int | None
+) -> pl.DataFrame:
+    """Passes and evaluated results per cell × version × scenario."""
+    dim = DIMENSION[by]
+    key = f"cast({dim[1]} as varchar)" if dim else "null"
+    label = f"cast(any_value({dim[2]}) as varchar)" if dim else "null"
+    return fetch(
+        con,
+        f"select metric_id, any_value(metric_name) as metric_name, {key} as dim_key,"
+        f" {label} as dim_label, agent_version, scenario_id,"
+        " any_value(scenario_name) as scenario_name,"
+        " count(passed) as n, count(*) filter (where passed) as k from metric_results"
+        " where agent_id = $agent and agent_version in ($b, $c)"
+        " and ($metric is null or metric_name = $metric or cast(metric_id as varchar) = $metric)"
+        " group by all",
+        {"agent": agent, "b": pair[0], "c": pair[1], "metric": None if metric is None else str(metric)},
+    )
+
+
+def _strata(rows: list[dict[str, Any]], pair: tuple[str, str]) -> dict[str, tuple[int, int, int, int]]:
+    """``{scenario: (k_b, n_b, k_c, n_c)}`` of one cell; a version compared with itself is
+    both sides."""
+    names = {r["scenario_id"]: r["scenario_name"] or f"scenario {r['scenario_id']}" for r in rows}
+    clash = {n for n in names.values() if list(names.values()).count(n) > 1}
+    label = {s: f"{n} #{s}" if n in clash else n for s, n in names.items()}
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        counts = out.setdefault(label[r["scenario_id"]], [0, 0, 0, 0])
+        if r["agent_version"] == pair[0]:
+            counts[0:2] = [int(r["k"]), int(r["n"])]
+        if r["agent_version"] == pair[1]:
+            counts[2:4] = [int(r["k"]), int(r["n"])]
+    return {s: (c[0], c[1], c[2], c[3]) for s, c in out.items()}
+
+
+def compare(
+    data_dir: Source,
+    agent_id: int | None = None,
+    *,
+    baseline: str | int = PREVIOUS,
+    candidate: str | int = LATEST,
+    metric: str | int | None = None,
+    by: str = "metric",
+    alpha: float = ALPHA,
+    max_drop: float = MAX_DROP,
+    min_n: int = MIN_N,
+    strict: bool = False,
+    rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
+) -> VersionComparison:
+    """Every cell of baseline vs candidate, compared scenario by scenario, with its verdict."""
+    by = check_settings(by, max_drop, alpha, min_n)
+    with opened(data_dir, rules, as_of=as_of) as con:
+        agent, base, cand = pick_versions(con, agent_id, baseline, candidate)
+        counts = _scenario_counts(con, agent, (base, cand), by, metric)
+    if counts.is_empty():
+        which = f"metric {metric!r}" if metric is not None else "any metric"
+        raise DataError(
+            f"no data: agent {agent} has no evaluated results of {which} in {base!r} or {cand!r}"
+        )
+    cells: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for r in counts.iter_rows(named=True):
+        cells.setdefault((r["metric_id"], r["dim_key"]), []).append(r)
+    keys = sorted(cells, key=lambda k: (k[0], "" if k[1] is None else str(k[1])))
+    comparisons = [compare_stratified(_strata(cells[k], (base, cand)), min_n=min_n) for k in keys]
+    judged = verdicts(comparisons, alpha=alpha, max_drop=max_drop, strict=strict)
+    dim = DIMENSION[by]
+    out = []
+    for key, cmp, verdict in zip(keys, comparisons, judged, strict=True):
+        first = cells[key][0]
+        value = None
+        if dim is not None:
+            value = first["dim_label"] or first["dim_key"] or "(none)"
+        out.append(Cell(int(key[0]), first["metric_name"], dim and dim[0], value, cmp, verdict))
+    return VersionComparison(agent, base, cand, by, alpha, max_drop, min_n, strict, out)
+
+
+def compare_versions(
+    data_dir: Source,
+    metric: str | int | None = None,
+    baseline: str | int = PREVIOUS,
+    candidate: str | int = LATEST,
+    *,
+    agent_id: int | None = None,
+    by: str = "metric",
+    alpha: float = ALPHA,
+    max_drop: float = MAX_DROP,
+    min_n: int = MIN_N,
+    rules: str | Path | None = None,
+    as_of: str | int | datetime | None = None,
+    a: str | None = None,
+    b: str | None = None,
+) -> pl.DataFrame:
+    """Per cell, the candidate version against the baseline, scenario by scenario, with its
+    verdict: ``worse``, ``better``, ``no difference`` or ``insufficient``.
+
+    Versions: ``previous``/``latest``, a label or an agent-version id (``a``/``b`` are the
+    deprecated names of ``baseline``/``candidate``). The agent: ``agent_id``, else the one with
+    most results among those having the versions. ``metric`` (name or id) keeps one metric;
+    ``by`` adds language or personality to each cell. Columns: the cell, both sides' runs,
+    scenarios, rate and clustered interval, the scenarios run on one side only (named), the
+    naive and the scenario-matched (Mantel-Haenszel) change with its interval, the mix shift,
+    the test and both one-sided p-values with Holm's correction, ``verdict``, ``reason``,
+    ``drop`` and ``fails_gate`` (worse by more than ``max_drop``). Worst first.
+    """
+    return compare(
+        data_dir,
+        agent_id,
+        baseline=a if a is not None else baseline,
+        candidate=b if b is not None else candidate,
+        metric=metric,
+        by=by,
+        alpha=alpha,
+        max_drop=max_drop,
+        min_n=min_n,
+        rules=rules,
+        as_of=as_of,
+    ).frame()
+
+
+__all__ = [
+    "DIMENSION",
+    "LATEST",
+    "PREVIOUS",
+    "Cell",
+    "VersionComparison",
+    "agent_versions",
+    "check_settings",
+    "compare",
+    "compare_versions",
+    "pick_versions",
+]
