@@ -4,7 +4,9 @@
 >>> with MockServer(runs=2000, seed=1) as srv:   # doctest: +SKIP
 ...     srv.base_url, srv.config.latency_ms
 
-See :mod:`cekura_analytics.mock.data` for the planted signal the data carries.
+See :mod:`cekura_analytics.mock.data` for the planted signal the data carries, :mod:`.flaky`
+and :mod:`.reviews` for the planted flakiness and human reviews (``/_mock/flaky``,
+``/_mock/reviews``) and :mod:`.modes` for the failure modes (``/_mock/failure_modes``).
 The server needs the ``[mock]`` extra (fastapi, uvicorn), so its names load on first use:
 ``import cekura_analytics`` works without it.
 """

@@ -306,6 +306,51 @@ def fail_probability(metric_idx: int, scenario_idx: int, version_idx: int) -> fl
     return min(p, MAX_FAIL)
 
 
+# Planted flakiness. A metric's pass probability is the same for every scenario of one agent
+# and personality (siblings: the same theme, numbered #2, #3...), so it can be moved between
+# siblings without moving any rate the planted signal above is read from. Water-filling does
+# it: the siblings, in a fixed per-metric order of difficulty, take pass probability 1 in turn
+# until their total equals n * p, one of them keeps the remainder and the rest take 0. A
+# metric at 95 % over four siblings becomes 1, 1, 1 and 0.8 (three always pass, one flips);
+# at 51 % (Hindi x Instruction Following) 1, 1, 0.04, 0 (two always fail): fixes to find.
+# SPREAD_METRICS are left as they were, every scenario in between (a reliability problem):
+# latency is measured per call and empathy is judged on how the simulated caller happens to
+# behave, so each repeat of a scenario can go either way.
+SPREAD_METRICS = (_mi(305), _mi(306))
+_FLAKY_ORDER_SEED = 20260818  # fixed: the planted structure is the same for every seed
+
+
+def _sibling_order() -> dict[tuple[int, int], tuple[int, int]]:
+    """(metric index, scenario index) -> (rank of difficulty, siblings having the metric)."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for si, sc in enumerate(SCENARIOS):
+        groups.setdefault((sc.agent_idx, sc.personality_idx), []).append(si)
+    rng = random.Random(_FLAKY_ORDER_SEED)
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    for _, members in sorted(groups.items()):
+        for mi in range(len(METRICS)):
+            having = [si for si in members if mi in SCENARIOS[si].metric_idx]
+            rng.shuffle(having)  # the per-metric order of difficulty, easiest first
+            for rank, si in enumerate(having):
+                out[mi, si] = (rank, len(having))
+    return out
+
+
+_SIBLING_ORDER = _sibling_order()
+
+
+def pass_probability(metric_idx: int, scenario_idx: int, version_idx: int) -> float:
+    """Planted pass probability of one metric for a run of this scenario on this version:
+    0 or 1 for a stable cell, in between for a flaky one (see the water-filling above)."""
+    p = 1.0 - fail_probability(metric_idx, scenario_idx, version_idx)
+    order = _SIBLING_ORDER.get((metric_idx, scenario_idx))
+    if metric_idx in SPREAD_METRICS or order is None:
+        return p
+    rank, n = order
+    # rounded so that a float residue such as 4e-16 is not mistaken for "in between"
+    return round(min(1.0, max(0.0, n * p - rank)), 9)
+
+
 # Phrase banks per language: (main agent lines, testing agent lines). {a} = agent name.
 PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "en": (

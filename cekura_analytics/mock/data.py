@@ -19,8 +19,12 @@ Every per-run attribute is a function of (seed, run id) through a counter-based 
 evaluated column-wise in polars, so any run can be regenerated alone; the index keeps only
 integers (~30 bytes a run: 1 M runs ~ 30 MB) and the full JSON is built on request.
 
-A metric *passes* with probability ``1 - fail`` where ``fail`` = the metric's base failure
-rate (3-8 %) times the planted multipliers below (capped at 90 %). A run's ``success`` is
+A metric's pass probability starts at ``1 - fail`` where ``fail`` = the metric's base
+failure rate (3-8 %) times the planted multipliers below (capped at 90 %); the flakiness
+structure then moves it between sibling scenarios (same agent and personality) without
+changing their mean: most scenario x metric x version cells always pass, some always fail,
+the rest flip between repeats (:func:`catalog.pass_probability`, :mod:`flaky`). A run's
+``success`` is
 "completed and every metric of its scenario passed" (so ``expected_outcome.score`` is 100
 exactly when ``success``). Numeric / continuous scores are drawn on the passing or failing
 side of the metric threshold, so "passed" == the rubric condition holds.
@@ -40,6 +44,18 @@ Moderate:
   Issues** (303): failure ×5 (~85 % pass vs ~97 %).
 Subtle: language **fr** × **Clarity** (307): failure ×1.6.
 No other combination has a planted effect; everything else differs only by noise.
+
+Flaky or stable (per scenario × metric × agent version)
+-------------------------------------------------------
+Siblings share one pass probability p; in a fixed per-metric order of difficulty they take 1
+in turn until their total is n·p, one keeps the remainder, the rest take 0 (four siblings at
+95 %: 1, 1, 1, 0.8). Stable cells therefore carry the failures of the low-p groups: Hindi ×
+Instruction Following (two of four siblings always fail) and version 4519 × Appointment
+Booked. **Response Latency** (305) and **Empathy** (306) are left spread -- every scenario
+flips, so Angry British / Impatient Spanish × Empathy is a reliability problem (~52 % in
+every scenario) where Hindi × Instruction Following is a fix to find. ``GET /_mock/flaky``.
+
+Human reviews: see :mod:`reviews` (``GET /_mock/reviews``).
 """
 
 from __future__ import annotations
@@ -147,11 +163,7 @@ _SCEN_PERS = pl.Series([s.personality_idx for s in C.SCENARIOS], dtype=pl.Int8)
 _SCEN_MASK = pl.Series([sum(1 << m for m in s.metric_idx) for s in C.SCENARIOS], dtype=pl.UInt16)
 _PASS_P = [
     pl.Series(
-        [
-            1.0 - C.fail_probability(mi, si, vi)
-            for si in range(len(C.SCENARIOS))
-            for vi in range(_NV)
-        ]
+        [C.pass_probability(mi, si, vi) for si in range(len(C.SCENARIOS)) for vi in range(_NV)]
     )
     for mi in range(len(C.METRICS))
 ]

@@ -3,7 +3,9 @@ for API version ``"v1"`` or ``"v2"`` (the differences are in :mod:`wire`).
 
 Wire choices (the README's "looser than the service" rules, made concrete):
 ``RunList.metrics`` is a list of ``{id, name, type}`` (no scores); ``critical_categories`` is
-a list of objects (one per failed metric); ``expected_outcome`` is an object or null.
+a list of objects (one per failed metric, carrying the reviewer's ``wrongly_marked`` /
+``feedback`` / ``priority`` on reviewed runs, whose ``evaluation_status`` is the reviewer's
+verdict: :mod:`reviews`); ``expected_outcome`` is an object or null.
 ``evaluation.metrics[]`` carries ``score`` (legacy 0/5 for binary, see :mod:`wire`; int for
 numeric, one-decimal float for continuous) and null ``enum``/``value`` -- or, for enum
 metrics, ``score: null`` and ``enum == value`` = the chosen value; custom-code metrics
@@ -33,6 +35,7 @@ from . import wire as W
 from .data import COMPLETED, FAILED, STATUSES, TIMEOUT, MockData, iso
 from .faults import json_bytes
 from .modes import failed_explanation
+from .reviews import Review, category_review, review_of
 
 LEGACY_RUBRIC_FRACTION = 0.10  # runs in the oldest 10 % of the span predate rubrics: null
 _NOT_CONNECTED = {"failed", "cancelled", "in_queue", "pending"}
@@ -102,8 +105,6 @@ def _explanations(m: C.Metric) -> tuple[tuple[str, ...], tuple[str, ...]]:
 # Per-metric / per-scenario constants, computed once (rendering is on the hot path).
 _COND = [_condition(m) for m in C.METRICS]
 _EXPL = [_explanations(m) for m in C.METRICS]
-_PRIORITY = ["critical" if m.eval_type in ("binary", "numeric") else "non-critical"
-             for m in C.METRICS]  # fmt: skip
 _LIST_METRICS = [
     [{"id": C.METRICS[mi].id, "name": C.METRICS[mi].name, "type": C.METRICS[mi].eval_type}
      for mi in sc.metric_idx]
@@ -123,15 +124,22 @@ def _normalized(text: str) -> str:
     return out
 
 
-def _critical(row: dict[str, Any], passed: dict[int, bool], dev_bits: int) -> list[Any]:
-    """Critical categories: one entry per failed metric (deviation 0.2-1.0 from 8 bits)."""
-    return [
-        {"category_id": C.METRICS[mi].id, "category": C.METRICS[mi].name,
-         "deviation": round(0.2 + (dev_bits >> 8 * k & 255) / 255 * 0.8, 2),
-         "wrongly_marked": False, "feedback": "", "priority": _PRIORITY[mi]}
-        for k, (mi, ok) in enumerate(passed.items())
-        if not ok
-    ]  # fmt: skip
+def _critical(
+    data: MockData, row: dict[str, Any], passed: dict[int, bool], dev_bits: int,
+    review: Review | None,
+) -> list[Any]:  # fmt: skip
+    """Critical categories: one entry per failed metric (deviation 0.2-1.0 from 8 bits), with
+    the reviewer's marks on a reviewed run (:mod:`reviews`)."""
+    out = []
+    for k, (mi, ok) in enumerate(passed.items()):
+        if ok:
+            continue
+        wrong, feedback, priority = category_review(data, row["id"], mi, review)
+        deviation = round(0.2 + (dev_bits >> 8 * k & 255) / 255 * 0.8, 2)
+        out.append({"category_id": C.METRICS[mi].id, "category": C.METRICS[mi].name,
+                    "deviation": deviation, "wrongly_marked": wrong, "feedback": feedback,
+                    "priority": priority})  # fmt: skip
+    return out
 
 
 @cache
@@ -273,7 +281,7 @@ def _common(data: MockData, row: dict[str, Any], full: bool, api: str) -> dict[s
     delay_us = int(core.uniform(0.5, 8.0) * 1e6)
     ring = round(core.uniform(0.8, 6.0), 1)
     tester_number = f"+1415555{core.randrange(10000):04d}"
-    reviewed = core.random() < 0.02
+    core.random()  # the old review draw (reviews are drawn in reviews.py): later draws stay put
     reason = core.choice(_FAIL_REASONS)
     ended = core.choice(("customer-ended-call", "assistant-ended-call"))
     eo_score = core.choice((0, 25, 50, 75))
@@ -290,9 +298,10 @@ def _common(data: MockData, row: dict[str, Any], full: bool, api: str) -> dict[s
     evaluated = row["status"] in (COMPLETED, TIMEOUT)
     success = data.success_of(row)
     passed = data.passed_metrics(row) if evaluated else {}
+    review = review_of(data, row)
     ev_status = "success" if success else "failure"
-    if reviewed and evaluated:
-        ev_status = "reviewed_" + ev_status
+    if review is not None:  # the reviewer's verdict; the metric items keep the judge's
+        ev_status = "reviewed_success" if review.passed else "reviewed_failure"
     error = ""
     if row["status"] == FAILED:
         error = f"Call failed to connect: {reason}"
@@ -322,7 +331,7 @@ def _common(data: MockData, row: dict[str, Any], full: bool, api: str) -> dict[s
         "metadata": metadata,
         "outbound_number": tester_number if agent.inbound else agent.contact_number,
         "inbound_number": agent.contact_number if agent.inbound else tester_number,
-        "critical_categories": _critical(row, passed, dev_bits),
+        "critical_categories": _critical(data, row, passed, dev_bits, review),
         "error_message": error,
     }
     if full:
@@ -350,8 +359,8 @@ def _common(data: MockData, row: dict[str, Any], full: bool, api: str) -> dict[s
             if connected and status not in _PARTIAL
             else None,
             email_id=None,
-            is_reviewed=reviewed and evaluated,
-            feedback="",
+            is_reviewed=review is not None,
+            feedback=review.feedback if review is not None else "",
             scenario_instructions=sc.instructions,
             test_profile_data={
                 "id": sc.test_profile,

@@ -25,8 +25,10 @@ from . import routes
 from .data import FIRST_RUN_ID, STATUS_CODE, MockData
 from .drf import ApiError, ints, json_response
 from .faults import FaultMiddleware, MockConfig
+from .flaky import flaky_truth
 from .jobs import register as register_jobs
 from .modes import planted_failures
+from .reviews import review_truth
 from .state import MockState
 
 
@@ -55,7 +57,7 @@ def create_app(
 
 
 def _register_control(app: FastAPI, st: MockState) -> None:
-    """``/_mock/*``: stats, fault settings, arrivals, completion (no key needed)."""
+    """``/_mock/*``: stats, fault settings, arrivals, completion, planted truth (no key)."""
 
     @app.get("/_mock/stats")
     async def stats() -> Response:
@@ -98,6 +100,16 @@ def _register_control(app: FastAPI, st: MockState) -> None:
     async def failure_modes() -> Response:
         # the planted mode of every failed result, so tests can score recovered modes
         return json_response({"failures": planted_failures(st.data)})
+
+    @app.get("/_mock/flaky")
+    async def flaky() -> Response:
+        # every scenario x metric x version cell: planted pass probability, realised counts
+        return json_response({"cells": flaky_truth(st.data)})
+
+    @app.get("/_mock/reviews")
+    async def reviews() -> Response:
+        # planted overturn / missed rates per metric and the counts the reviews realise
+        return json_response(review_truth(st.data))
 
 
 class MockServer:

@@ -27,8 +27,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import polars as pl
+
 from . import catalog as C
-from .data import MIGRATION, MockData, hash_key, hash_one, to_us
+from .data import MIGRATION, MockData, hash_ids, hash_key, hash_one, to_us
 
 MIGRATION_US = to_us(MIGRATION)
 LEGACY_PASS_SCORE = 5
@@ -104,6 +106,11 @@ def duration_seconds(text: str) -> int:
 def has_version(data: MockData, result_id: int) -> bool:
     """False for the ~2 % of results that ran against no recorded agent version."""
     return hash_one(_key(data.seed, S_NO_VERSION), result_id) % 50 != 0
+
+
+def versioned(data: MockData, result_ids: pl.Series) -> pl.Series:
+    """:func:`has_version` of every result id in a series (vectorised twin)."""
+    return hash_ids(_key(data.seed, S_NO_VERSION), result_ids) % 50 != 0
 
 
 def agent_version(data: MockData, ver: int, result_id: int, api: str, kind: str) -> Any:
