@@ -29,8 +29,9 @@ from .errors import CekuraError
 if TYPE_CHECKING:
     from .analysis.modes import failure_modes
     from .analysis.outlier_runs import outliers
-    from .analysis.rates import compare_versions, pass_rates
+    from .analysis.rates import pass_rates
     from .analysis.release_gate import GateResult, gate
+    from .analysis.versions import compare_versions
     from .api.client import CekuraClient
     from .config import Settings, load_settings
     from .improve.impact import improve_impact
@@ -58,7 +59,7 @@ _WHERE: dict[str, str] = {
     "duckdb": "warehouse.connection",
     "Scope": "scope",
     "pass_rates": "analysis.rates",
-    "compare_versions": "analysis.rates",
+    "compare_versions": "analysis.versions",
     "outliers": "analysis.outlier_runs",
     "failure_modes": "analysis.modes",
     "gate": "analysis.release_gate",

@@ -21,7 +21,7 @@ from .improve import ledger as lg
 from .improve.jobs import improve_collect, improve_launch, read_prompt
 from .lake.sync import extract
 from .present.document import report
-from .present.text import extract_summary, interval, pct, text_table
+from .present.text import count, extract_summary, interval, pct, text_table
 from .warehouse.connection import connect, fetch
 
 #: files shipped in the package (setuptools installs package data as plain files)
@@ -66,7 +66,7 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
         _step(f"extract: mock Cekura with {runs:,} runs at {base_url}")
         synced = extract(data_dir, base_url=base_url, api_key=DEMO_KEY)
         click.echo(extract_summary(synced))
-        _step("where does the agent fail? (Wilson 95 % intervals)")
+        _step("where does the agent fail? (95 % intervals clustered by scenario)")
         click.echo(summary(data_dir))
         _step("how does it fail? failure modes per metric")
         click.echo(modes(data_dir))
@@ -103,21 +103,23 @@ def summary(
         )
     finally:
         con.close()
-    lines = [f"Pass rate by metric, lowest first (Wilson 95 % interval; top {top})"]
+    lines = [f"Pass rate by metric, lowest first (95 % interval clustered by scenario; top {top})"]
     if metrics.is_empty():
         lines.append("  no metric results yet")
     else:
         rows = [
             [
                 str(r["metric_name"] or f"metric {r['metric_id']}"),
-                str(r["n_evaluated"]),
+                count(r["n_evaluated"], r["n_scenarios"]),
                 pct(r["pass_rate"]),
                 interval(r["ci_low"], r["ci_high"]),
                 str(r["n_unknown"]),
             ]
             for r in metrics.iter_rows(named=True)
         ]
-        lines += text_table(["metric", "n", "pass", "95% interval", "unknown"], rows, {1, 2, 4})
+        lines += text_table(
+            ["metric", "runs (scenarios)", "pass", "95 % interval", "unknown"], rows, {1, 2, 4}
+        )
     lines += ["", f"{worst} worst personality × language cells (lowest upper bound first)"]
     if cells.is_empty():
         lines.append("  no evaluated metric results yet")
@@ -126,13 +128,15 @@ def summary(
             [
                 str(r["personality_name"] or f"personality {r['personality_id']}"),
                 str(r["scenario_language"] or "?"),
-                str(r["n_evaluated"]),
+                count(r["n_evaluated"], r["n_scenarios"]),
                 pct(r["pass_rate"]),
                 interval(r["ci_low"], r["ci_high"]),
             ]
             for r in cells.iter_rows(named=True)
         ]
-        lines += text_table(["personality", "language", "n", "pass", "95% interval"], rows, {2, 3})
+        lines += text_table(
+            ["personality", "language", "runs (scenarios)", "pass", "95 % interval"], rows, {2, 3}
+        )
     return "\n".join(lines)
 
 

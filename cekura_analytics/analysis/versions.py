@@ -54,7 +54,9 @@ class Cell:
     def name(self) -> str:
         """``Empathy`` or ``Empathy [personality: Angry British Female]``."""
         base = self.metric_name or f"metric {self.metric_id}"
-        return base if self.dimension is None else f"{base} [{self.dimension}: {self.dimension_value}]"
+        return (
+            base if self.dimension is None else f"{base} [{self.dimension}: {self.dimension_value}]"
+        )
 
     @property
     def drop(self) -> float | None:
@@ -188,8 +190,8 @@ def pick_versions(
             return value
         if value in ids:
             return ids[value]
-        listed = ", ".join(f"{v} ({i})" if i is not None else v
-                           for v, i in versions.select("agent_version", "agent_version_id").rows())  # fmt: skip
+        pairs = versions.select("agent_version", "agent_version_id").rows()
+        listed = ", ".join(f"{v} ({i})" if i is not None else v for v, i in pairs)
         raise DataError(
             f"no data: agent {agent} has no results for version {value!r} ({option} takes a "
             f"version label, an agent-version id or {word!r}); its versions: {listed}"
@@ -241,11 +243,18 @@ def _scenario_counts(
         " where agent_id = $agent and agent_version in ($b, $c)"
         " and ($metric is null or metric_name = $metric or cast(metric_id as varchar) = $metric)"
         " group by all",
-        {"agent": agent, "b": pair[0], "c": pair[1], "metric": None if metric is None else str(metric)},
+        {
+            "agent": agent,
+            "b": pair[0],
+            "c": pair[1],
+            "metric": None if metric is None else str(metric),
+        },
     )
 
 
-def _strata(rows: list[dict[str, Any]], pair: tuple[str, str]) -> dict[str, tuple[int, int, int, int]]:
+def strata(
+    rows: list[dict[str, Any]], pair: tuple[str, str]
+) -> dict[str, tuple[int, int, int, int]]:
     """``{scenario: (k_b, n_b, k_c, n_c)}`` of one cell; a version compared with itself is
     both sides."""
     names = {r["scenario_id"]: r["scenario_name"] or f"scenario {r['scenario_id']}" for r in rows}
@@ -290,7 +299,7 @@ def compare(
     for r in counts.iter_rows(named=True):
         cells.setdefault((r["metric_id"], r["dim_key"]), []).append(r)
     keys = sorted(cells, key=lambda k: (k[0], "" if k[1] is None else str(k[1])))
-    comparisons = [compare_stratified(_strata(cells[k], (base, cand)), min_n=min_n) for k in keys]
+    comparisons = [compare_stratified(strata(cells[k], (base, cand)), min_n=min_n) for k in keys]
     judged = verdicts(comparisons, alpha=alpha, max_drop=max_drop, strict=strict)
     dim = DIMENSION[by]
     out = []
@@ -357,4 +366,5 @@ __all__ = [
     "compare",
     "compare_versions",
     "pick_versions",
+    "strata",
 ]

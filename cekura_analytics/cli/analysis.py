@@ -10,14 +10,17 @@ from typing import Any
 
 import click
 
-from ..defaults import ALPHA, GATE_BY, MAX_DROP, MIN_N, OUTLIER_SETTINGS, REPORT_FORMATS
+from ..defaults import OUTLIER_SETTINGS, REPORT_FORMATS
 from .options import (
     agent_id_option,
     as_of_option,
+    comparison_options,
     data_dir_option,
+    deprecated_version_options,
     friendly_errors,
     output_options,
     parse_params,
+    renamed,
     rules_option,
     since_option,
 )
@@ -117,32 +120,32 @@ def pass_rates_cmd(
 @click.command("compare-versions")
 @data_dir_option
 @click.option("--metric", default=None, help="One metric (name or id); default: every metric.")
-@click.option(
-    "--a", "a", default=None, help="The baseline version (default: the older of the two newest)."
-)
-@click.option("--b", "b", default=None, help="The version compared (default: the newest).")
 @click.option("--agent-id", type=int, default=None, help="The agent (default: the busiest).")
+@comparison_options
+@deprecated_version_options
 @output_options
 @as_of_option
 @rules_option
 @friendly_errors
 def compare_versions_cmd(
     data_dir: str,
-    metric: str | None,
     a: str | None,
     b: str | None,
-    agent_id: int | None,
+    baseline: str,
+    candidate: str,
     fmt: str,
     out: Path | None,
     raw: bool,
-    as_of: str | None,
-    rules: Path | None,
+    **settings: Any,
 ) -> None:
-    """Per-metric pass rate of agent version A vs B, with intervals and a two-proportion test."""
-    from ..analysis.rates import compare_versions
+    """Each metric (or metric × language / personality) of the candidate version against the
+    baseline, scenario by scenario: rates, the change, the test and the verdict."""
+    from ..analysis.versions import compare_versions
     from ..present.output import render
 
-    df = compare_versions(data_dir, metric, a, b, agent_id=agent_id, rules=rules, as_of=as_of)
+    baseline = renamed("--a", "--baseline", a, baseline)
+    candidate = renamed("--b", "--candidate", b, candidate)
+    df = compare_versions(data_dir, baseline=baseline, candidate=candidate, **settings)
     click.echo(render(df, fmt, out, raw=raw))
 
 
@@ -250,20 +253,7 @@ def outliers_cmd(
 @click.command("gate")
 @data_dir_option
 @click.option("--agent-id", type=int, required=True, help="The agent whose versions to compare.")
-@click.option("--baseline", default="previous", show_default=True, help="VERSION or 'previous'.")
-@click.option("--candidate", default="latest", show_default=True, help="VERSION or 'latest'.")
-@click.option(
-    "--max-drop", type=float, default=MAX_DROP, show_default=True, help="Largest drop tolerated."
-)
-@click.option("--alpha", type=float, default=ALPHA, show_default=True, help="After Holm.")
-@click.option("--min-n", type=int, default=MIN_N, show_default=True, help="Fewer: insufficient.")
-@click.option(
-    "--by",
-    type=click.Choice(GATE_BY),
-    default="metric",
-    show_default=True,
-    help="One cell per metric, or per metric × language / personality.",
-)
+@comparison_options
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
 @click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
@@ -274,8 +264,9 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     """Fail a CI build when the candidate agent version made a metric significantly worse.
 
     Exit status: 0 pass, 1 regression (or insufficient data with --strict), 2 bad input or
-    no data. A cell fails when its pass rate drops by more than --max-drop and a one-sided
-    test (Fisher exact for small counts, z otherwise) is significant after Holm's correction.
+    no data. Each cell compares the versions scenario by scenario (only scenarios run on
+    both); it fails when the candidate is worse after Holm's correction and dropped by more
+    than --max-drop.
     """
     from ..analysis.release_gate import gate
     from ..present.output import write_gate

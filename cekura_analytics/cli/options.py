@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..defaults import API_VERSIONS, FORMATS, JOB_CONCURRENCY
+from ..defaults import ALPHA, API_VERSIONS, FORMATS, GATE_BY, JOB_CONCURRENCY, MAX_DROP, MIN_N
 from ..errors import CekuraError, ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,3 +164,65 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
             raise ConfigError(f"--param {item!r}: write NAME=VALUE and use $NAME in the SQL")
         params[name.strip()] = value
     return params
+
+
+def comparison_options(func: F) -> F:
+    """How two versions are compared (the gate and compare-versions share them): which
+    versions, the cells, and the thresholds of the one verdict rule."""
+    for option in reversed(
+        [
+            click.option(
+                "--baseline",
+                default="previous",
+                show_default=True,
+                help="The version compared against: a label (v3), an agent-version id (4519) "
+                "or 'previous' (the version before the candidate).",
+            ),
+            click.option(
+                "--candidate",
+                default="latest",
+                show_default=True,
+                help="The version judged: a label, an agent-version id or 'latest'.",
+            ),
+            click.option(
+                "--by",
+                type=click.Choice(GATE_BY),
+                default="metric",
+                show_default=True,
+                help="One cell per metric, or per metric × language / personality.",
+            ),
+            click.option(
+                "--max-drop",
+                type=float,
+                default=MAX_DROP,
+                show_default=True,
+                help="A worse cell fails the gate only when it dropped by more than this.",
+            ),
+            click.option(
+                "--alpha", type=float, default=ALPHA, show_default=True, help="After Holm."
+            ),
+            click.option(
+                "--min-n",
+                type=int,
+                default=MIN_N,
+                show_default=True,
+                help="Fewer results on a side (in the common scenarios): insufficient.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def deprecated_version_options(func: F) -> F:
+    """``--a``/``--b``: the old names of ``--baseline``/``--candidate`` (hidden, warn once)."""
+    func = click.option("--b", "b", default=None, hidden=True)(func)
+    return click.option("--a", "a", default=None, hidden=True)(func)
+
+
+def renamed(old: str, new: str, value: Any, default: Any) -> Any:
+    """The value of a deprecated option, with a one-line warning; else ``default``."""
+    if value is None:
+        return default
+    click.secho(f"warning: {old} is deprecated, use {new}", fg="yellow", err=True)
+    return value

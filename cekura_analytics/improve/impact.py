@@ -1,16 +1,16 @@
 """Did the suggestions work? Each finished improve-prompt job against the version shipped after it.
 
-The view ``improve_impact`` (``sql/91_improve_impact.sql``) pairs every completed prompt job
-and each metric its run failed with "before" (the agent version the run used) and "after"
-(the agent's next version first seen after the job finished). :func:`improve_impact` tests
-each pair like the release gate does (:func:`cekura_analytics.stats.compare_counts`: Fisher
-exact for small counts, z otherwise), in both directions, with Holm's correction over all
-those one-sided tests together (jobs on runs of the same version share one comparison, tested
-once), and gives a verdict:
+The view ``improve_impact`` (``sql/marts/91_improve_impact.sql``) pairs every completed prompt
+job and each metric its run failed with "before" (the agent version the run used) and "after"
+(the agent's next version first seen after the job finished). :func:`improve_impact` compares
+each pair as the release gate does: the one comparison, scenario by scenario
+(:func:`cekura_analytics.analysis.stats.compare_stratified`), one family of cells judged by
+:func:`~cekura_analytics.analysis.stats.verdicts` with Holm's correction (jobs on runs of the
+same version share one comparison, tested once). The verdicts:
 
 * ``not yet shipped``: no later version of the agent has results yet;
 * ``improved`` / ``worse``: the after version passes the metric significantly more / less;
-* ``no evidence``: neither, including pairs with fewer than ``min_n`` results on a side.
+* ``no evidence``: neither, including pairs that could not be tested.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from typing import Any
 
 import polars as pl
 
-from ..analysis.stats import compare_counts, holm
+from ..analysis.stats import BETTER, INSUFFICIENT, NO_DIFFERENCE, compare_stratified, verdicts
+from ..analysis.stats import WORSE as WORSE_CMP
+from ..analysis.versions import strata
 from ..defaults import ALPHA, MIN_N
 from ..warehouse.connection import Source, fetch, opened
 
@@ -40,8 +42,9 @@ def improve_impact(
 ) -> pl.DataFrame:
     """Per finished prompt job × targeted metric: before/after rates, intervals, verdict.
 
-    Columns: those of the ``improve_impact`` view plus ``test``, ``p_better``, ``p_worse``
-    (one-sided), ``p_holm_better``, ``p_holm_worse`` and ``verdict``.
+    Columns: those of the ``improve_impact`` view, then the scenario-matched ``change`` with
+    its interval, ``test``, ``p_better``, ``p_worse``, ``p_holm_better``, ``p_holm_worse``,
+    ``verdict`` and ``reason``.
     """
     with opened(data_dir, rules, as_of=as_of) as con:
         df = fetch(
@@ -50,46 +53,78 @@ def improve_impact(
             " where $agent_id is null or agent_id = cast($agent_id as bigint)",
             {"agent_id": agent_id},
         )
-    rows = df.to_dicts()
-    # jobs on runs of the same version share one comparison: test each distinct pair once
-    tests: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in rows:
-        key = (r["agent_id"], r["before_version"], r["after_version"], r["metric_id"])
-        if r["after_version"] is None or key in tests:
-            continue
-        cmp = compare_counts(
-            int(r["n_passed_before"]),
-            int(r["n_before"]),
-            int(r["n_passed_after"]),
-            int(r["n_after"]),
-            min_n,
+        pairs = sorted(
+            {(r["agent_id"], r["before_version"], r["after_version"], r["metric_id"])
+             for r in df.iter_rows(named=True) if r["after_version"] is not None}
+        )  # fmt: skip
+        counts = _scenario_counts(con, pairs)
+    by_version: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
+    for r in counts.iter_rows(named=True):
+        by_version.setdefault((r["agent_id"], r["metric_id"], r["agent_version"]), []).append(r)
+
+    def rows_of(pair: tuple[Any, ...]) -> list[dict[str, Any]]:
+        agent, before, after, metric = pair
+        return by_version.get((agent, metric, before), []) + by_version.get(
+            (agent, metric, after), []
         )
-        tests[key] = {"test": cmp.test, "p_better": cmp.p_better, "p_worse": cmp.p_worse}
-    # one family: both directions of every tested pair
-    family = [(key, side) for key, t in tests.items() for side in ("better", "worse")
-              if t[f"p_{side}"] is not None]  # fmt: skip
-    adjusted = holm([tests[key][f"p_{side}"] for key, side in family])
-    for (key, side), p in zip(family, adjusted, strict=True):
-        tests[key][f"p_holm_{side}"] = p
-    for r in rows:
-        t = tests.get((r["agent_id"], r["before_version"], r["after_version"], r["metric_id"]), {})
-        better, worse = t.get("p_holm_better"), t.get("p_holm_worse")
-        if r["after_version"] is None:
-            verdict = NOT_SHIPPED
-        elif better is not None and better < alpha:
-            verdict = IMPROVED
-        elif worse is not None and worse < alpha:
-            verdict = WORSE
-        else:
-            verdict = NO_EVIDENCE
-        r |= {"test": t.get("test"), "p_better": t.get("p_better"), "p_worse": t.get("p_worse")}
-        r |= {"p_holm_better": better, "p_holm_worse": worse, "verdict": verdict}
+
+    cmps = [compare_stratified(strata(rows_of(p), (p[1], p[2])), min_n=min_n) for p in pairs]
+    judged = dict(zip(pairs, zip(cmps, verdicts(cmps, alpha=alpha), strict=True), strict=True))
+    rows = []
+    for r in df.iter_rows(named=True):
+        key = (r["agent_id"], r["before_version"], r["after_version"], r["metric_id"])
+        cmp, v = judged.get(key, (None, None))
+        verdict = (
+            NOT_SHIPPED if r["after_version"] is None else _VERDICT[v.verdict] if v else NO_EVIDENCE
+        )
+        r |= {
+            "change": cmp.change if cmp else None,
+            "ci_low_change": cmp.ci_low_change if cmp else None,
+            "ci_high_change": cmp.ci_high_change if cmp else None,
+            "test": cmp.method if cmp else None,
+            "p_better": cmp.p_better if cmp else None,
+            "p_worse": cmp.p_worse if cmp else None,
+            "p_holm_better": v.p_holm_better if v else None,
+            "p_holm_worse": v.p_holm_worse if v else None,
+            "verdict": verdict,
+            "reason": v.reason if v else None,
+        }
+        rows.append(r)
     extra = {
+        **dict.fromkeys(("change", "ci_low_change", "ci_high_change"), pl.Float64),
         "test": pl.String,
-        **{c: pl.Float64 for c in ("p_better", "p_worse", "p_holm_better", "p_holm_worse")},
+        **dict.fromkeys(("p_better", "p_worse", "p_holm_better", "p_holm_worse"), pl.Float64),
         "verdict": pl.String,
+        "reason": pl.String,
     }
     return pl.DataFrame(rows, schema={**df.schema, **extra})
+
+
+#: the comparison's verdict -> what it says of a suggestion
+_VERDICT = {
+    BETTER: IMPROVED,
+    WORSE_CMP: WORSE,
+    NO_DIFFERENCE: NO_EVIDENCE,
+    INSUFFICIENT: NO_EVIDENCE,
+}
+
+
+def _scenario_counts(con: Any, pairs: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """Passes and results per agent × version × metric × scenario, for the pairs' versions."""
+    wanted = [(p[0], v, p[3]) for p in pairs for v in (p[1], p[2])]
+    if not wanted:  # an empty parameter list has no columns to join on
+        schema = {"agent_id": pl.Int64, "agent_version": pl.String, "metric_id": pl.Int64}
+        return pl.DataFrame(schema=schema)
+    return fetch(
+        con,
+        "select agent_id, agent_version, metric_id, scenario_id,"
+        " any_value(scenario_name) as scenario_name,"
+        " count(passed) as n, count(*) filter (where passed) as k from metric_results"
+        " semi join (select unnest($wanted, recursive := true)) as w"
+        " using (agent_id, agent_version, metric_id)"
+        " group by all",
+        {"wanted": [{"agent_id": a, "agent_version": v, "metric_id": m} for a, v, m in wanted]},
+    )
 
 
 __all__ = [

@@ -21,15 +21,14 @@ import polars as pl
 from ..analysis.outlier_runs import outliers
 from ..analysis.rates import pass_rates, run_durations, version_changes
 from ..errors import DataError
-from ..warehouse.families import RATE_COLUMNS
 from .mode_charts import failure_mode_chart
-from .text import chart_title, pct, pct_expr
+from .text import chart_title, pct, pct_expr, rate_text_expr
 from .theme import (
     BAR_COLOR,
-    COLORS,
     INTERVAL_COLOR,
     OUTCOME_COLORS,
     THEME,
+    VERDICT_COLORS,
     centred_rate_scale,
     need,
     nice_step,
@@ -39,11 +38,13 @@ from .theme import (
     unthemed,
     use_notebook_renderer,
     version_rules,
-    weekly,
     with_labels,
+    zoomed_scale,
 )
 
 Source = pl.DataFrame | str | Path
+#: the rate columns a chart needs (the views carry more: n_scenarios, design_effect)
+RATES = ("n_evaluated", "n_passed", "pass_rate", "ci_low", "ci_high")
 
 
 def _rates(data: Source, by: tuple[str, ...], since: Any = None, agent_id: Any = None) -> Any:
@@ -57,7 +58,7 @@ def pass_rate_by_metric(
     data: Source, *, since: Any = None, agent_id: Any = None, title: str | None = None
 ) -> alt.LayerChart:
     """Pass rate per metric as bars sorted worst first, with Wilson 95 % error bars."""
-    df = need(_rates(data, ("metric",), since, agent_id), ("metric_name", *RATE_COLUMNS), "bars")
+    df = need(_rates(data, ("metric",), since, agent_id), ("metric_name", *RATES), "bars")
     df = with_labels(df.filter(pl.col("n_evaluated") > 0)).sort("pass_rate")
     if df.is_empty():
         raise DataError("pass rate by metric: no metric has an evaluated result")
@@ -97,7 +98,7 @@ def heatmap(
     title: str | None = None,
 ) -> alt.LayerChart:
     """Metric (rows) × ``column`` heatmap: colour = pass rate, text = n, faded when n < min_n."""
-    df = need(data, ("metric_name", column, *RATE_COLUMNS), "heatmap")
+    df = need(data, ("metric_name", column, *RATES), "heatmap")
     df = df.with_columns(pl.col(column).cast(pl.String).fill_null("(none)"))
     df = with_labels(df.filter(pl.col("n_evaluated") > 0), min_n)
     if df.is_empty():
@@ -179,22 +180,23 @@ def trend(
     columns: int = 2,
 ) -> alt.FacetChart:
     """Pass rate over time per metric (one panel each), the interval as a band, version
-    changes as dashed rules; ``freq`` is ``"day"`` or ``"week"``."""
+    changes as dashed rules; ``freq`` is ``"day"`` or ``"week"``: the frame's time column
+    (a ``pass_rates`` frame by ``day`` or ``week`` and ``metric``)."""
     if freq not in ("day", "week"):
         raise DataError(f"trend: freq must be 'day' or 'week', not {freq!r}")
-    df = _rates(data, ("day", "metric"), since, agent_id)
-    df = need(df, ("day", "metric_name", *RATE_COLUMNS), "trend")
+    df = _rates(data, (freq, "metric"), since, agent_id)
+    df = need(df, (freq, "metric_name", *RATES), "trend").rename(
+        {freq: "day"} if freq != "day" else {}
+    )
     if versions is None and not isinstance(data, pl.DataFrame):
         versions = version_changes(data, agent_id=agent_id)
-    if freq == "week":
-        df = weekly(df)
     if metrics is not None:
         df = df.filter(pl.col("metric_name").is_in(list(metrics)))
     df = with_labels(df.filter(pl.col("n_evaluated") > 0))
     if df.is_empty():
         raise DataError("trend: no day has an evaluated result")
     df = df.select(
-        pl.col("day").cast(pl.Date), "metric_name", *RATE_COLUMNS, "rate_label", "interval"
+        pl.col("day").cast(pl.Date), "metric_name", *RATES, "rate_label", "interval"
     ).with_columns(kind=pl.lit("rate"), agent_version=pl.lit(None, pl.String))
     rules = version_rules(versions, df)
     df = pl.concat([df, rules], how="diagonal_relaxed")
@@ -244,85 +246,79 @@ def trend(
     return themed(chart)
 
 
-def version_comparison(
-    data: pl.DataFrame,
-    *,
-    alpha: float = 0.05,
-    a: str | None = None,
-    b: str | None = None,
-    gate_failures: Sequence[int | str] | None = None,
-) -> alt.LayerChart:
-    """Per-metric pass rate of version A (hollow) and B (filled) joined by a line; changes
-    significant at ``alpha`` are coloured red (regression) or green (improvement).
-
-    ``gate_failures``: metric ids (or names) the release gate failed
-    (``GateResult.failures``): marked "✗ gate" right of their points.
-    """
-    df = need(
-        data, ("metric_name", "pass_rate_a", "pass_rate_b", "n_a", "n_b", "p_value"), "versions"
-    )
-    df = df.filter(pl.col("pass_rate_a").is_not_null() & pl.col("pass_rate_b").is_not_null())
+def version_comparison(data: pl.DataFrame) -> alt.LayerChart:
+    """Each metric of the baseline (hollow) and the candidate (filled) with their clustered 95 %
+    intervals and n, coloured by the comparison's verdict (worse / better / no difference /
+    insufficient); "✗ gate" marks the cells that fail the release gate. ``data`` is a
+    :func:`~cekura_analytics.analysis.versions.compare_versions` frame: the chart draws its
+    verdicts and computes none."""
+    cols = ("metric_name", "rate_baseline", "rate_candidate", "n_baseline", "n_candidate",
+            "verdict", "fails_gate", "baseline", "candidate")  # fmt: skip
+    df = need(data, cols, "versions")
+    df = df.filter(pl.col("rate_baseline").is_not_null() & pl.col("rate_candidate").is_not_null())
     if df.is_empty():
         raise DataError("version comparison: no metric was evaluated in both versions")
-    # version names come from the API and end up in titles Vega compiles into expressions
-    a = chart_title(a or (df["version_a"][0] if "version_a" in df.columns else "A"))
-    b = chart_title(b or (df["version_b"][0] if "version_b" in df.columns else "B"))
-    agent = f"Agent {df['agent_id'][0]}: " if "agent_id" in df.columns else "Agent "
+    a, b = chart_title(df["baseline"][0]), chart_title(df["candidate"][0])
+    agent = f"Agent {df['agent_id'][0]}: " if "agent_id" in df.columns else ""
+    cell = pl.col("metric_name")
+    if "dimension_value" in df.columns and df["dimension_value"].is_not_null().any():
+        cell = cell + " [" + pl.col("dimension_value").fill_null("") + "]"
     df = df.with_columns(
-        diff=pl.col("pass_rate_b") - pl.col("pass_rate_a"),
-        change=pl.when(pl.col("p_value").is_null() | (pl.col("p_value") >= alpha))
-        .then(pl.lit("no significant change"))
-        .when(pl.col("pass_rate_b") < pl.col("pass_rate_a"))
-        .then(pl.lit("regression"))
-        .otherwise(pl.lit("improvement")),
-        label_a=pct_expr("pass_rate_a") + " (n=" + pl.col("n_a").cast(pl.String) + ")",
-        label_b=pct_expr("pass_rate_b") + " (n=" + pl.col("n_b").cast(pl.String) + ")",
-    ).sort("diff")
-    failed = {str(f) for f in gate_failures or ()}
-    key = pl.col("metric_id").cast(pl.String) if "metric_id" in df.columns else pl.lit(None)
-    hit = key.is_in(list(failed)) | pl.col("metric_name").cast(pl.String).is_in(list(failed))
-    df = df.with_columns(
-        gate=pl.when(hit).then(pl.lit("fails the gate")).otherwise(pl.lit("")),
-        gate_x=pl.max_horizontal("pass_rate_a", "pass_rate_b"),  # the label clears both points
-    )
+        cell=cell,
+        label_a=rate_text_expr("rate_baseline", "ci_low_baseline", "ci_high_baseline",
+                               "n_baseline", "n_scenarios_baseline"),
+        label_b=rate_text_expr("rate_candidate", "ci_low_candidate", "ci_high_candidate",
+                               "n_candidate", "n_scenarios_candidate"),
+        label_change=pct_expr("change").str.replace(" %", " pts"),
+        gate=pl.when(pl.col("fails_gate")).then(pl.lit("fails the gate")).otherwise(pl.lit("")),
+        gate_x=pl.max_horizontal("ci_high_baseline", "ci_high_candidate", "rate_candidate"),
+    )  # fmt: skip
+    order = df.sort("change", nulls_last=True)["cell"].to_list()
     color = alt.Color(
-        "change:N",
-        scale=alt.Scale(domain=list(COLORS), range=list(COLORS.values())),
+        "verdict:N",
+        scale=alt.Scale(domain=list(VERDICT_COLORS), range=list(VERDICT_COLORS.values())),
         title=f"{a} → {b}",
     )
     tips = [
-        alt.Tooltip("metric_name:N", title="metric"),
-        alt.Tooltip("label_a:N", title=f"pass rate {a}"),
-        alt.Tooltip("label_b:N", title=f"pass rate {b}"),
-        alt.Tooltip("diff:Q", title="change", format="+.1%"),
-        alt.Tooltip("p_value:Q", title="p-value (two-proportion)", format=".3g"),
-        alt.Tooltip("change:N", title="verdict"),
+        alt.Tooltip("cell:N", title="metric"),
+        alt.Tooltip("label_a:N", title="baseline"),
+        alt.Tooltip("label_b:N", title="candidate"),
+        alt.Tooltip("label_change:N", title="change, scenario by scenario"),
+        alt.Tooltip("verdict:N", title="verdict"),
+        alt.Tooltip("reason:N", title="why"),
         alt.Tooltip("gate:N", title="release gate"),
     ]
-    for extra, t in (("ci_low_b", "B interval low"), ("ci_high_b", "B interval high")):
-        if extra in df.columns:
-            tips.append(alt.Tooltip(f"{extra}:Q", title=t, format=".1%"))
-    y = alt.Y("metric_name:N", sort=df["metric_name"].to_list(), title=None)
+    bounds = df.select(
+        lo=pl.min_horizontal(pl.col("ci_low_baseline").min(), pl.col("ci_low_candidate").min()),
+        hi=pl.max_horizontal(pl.col("ci_high_baseline").max(), pl.col("ci_high_candidate").max()),
+    ).row(0)
+    scale = zoomed_scale(bounds[0] or 0.0, bounds[1] or 1.0)
+    y = alt.Y("cell:N", sort=order, title=None)
     base = alt.Chart(df).encode(y=y, tooltip=tips)
-    x = alt.X(
-        "pass_rate_a:Q",
-        title="pass rate",
-        axis=alt.Axis(format="%"),
-        scale=alt.Scale(domain=[0, 1]),
+    x_a = alt.X("rate_baseline:Q", title="pass rate", axis=alt.Axis(format="%"), scale=scale)
+    ci_a = base.mark_rule(color="#999999", strokeWidth=5, opacity=0.5, yOffset=-4).encode(
+        x=alt.X("ci_low_baseline:Q", scale=scale), x2="ci_high_baseline:Q"
     )
-    link = base.mark_rule(strokeWidth=2).encode(x=x, x2="pass_rate_b:Q", color=color)
-    pa = base.mark_point(filled=False, size=60, color="#666666").encode(x=x)
-    pb = base.mark_point(filled=True, size=70, opacity=1).encode(x="pass_rate_b:Q", color=color)
+    ci_b = base.mark_rule(strokeWidth=2, yOffset=4).encode(
+        x=alt.X("ci_low_candidate:Q", scale=scale), x2="ci_high_candidate:Q", color=color
+    )
+    pa = base.mark_point(filled=False, size=60, color="#666666", yOffset=-4).encode(x=x_a)
+    pb = base.mark_point(filled=True, size=70, opacity=1, yOffset=4).encode(
+        x=alt.X("rate_candidate:Q", scale=scale), color=color
+    )
     gate = (
         base.transform_filter("datum.gate != ''")
-        .mark_text(align="left", dx=9, fontWeight="bold", color=COLORS["regression"])
-        .encode(x="gate_x:Q", text=alt.value("✗ gate"))
+        .mark_text(align="left", dx=9, fontWeight="bold", color=VERDICT_COLORS["worse"])
+        .encode(x=alt.X("gate_x:Q", scale=scale), text=alt.value("✗ gate"))
     )
-    subtitle = f"hollow: {a} · filled: {b} · coloured when p < {alpha:g} (2-proportion test)"
-    if gate_failures is not None:
-        subtitle += " · ✗ gate: regression that fails the release gate (Holm-corrected)"
-    chart = alt.layer(link, pa, pb, gate).properties(
-        height=alt.Step(22), title=alt.Title(f"{agent}version {a} → {b}", subtitle=subtitle)
+    subtitle = (
+        f"hollow: {a} · filled: {b} · bars: 95 % intervals clustered by scenario · colour: "
+        "the verdict, scenario by scenario with Holm's correction · ✗ gate: fails the gate"
+    )
+    if scale.zero is False:
+        subtitle += " · axis zoomed to the data"
+    chart = alt.layer(ci_a, ci_b, pa, pb, gate).properties(
+        height=alt.Step(24), title=alt.Title(f"{agent}version {a} → {b}", subtitle=subtitle)
     )
     return themed(chart)
 
@@ -453,5 +449,4 @@ __all__ = [
     "unthemed",
     "use_notebook_renderer",
     "version_comparison",
-    "weekly",
 ]

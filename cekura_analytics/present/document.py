@@ -9,7 +9,6 @@ report's own nonce-tagged scripts run.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import functools
 import json
@@ -28,8 +27,8 @@ from markupsafe import Markup
 
 from .._version import __version__
 from ..analysis.modes import modes_view, modes_weekly
-from ..analysis.rates import compare_versions, pass_rates_sql, run_durations, version_changes
-from ..analysis.release_gate import gate
+from ..analysis.rates import pass_rates_sql, run_durations, version_changes
+from ..analysis.versions import VersionComparison, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
 from ..lake.store import Store
@@ -38,10 +37,16 @@ from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
-from .text import impact_rows, interval, pct
+from .text import count, impact_rows, interval, pct
 
 FORMATS = ("html", "md")
-RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"), ("day", "metric"))
+RATE_GROUPS = (
+    ("metric",),
+    ("metric", "personality"),
+    ("metric", "language"),
+    ("day", "metric"),
+    ("week", "metric"),
+)
 EXCERPT_CHARS = 1200
 
 
@@ -131,10 +136,16 @@ def _headline(
     ).row(0, named=True)
     m = fetch(
         con,
-        "select count(distinct metric_id) as metrics, count(passed) as n, count_if(passed) as k,"
-        " count(*) - count(passed) as unknown, wilson_low(count_if(passed), count(passed)) as lo,"
-        " wilson_high(count_if(passed), count(passed)) as hi"
-        f" from metric_results where {scope_sql()}",
+        # per scenario, then over them: the overall rate's interval is clustered by scenario
+        "with s as (select scenario_id, count(passed) as n, count_if(passed) as k,"
+        " count(*) - count(passed) as u from metric_results"
+        f" where {scope_sql()} group by scenario_id),"
+        " t as (select sum(k) as k, sum(n) as n, sum(u) as unknown, sum(k * k) as kk,"
+        " sum(k * n) as kn, sum(n * n) as nn, count(*) filter (where n > 0) as c from s)"
+        " select (select count(distinct metric_id) from metric_results"
+        f" where {scope_sql()}) as metrics, k, n, unknown, c,"
+        " clustered_low(k, n, kk, kn, nn, c) as lo, clustered_high(k, n, kk, kn, nn, c) as hi"
+        " from t",
         params,
     ).row(0, named=True)
     if not runs["n"]:
@@ -149,7 +160,8 @@ def _headline(
         {
             "label": "overall metric pass rate",
             "value": pct(rate),
-            "note": f"95 % {interval(m['lo'], m['hi'])} · n {m['n']:,} · {m['unknown']:,} unknown",
+            "note": f"95 % {interval(m['lo'], m['hi'])} · n {count(m['n'] or 0, m['c'])}"
+            f" · {m['unknown'] or 0:,} unknown",
         },
         {"label": "period covered (UTC)", "value": period, "note": ""},
         {"label": "data freshness: last sync (UTC)", "value": fresh, "note": mark},
@@ -171,7 +183,7 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
             "where": where,
             "rate": pct(r["pass_rate"]),
             "interval": interval(r["ci_low"], r["ci_high"]),
-            "n": f"{r['n_evaluated']:,}",
+            "n": count(r["n_evaluated"], r.get("n_scenarios")),
         }
         for _, r, where in rows[:limit]
     ]
@@ -284,19 +296,13 @@ def _collect(
         weekly = modes_weekly(con)
         suggestions = _suggestions(con, agent_id, n_jobs)
         impact = impact_rows(improve_impact(con, agent_id=agent_id))
-        # the agent with most results (or --agent-id), its two latest versions, all time,
-        # and the gate's verdict on the same two versions, marked on the chart
-        comparison: pl.DataFrame | DataError
+        # the agent with most results (or --agent-id), its two latest versions, all time:
+        # the one comparison, whose verdicts the chart draws and the gate's marks come from
+        comparison: VersionComparison | DataError
         try:
-            comparison = compare_versions(con, agent_id=agent_id)
+            comparison = compare(con, agent_id)
         except DataError as exc:
             comparison = exc
-        failures = None
-        if isinstance(comparison, pl.DataFrame) and comparison.height:
-            with contextlib.suppress(DataError):
-                va, vb = comparison["version_a"][0], comparison["version_b"][0]
-                verdict = gate(con, comparison["agent_id"][0], baseline=va, candidate=vb)
-                failures = [c.metric_id for c in verdict.failures]
     by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
     daily = rates[("day", "metric")]
     span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
@@ -305,7 +311,7 @@ def _collect(
     def versions() -> Any:
         if isinstance(comparison, DataError):
             raise comparison
-        return ch.version_comparison(comparison, gate_failures=failures)
+        return ch.version_comparison(comparison.frame())
 
     charts = [
         _chart(
@@ -321,7 +327,9 @@ def _collect(
             "Metric × language",
             lambda: ch.metric_language_heatmap(by_lang, min_n=min_n),
         ),
-        _chart("trend", "Trend", lambda: ch.trend(daily, freq=freq, versions=changes)),
+        _chart(
+            "trend", "Trend", lambda: ch.trend(rates[(freq, "metric")], freq=freq, versions=changes)
+        ),
         _chart("versions", "Agent version comparison", versions),
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),

@@ -27,18 +27,23 @@ def gate_junit(g: GateResult) -> str:
         skipped=str(len(g.insufficient)),
     )
     props = ET.SubElement(suite, "properties")
-    for name in ("agent_id", "baseline", "candidate", "by", "max_drop", "alpha", "min_n"):
-        ET.SubElement(props, "property", name=name, value=visible(getattr(g, name)))
+    settings = {"agent_id": g.agent_id, "baseline": g.baseline, "candidate": g.candidate}
+    for name, value in (settings | g.settings).items():
+        ET.SubElement(props, "property", name=name, value=visible(value))
     for c in g.worst_first():
         message = visible(gate_message(g, c))
         case = ET.SubElement(
-            suite, "testcase", name=visible(c.name), classname=f"cekura.gate.{g.by}", time="0"
+            suite,
+            "testcase",
+            name=visible(c.name),
+            classname=f"cekura.gate.{g.comparison.by}",
+            time="0",
         )
-        if c.status == "fail":
+        if g.status(c) == "fail":
             failure = ET.SubElement(case, "failure", type="regression")
             failure.set("message", message)
             failure.text = message
-        elif c.status == "insufficient":
+        elif g.status(c) == "insufficient":
             ET.SubElement(case, "skipped", message=message)
         else:
             ET.SubElement(case, "system-out").text = message

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .text import gate_headline, p_value, points, rate_cell, visible
+from .text import gate_headline, p_value, points, side, visible
 
 if TYPE_CHECKING:
     from ..analysis.release_gate import GateResult
@@ -67,25 +67,28 @@ __all__ = ["gate_markdown", "md_escape", "render_markdown"]
 
 def gate_markdown(g: GateResult) -> str:
     """The release gate as a PR-comment table, worst first; cell text escaped for Markdown."""
+    c0 = g.comparison
     head = f"### {'✅' if g.passed else '❌'} {md_escape(gate_headline(g))}"
     lines = [
         head,
         "",
-        f"A cell fails when the pass rate drops by more than {points(g.max_drop, signed=False)} "
-        f"and the one-sided test is significant at α = {g.alpha:g} after Holm's "
-        f"correction over the tested cells; cells with n < {g.min_n} on a side are not "
-        "tested.",
+        "Each cell compares the versions scenario by scenario (only scenarios run on both; "
+        "Cochran-Mantel-Haenszel test, Mantel-Haenszel change). A cell fails when the "
+        f"candidate is worse at α = {c0.alpha:g} after Holm's correction over the tested cells "
+        f"and its drop exceeds {points(c0.max_drop, signed=False)}; a cell with no common "
+        f"scenario or fewer than {c0.min_n} results on a side is not tested. "
+        "n: runs (scenarios); intervals: 95 %, clustered by scenario.",
         "",
         f"| status | cell | {md_escape(g.baseline)} | {md_escape(g.candidate)} "
-        "| drop | test | p | Holm p |",
+        "| change [95 %] | naive | verdict | Holm p |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for c in g.worst_first():
         k = c.cmp
-        before = rate_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)
-        after = rate_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)
+        change = f"{points(k.change)} [{points(k.ci_low_change)}, {points(k.ci_high_change)}]"
         lines.append(
-            f"| {c.status} | {md_escape(c.name)} | {before} | {after} | {points(c.drop)} "
-            f"| {k.test or '–'} | {p_value(k.p_worse)} | {p_value(c.p_holm)} |"
+            f"| {g.status(c)} | {md_escape(c.name)} | {side(c, 'baseline')} "
+            f"| {side(c, 'candidate')} | {change} | {points(k.naive_change)} "
+            f"| {c.verdict.verdict} | {p_value(c.verdict.p_holm_worse)} |"
         )
     return "\n".join(lines) + "\n"

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 if TYPE_CHECKING:
-    from ..analysis.release_gate import Cell, GateResult
+    from ..analysis.release_gate import GateResult
+    from ..analysis.versions import Cell
     from ..lake.maintenance import OptimizeSummary
     from ..lake.sync import ExtractSummary
 
@@ -81,6 +82,22 @@ def pct(rate: float | None) -> str:
 def pct_expr(column: str) -> pl.Expr:
     """:func:`pct` as a polars expression (for tooltips computed on a whole frame)."""
     return (pl.col(column) * 100).round(1).cast(pl.String) + " %"
+
+
+def rate_text_expr(rate: str, low: str, high: str, n: str, n_scenarios: str) -> pl.Expr:
+    """:func:`rate_cell` as a polars expression over a frame's columns."""
+    return (
+        pct_expr(rate)
+        + " ["
+        + pct_expr(low).str.replace(" %", "")
+        + " – "
+        + pct_expr(high)
+        + "] n="
+        + pl.col(n).cast(pl.String)
+        + " ("
+        + pl.col(n_scenarios).cast(pl.String)
+        + ")"
+    )
 
 
 def interval(low: float | None, high: float | None) -> str:
@@ -252,7 +269,8 @@ def impact_rows(df: pl.DataFrame) -> list[dict[str, str]]:
                 sides[side] = "not shipped yet"
                 continue
             rate, lo, hi = (r[f"{c}_{side}"] for c in ("pass_rate", "ci_low", "ci_high"))
-            sides[side] = f"{version}: {rate_cell(rate, lo, hi, r[f'n_{side}'])}"
+            n, c = r[f"n_{side}"], r[f"n_scenarios_{side}"]
+            sides[side] = f"{version}: {rate_cell(rate, lo, hi, n, c)}"
         out.append(
             {
                 "job": str(r["job_id"]),
@@ -279,25 +297,46 @@ def gate_headline(g: GateResult) -> str:
         why = ": insufficient data under --strict"
     return (
         f"gate {verdict}{why} — agent {g.agent_id}, version {g.baseline} -> "
-        f"{g.candidate}, {len(g.cells)} cells by {g.by} ({n_tested} tested, "
+        f"{g.candidate}, {len(g.cells)} cells by {g.comparison.by} ({n_tested} tested, "
         f"{len(g.insufficient)} insufficient)"
     )
 
 
-def gate_message(g: GateResult, c: Cell) -> str:
-    """One cell's numbers: both rates with intervals and n, the drop and the test."""
+def side(c: Cell, which: str) -> str:
+    """One side of a compared cell: rate, clustered interval, runs (scenarios)."""
     k = c.cmp
-    if c.status == "insufficient":
-        return (
-            f"insufficient data: n={k.n_baseline} ({g.baseline}) and n={k.n_candidate} "
-            f"({g.candidate}); at least {g.min_n} per side are needed to test"
-        )
-    before = rate_cell(k.rate_baseline, k.ci_low_baseline, k.ci_high_baseline, k.n_baseline)
-    after = rate_cell(k.rate_candidate, k.ci_low_candidate, k.ci_high_candidate, k.n_candidate)
+    return rate_cell(
+        getattr(k, f"rate_{which}"),
+        getattr(k, f"ci_low_{which}"),
+        getattr(k, f"ci_high_{which}"),
+        getattr(k, f"n_{which}"),
+        getattr(k, f"n_scenarios_{which}"),
+    )
+
+
+def change_text(c: Cell) -> str:
+    """The scenario-matched change with its interval, and what the naive one would say."""
+    k = c.cmp
+    text = f"change {points(k.change)} [{points(k.ci_low_change)}, {points(k.ci_high_change)}]"
+    text += f" over {k.n_scenarios_both} common scenarios"
+    if k.mix_shift is not None and abs(k.mix_shift) >= 0.005:
+        text += f" (naive {points(k.naive_change)}: {points(k.mix_shift)} from the scenario mix)"
+    only = k.n_scenarios_baseline_only + k.n_scenarios_candidate_only
+    if only:
+        text += f"; {only} scenarios ran on one side only"
+    return text
+
+
+def gate_message(g: GateResult, c: Cell) -> str:
+    """One cell's numbers: both sides, the change, the test and its verdict."""
+    if c.verdict.verdict == "insufficient":
+        return f"insufficient data: {c.verdict.reason}"
+    k = c.cmp
     return (
-        f"{before} -> {after}; drop {points(c.drop)} (max {points(g.max_drop, signed=False)}); "
-        f"{k.test} one-sided p={p_value(k.p_worse)}, Holm p={p_value(c.p_holm)} "
-        f"(alpha {g.alpha:g})"
+        f"{side(c, 'baseline')} -> {side(c, 'candidate')}; {change_text(c)}; "
+        f"{k.method} one-sided p={p_value(k.p_worse)}, Holm p={p_value(c.verdict.p_holm_worse)} "
+        f"(alpha {g.comparison.alpha:g}); verdict {c.verdict.verdict}, "
+        f"max drop {points(g.comparison.max_drop, signed=False)}"
     )
 
 
@@ -305,5 +344,5 @@ def gate_text(g: GateResult) -> str:
     """What ``gate`` prints: the headline, then one line per cell, worst first."""
     lines = [gate_headline(g)]
     for c in g.worst_first():
-        lines.append(f"  {c.status.upper():<12} {c.name}: {gate_message(g, c)}")
+        lines.append(f"  {g.status(c).upper():<12} {c.name}: {gate_message(g, c)}")
     return "\n".join(lines)

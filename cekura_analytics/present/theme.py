@@ -11,13 +11,19 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from ..analysis.stats import wilson_interval
 from ..errors import DataError
 from .text import pct_expr, visible_expr, visible_frame
 
 BAR_COLOR = "#4c78a8"
 INTERVAL_COLOR = "#333333"
 COLORS = {"regression": "#d62728", "improvement": "#2ca02c", "no significant change": "#9e9e9e"}
+#: the comparison's verdicts (analysis.stats), as the version chart colours them
+VERDICT_COLORS = {
+    "worse": "#d62728",
+    "better": "#2ca02c",
+    "no difference": "#7f7f7f",
+    "insufficient": "#c7c7c7",
+}
 FONT = "Liberation Sans, Helvetica, Arial, sans-serif"
 OUTCOME_COLORS = {"success": "#54a24b", "failure": "#e45756", "unknown": "#bab0ac"}
 OUTCOME_COLORS["all runs"] = BAR_COLOR
@@ -74,21 +80,14 @@ def need(df: pl.DataFrame, columns: Sequence[str], what: str) -> pl.DataFrame:
     if missing:
         raise DataError(f"{what}: the frame lacks column(s) {', '.join(missing)}")
     # DuckDB sums arrive as Decimal, which JSON (the chart spec) cannot carry: plain numbers.
-    casts: dict[str, Any] = {c: pl.Int64 for c in ("n_evaluated", "n_passed", "n_unknown")}
-    casts |= {c: pl.Int64 for c in ("n_a", "n_b")}
-    casts |= {c: pl.Float64 for c in ("pass_rate", "ci_low", "ci_high", "p_value")}
-    casts |= {c: pl.Float64 for c in ("pass_rate_a", "pass_rate_b", "outlier_score")}
+    counts = ("n_evaluated", "n_passed", "n_unknown", "n_scenarios", "n_baseline", "n_candidate")
+    casts: dict[str, Any] = dict.fromkeys(counts, pl.Int64)
+    casts |= dict.fromkeys(
+        ("pass_rate", "ci_low", "ci_high", "design_effect", "change"), pl.Float64
+    )
+    casts |= dict.fromkeys(("outlier_score",), pl.Float64)
     df = visible_frame(df)
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items() if c in df.columns)
-
-
-def with_wilson(df: pl.DataFrame) -> pl.DataFrame:
-    """``ci_low``/``ci_high`` from ``n_passed``/``n_evaluated`` (stats.wilson_interval)."""
-    bounds = [wilson_interval(k, n) for k, n in zip(df["n_passed"], df["n_evaluated"], strict=True)]
-    return df.with_columns(
-        ci_low=pl.Series([b[0] for b in bounds], dtype=pl.Float64),
-        ci_high=pl.Series([b[1] for b in bounds], dtype=pl.Float64),
-    )
 
 
 def with_labels(df: pl.DataFrame, min_n: int = 0) -> pl.DataFrame:
@@ -128,6 +127,15 @@ def centred_rate_scale(df: pl.DataFrame) -> tuple[alt.Scale, float, float, float
     return scale, low, overall, high
 
 
+def zoomed_scale(low: float, high: float, *, pad: float = 0.02) -> alt.Scale:
+    """An x/y scale over the data's own range (rates between 85 and 96 % are invisible on a
+    0-100 % axis); ``zero`` is False when it does not start at 0, so callers can say so."""
+    lo, hi = max(0.0, low - pad), min(1.0, high + pad)
+    if lo <= 0.1:
+        return alt.Scale(domain=[0, hi], zero=True)
+    return alt.Scale(domain=[lo, hi], zero=False, nice=False)
+
+
 def nice_step(raw: float) -> float:
     """The smallest of 1, 2, 5 × 10^k not below ``raw``."""
     k = 1.0
@@ -142,16 +150,6 @@ def nice_step(raw: float) -> float:
 
 
 # -- data preparation ----------------------------------------------------------------
-def weekly(daily: pl.DataFrame) -> pl.DataFrame:
-    """Re-aggregate a day × metric frame by ISO week (Monday), recomputing the intervals."""
-    df = need(daily, ("day", "metric_name", "n_evaluated", "n_passed", "n_unknown"), "weekly")
-    df = df.with_columns(pl.col("day").cast(pl.Date).dt.truncate("1w").alias("day"))
-    keys = [c for c in ("day", "metric_id", "metric_name") if c in df.columns]
-    out = df.group_by(keys).agg(pl.col("n_evaluated", "n_passed", "n_unknown").sum())
-    rate = pl.when(pl.col("n_evaluated") > 0).then(pl.col("n_passed") / pl.col("n_evaluated"))
-    return with_wilson(out.with_columns(pass_rate=rate)).sort(keys)
-
-
 def version_label(versions: pl.DataFrame) -> pl.Expr:
     """The version, prefixed by its agent when several agents share the chart."""
     label = visible_expr(pl.col("agent_version").cast(pl.String))

@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 from gate_data import METRIC_IDS, REGRESSION, write_versions
 
-from cekura_analytics.analysis.release_gate import FAIL, INSUFFICIENT, PASS, gate
+from cekura_analytics.analysis.release_gate import FAIL, INSUFFICIENT, PASS, gate, status
+from cekura_analytics.analysis.stats import two_proportion_test
+from cekura_analytics.analysis.versions import compare_versions
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
 
@@ -29,14 +31,14 @@ def test_known_regression_exits_1_and_fails_exactly_that_metric(tmp_path: Path) 
     result = gate(d, 1)
     assert (result.baseline, result.candidate) == ("v1", "v2")
     assert [c.metric_name for c in result.failures] == ["Empathy"]
-    assert {c.metric_name: c.status for c in result.cells} == {
+    assert {c.metric_name: status(c) for c in result.cells} == {
         "Empathy": FAIL, "Clarity": PASS, "Latency": PASS,
     }  # fmt: skip
     empathy = result.failures[0]
     assert empathy.drop == pytest.approx(0.25)
     assert empathy.cmp.n_baseline == empathy.cmp.n_candidate == 100
     assert empathy.cmp.ci_low_candidate < 0.70 < empathy.cmp.ci_high_candidate
-    assert empathy.cmp.test == "z test" and empathy.p_holm < 0.05
+    assert empathy.cmp.method == "CMH" and empathy.verdict.p_holm_worse < 0.05
     assert "FAIL" in out.output and "Empathy" in out.output
     # the Markdown comment lists the failing cell first
     table = [ln for ln in md.read_text().splitlines() if ln.startswith("| ")]
@@ -48,7 +50,7 @@ def test_version_against_itself_passes(tmp_path: Path) -> None:
     out = run_gate("--data-dir", str(d), "--agent-id", "1", "--baseline", "v2",
                    "--candidate", "v2")  # fmt: skip
     assert out.exit_code == 0, out.output
-    assert all(c.drop == 0 and c.status == PASS for c in gate(d, 1, baseline="v2").cells)
+    assert all(c.drop == 0 and status(c) == PASS for c in gate(d, 1, baseline="v2").cells)
 
 
 def test_small_n_is_insufficient_and_fails_only_when_strict(tmp_path: Path) -> None:
@@ -56,22 +58,23 @@ def test_small_n_is_insufficient_and_fails_only_when_strict(tmp_path: Path) -> N
     d = write_versions(tmp_path / "d", {("v1", "Empathy"): (10, 10), ("v2", "Empathy"): (10, 2)})
     out = run_gate("--data-dir", str(d), "--agent-id", "1")
     assert out.exit_code == 0, out.output
-    assert [c.status for c in gate(d, 1).cells] == [INSUFFICIENT]
+    assert [status(c) for c in gate(d, 1).cells] == [INSUFFICIENT]
     assert "INSUFFICIENT" in out.output
     strict = run_gate("--data-dir", str(d), "--agent-id", "1", "--strict")
     assert strict.exit_code == 1, strict.output
-    # with --min-n 5 the same cell is tested (Fisher exact: counts are small) and fails
+    # with --min-n 5 the same cell is tested (exact: counts are small) and fails
     small = gate(d, 1, min_n=5)
-    assert small.cells[0].status == FAIL and small.cells[0].cmp.test == "fisher exact"
+    assert status(small.cells[0]) == FAIL and small.cells[0].cmp.method == "exact conditional"
 
 
 def test_holm_turns_a_lone_borderline_drop_into_a_pass_among_ten_metrics(tmp_path: Path) -> None:
-    # 90/100 -> 80/100: one-sided z p = 0.0238 < 0.05, a 10-point drop
+    # 90/100 -> 80/100: one-sided CMH p (continuity-corrected, one scenario) < 0.05, 10 points
     borderline = {("v1", "Empathy"): (100, 90), ("v2", "Empathy"): (100, 80)}
     alone = gate(write_versions(tmp_path / "alone", borderline), 1)
-    assert alone.cells[0].status == FAIL
-    assert alone.cells[0].p_holm == pytest.approx(0.0238, abs=1e-4)
-    # the same cell among ten tested metrics: Holm multiplies its p by 10 -> 0.238, a pass
+    assert status(alone.cells[0]) == FAIL
+    assert alone.cells[0].verdict.p_holm_worse == pytest.approx(alone.cells[0].cmp.p_worse)
+    assert 0.02 < alone.cells[0].cmp.p_worse < 0.05
+    # the same cell among ten tested metrics: Holm multiplies its p by 10, a pass
     others = [m for m in METRIC_IDS if m != "Empathy"]
     crowd = dict(borderline)
     crowd |= {(v, m): (100, 90) for v in ("v1", "v2") for m in others}
@@ -79,16 +82,16 @@ def test_holm_turns_a_lone_borderline_drop_into_a_pass_among_ten_metrics(tmp_pat
     assert len(many.cells) == 10 and many.passed
     empathy = next(c for c in many.cells if c.metric_name == "Empathy")
     assert empathy.cmp.p_worse == pytest.approx(alone.cells[0].cmp.p_worse)
-    assert empathy.p_holm == pytest.approx(10 * empathy.cmp.p_worse)
-    assert empathy.status == PASS
+    assert empathy.verdict.p_holm_worse == pytest.approx(10 * empathy.cmp.p_worse)
+    assert status(empathy) == PASS
 
 
 def test_significant_but_small_drop_passes(tmp_path: Path) -> None:
     # 99 % -> 96 % over 2000 results each is significant, but a drop of 3 < 5 points
     d = write_versions(tmp_path / "d", {("v1", "Tone"): (2000, 1980), ("v2", "Tone"): (2000, 1920)})
     cell = gate(d, 1).cells[0]
-    assert cell.p_holm < 0.001 and cell.status == PASS
-    assert gate(d, 1, max_drop=0.02).cells[0].status == FAIL
+    assert cell.verdict.p_holm_worse < 0.001 and status(cell) == PASS
+    assert status(gate(d, 1, max_drop=0.02).cells[0]) == FAIL
 
 
 def test_by_language_finds_the_cell_that_regressed(tmp_path: Path) -> None:
@@ -100,7 +103,7 @@ def test_by_language_finds_the_cell_that_regressed(tmp_path: Path) -> None:
     }
     d = write_versions(tmp_path / "d", counts)
     result = gate(d, 1, by="metric,language")
-    assert [(c.name, c.status) for c in result.worst_first()] == [
+    assert [(c.name, status(c)) for c in result.worst_first()] == [
         ("Empathy [language: es]", FAIL), ("Empathy [language: en]", PASS),
     ]  # fmt: skip
     by_person = gate(d, 1, by="metric, personality")
@@ -132,3 +135,57 @@ def test_first_version_has_no_previous(tmp_path: Path) -> None:
         gate(d, 1)
     with pytest.raises(ConfigError, match="--by"):
         gate(d, 1, by="day")
+
+
+#: the issue's example: every scenario passes at the same rate on both versions (easy 90 %,
+#: hard 50 %), but v2 ran the hard one more: pooled 76.7 % -> 63.3 %, a Simpson's paradox
+MIX_SHIFT = {
+    ("v1", "Empathy", 1): (100, 90),
+    ("v1", "Empathy", 2): (50, 25),
+    ("v2", "Empathy", 1): (50, 45),
+    ("v2", "Empathy", 2): (100, 50),
+}
+
+
+def test_a_change_of_scenario_mix_alone_is_no_regression(tmp_path: Path) -> None:
+    d = write_versions(tmp_path / "d", MIX_SHIFT)
+    out = run_gate("--data-dir", str(d), "--agent-id", "1")
+    assert out.exit_code == 0, out.output
+    (cell,) = gate(d, 1).cells
+    assert cell.cmp.rate_baseline == pytest.approx(115 / 150)
+    assert cell.cmp.rate_candidate == pytest.approx(95 / 150)
+    assert cell.cmp.naive_change == pytest.approx(-20 / 150)  # what the pooled test saw
+    assert cell.cmp.change == pytest.approx(0.0) and cell.cmp.mix_shift == pytest.approx(-20 / 150)
+    assert cell.verdict.verdict == "no difference" and status(cell) == PASS
+    cmp = compare_versions(d, agent_id=1)
+    assert cmp["verdict"].to_list() == ["no difference"]
+    # the pooled two-proportion test on the same counts would have failed the release
+    z, p = two_proportion_test(115, 150, 95, 150)
+    assert p < 0.05 and z < 0
+
+
+def test_a_real_drop_on_every_scenario_is_caught_with_the_mix_shifted(tmp_path: Path) -> None:
+    drop = {
+        ("v1", "Empathy", 1): (100, 90),
+        ("v1", "Empathy", 2): (50, 25),
+        ("v2", "Empathy", 1): (50, 37),  # 90 % -> 75 %
+        ("v2", "Empathy", 2): (100, 35),  # 50 % -> 35 %
+    }
+    result = gate(write_versions(tmp_path / "d", drop), 1)
+    (cell,) = result.cells
+    assert cell.verdict.verdict == "worse" and status(cell) == FAIL and not result.passed
+    assert cell.cmp.change == pytest.approx(-0.15, abs=0.01)
+    assert cell.cmp.ci_low_change < -0.15 < cell.cmp.ci_high_change
+
+
+def test_scenarios_run_on_one_side_are_counted_and_named(tmp_path: Path) -> None:
+    counts = dict(MIX_SHIFT) | {("v2", "Empathy", 3): (40, 0)}  # a new, impossible scenario
+    (cell,) = gate(write_versions(tmp_path / "d", counts), 1).cells
+    assert cell.cmp.n_scenarios_both == 2 and cell.cmp.n_scenarios_candidate_only == 1
+    assert cell.cmp.scenarios_candidate_only == ("scenario 3",)
+    assert cell.verdict.verdict == "no difference"  # compared on the common scenarios only
+    no_common = {("v1", "Empathy", 1): (100, 90), ("v2", "Empathy", 2): (100, 50)}
+    (alone,) = gate(write_versions(tmp_path / "e", no_common), 1).cells
+    assert status(alone) == INSUFFICIENT and "no scenario ran on both" in alone.verdict.reason
+    strict = gate(write_versions(tmp_path / "e", no_common), 1, strict=True)
+    assert not strict.passed

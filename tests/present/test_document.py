@@ -199,3 +199,35 @@ def test_report_as_of_a_version_says_so(data_dir: Path, tmp_path: Path) -> None:
     n = pl.read_delta(str(data_dir / "runs"), version=first_page).height
     assert 0 < n < runs(data_dir).height
     assert f'<div class="v">{n:,}</div><div class="k">runs</div>' in html
+
+
+def test_one_verdict_per_cell_on_every_surface(tmp_path: Path) -> None:
+    """compare_versions, the gate, the version chart's data and the report's chart agree on
+    every cell of the mock's data (its agent 101 broke Appointment Booked in 4519 = v3 and
+    fixed it in 4588 = v4)."""
+    import json
+
+    from cekura_analytics.analysis.release_gate import FAIL, gate, status
+    from cekura_analytics.analysis.versions import compare_versions
+
+    d = tmp_path / "d"
+    with MockServer(runs=3000, seed=7, api_key="k") as srv:
+        extract(d, base_url=srv.base_url, api_key="k", quiet=True)
+    cmp = compare_versions(d)
+    assert cmp.height >= 5 and set(cmp["verdict"]) <= {"worse", "better", "no difference",
+                                                       "insufficient"}  # fmt: skip
+    want = {r["metric_name"]: r["verdict"] for r in cmp.iter_rows(named=True)}
+    fails = {r["metric_name"] for r in cmp.iter_rows(named=True) if r["fails_gate"]}
+    agent, base, cand = cmp["agent_id"][0], cmp["baseline"][0], cmp["candidate"][0]
+    result = gate(d, agent, baseline=base, candidate=cand)
+    assert {c.name: c.verdict.verdict for c in result.cells} == want
+    assert {c.name for c in result.cells if status(c) == FAIL} == fails
+    chart_rows = ch.version_comparison(cmp).to_dict()["datasets"]
+    (rows,) = chart_rows.values()
+    assert {r["metric_name"]: r["verdict"] for r in rows} == want
+    page = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
+    spec = re.search(r'id="spec-versions">(.*?)</script>', page, re.S)
+    assert spec is not None
+    (drawn,) = json.loads(spec.group(1))["datasets"].values()
+    assert {r["metric_name"]: r["verdict"] for r in drawn} == want
+    assert {r["metric_name"] for r in drawn if r["gate"]} == fails

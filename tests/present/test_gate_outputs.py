@@ -31,7 +31,7 @@ def test_junit_is_valid_and_carries_the_numbers(tmp_path: Path) -> None:
     assert [c["@name"] for c in failing] == ["Empathy"]
     message = failing[0]["failure"][0]["@message"]
     assert "95.0 %" in message and "70.0 %" in message and "n=100" in message
-    assert "Holm p=" in message and "z test" in message
+    assert "Holm p=" in message and "CMH" in message and "n=100 (1)" in message
     assert [c["@name"] for c in cases if "skipped" in c] == ["Tone"]
     assert "Clarity | <b>" in [c["@name"] for c in cases]  # escaped by the XML writer
     assert "Clarity \\| &lt;b&gt;" in gate_markdown(result)

@@ -1,9 +1,10 @@
 -- one row per finished improve-prompt job × targeted metric (a metric the job's run failed):
 -- "before" is the agent version the run used, "after" the same agent's next version first seen
--- after the job finished (null: not yet shipped), each with its pass counts and Wilson 95 %
--- interval over all of that version's results. Only jobs that produced a suggestion count
+-- after the job finished (null: not yet shipped), each with its pass counts, scenarios and
+-- scenario-clustered 95 % interval over all of that version's results. Only jobs that produced a suggestion count
 -- (status completed); instructions jobs change scenarios, not the agent, and are left out.
--- The test of before vs after and Holm's correction: cekura_analytics.impact.improve_impact.
+-- The comparison of before vs after (scenario by scenario) and the verdict:
+-- cekura_analytics.improve.impact.improve_impact.
 create or replace view improve_impact as
 with
 targets as (
@@ -34,14 +35,29 @@ shipped as (
         and v.agent_version <> t.before_version
     qualify row_number() over (partition by t.job_id order by v.first_seen_at, v.agent_version) = 1
 ),
+per_scenario as (
+    select
+        agent_id,
+        agent_version,
+        metric_id,
+        scenario_id,
+        count(passed) as n,
+        count(*) filter (where passed) as k
+    from metric_results
+    group by agent_id, agent_version, metric_id, scenario_id
+),
 counts as (
     select
         agent_id,
         agent_version,
         metric_id,
-        count(passed) as n_evaluated,
-        count(*) filter (where passed) as n_passed
-    from metric_results
+        sum(n) as n_evaluated,
+        sum(k) as n_passed,
+        count(*) filter (where n > 0) as n_scenarios,
+        sum(k * k) as kk,
+        sum(k * n) as kn,
+        sum(n * n) as nn
+    from per_scenario
     group by agent_id, agent_version, metric_id
 )
 select
@@ -56,15 +72,17 @@ select
     s.after_first_seen_at,
     coalesce(b.n_evaluated, 0) as n_before,
     coalesce(b.n_passed, 0) as n_passed_before,
+    coalesce(b.n_scenarios, 0) as n_scenarios_before,
     pass_rate(b.n_passed, b.n_evaluated) as pass_rate_before,
-    wilson_low(b.n_passed, b.n_evaluated) as ci_low_before,
-    wilson_high(b.n_passed, b.n_evaluated) as ci_high_before,
+    clustered_low(b.n_passed, b.n_evaluated, b.kk, b.kn, b.nn, b.n_scenarios) as ci_low_before,
+    clustered_high(b.n_passed, b.n_evaluated, b.kk, b.kn, b.nn, b.n_scenarios) as ci_high_before,
     coalesce(a.n_evaluated, 0) as n_after,
     coalesce(a.n_passed, 0) as n_passed_after,
+    coalesce(a.n_scenarios, 0) as n_scenarios_after,
     pass_rate(a.n_passed, a.n_evaluated) as pass_rate_after,
-    wilson_low(a.n_passed, a.n_evaluated) as ci_low_after,
-    wilson_high(a.n_passed, a.n_evaluated) as ci_high_after,
-    pass_rate(a.n_passed, a.n_evaluated) - pass_rate(b.n_passed, b.n_evaluated) as change
+    clustered_low(a.n_passed, a.n_evaluated, a.kk, a.kn, a.nn, a.n_scenarios) as ci_low_after,
+    clustered_high(a.n_passed, a.n_evaluated, a.kk, a.kn, a.nn, a.n_scenarios) as ci_high_after,
+    pass_rate(a.n_passed, a.n_evaluated) - pass_rate(b.n_passed, b.n_evaluated) as naive_change
 from targets as t
 left join shipped as s on s.job_id = t.job_id
 left join counts as b
