@@ -334,6 +334,7 @@ def version_comparison(data: pl.DataFrame) -> alt.LayerChart:
         alt.Tooltip("verdict:N", title="verdict"),
         alt.Tooltip("reason:N", title="why"),
         alt.Tooltip("gate:N", title="release gate"),
+        alt.Tooltip("flaky_share:Q", title="share of the drop in flaky scenarios", format=".0%"),
     ]
     bounds = df.select(
         lo=pl.min_horizontal(pl.col("ci_low_baseline").min(), pl.col("ci_low_candidate").min()),

@@ -249,7 +249,8 @@ def _answer(
                 "before": side(cell, "baseline"),
                 "after": side(cell, "candidate"),
                 "change": change_text(cell),
-                "gate": "fails the gate" if cell.verdict.fails_gate else "",
+                "gate": ("fails the gate" if cell.verdict.fails_gate else "")
+                + (" · mostly in flaky scenarios: rerun them" if cell.mostly_flaky else ""),
             }
             if cell.verdict.verdict == "worse":
                 worse.append(line)
@@ -263,7 +264,7 @@ def _answer(
     ]  # fmt: skip
     todo = []
     for w in worse[:3]:
-        verb = "Hold or roll back" if w["gate"] else "Watch"
+        verb = "Hold or roll back" if w["gate"].startswith("fails") else "Watch"
         todo.append(
             f"{verb} agent {w['agent']}'s {w['versions'].split(' → ')[1]}: {w['cell']} got worse "
             f"({w['change']}). Read its failure modes and outlier runs below, then "
