@@ -14,7 +14,8 @@ traceback); Python callers can catch by class. Messages never contain the API ke
     │   └── ServerError      5xx that retries could not get past
     ├── ConnectError         host unreachable, DNS failure, or timeout
     ├── ResponseError        the body is not what the contract says (truncated or invalid JSON)
-    │   └── IncompleteError  paging delivered fewer rows than the server's ``count``
+    │   ├── IncompleteError  paging delivered fewer distinct ids than the server's ``count``
+    │   └── OffHostError     a redirect or ``next`` link points away from the configured host
     ├── StoreError           the data directory is unusable (corrupt state, unreadable parquet)
     ├── DataError            the data cannot answer the question (empty data dir, unknown column)
     └── JobError             an improve job could not be launched or tracked
@@ -86,7 +87,11 @@ class ResponseError(CekuraError):
 
 
 class IncompleteError(ResponseError):
-    """Paging delivered fewer rows than the server's own ``count``, even by ``next`` links."""
+    """Paging delivered fewer distinct ids than the server's own ``count``, even re-walked."""
+
+
+class OffHostError(ResponseError):
+    """A redirect or ``next`` link pointed at another origin: not followed (the key stays home)."""
 
 
 class StoreError(CekuraError):
@@ -118,6 +123,7 @@ __all__ = [
     "IncompleteError",
     "JobError",
     "NotFoundError",
+    "OffHostError",
     "RateLimitedError",
     "ResponseError",
     "ServerError",
