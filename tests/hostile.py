@@ -38,7 +38,7 @@ UPSTREAM_PAGE = 100
 class Hostility:
     """What the proxy does wrong (all off by default: an honest proxy)."""
 
-    #: on page k >= 2, the first n rows are the last n of page k-1 (its own last n vanish)
+    #: on page k >= 2, the first n rows are the last n of page k-1 and its own last n vanish
     repeat_ids: int = 0
     #: repeat on every serving (a server that never settles), not only the first of a page
     repeat_always: bool = False
@@ -293,7 +293,9 @@ class HostileProxy(_Base):
                 self._served.add(key)
             if h.repeat_always or first_time:
                 n = min(h.repeat_ids, size)
-                chunk = items[start - n : start] + chunk[: size - n]
+                # the order of ties shifts: n rows of the page before come again and n of
+                # this page's rows fall out of the listing (the last page too)
+                chunk = items[start - n : start] + chunk[: max(0, len(chunk) - n)]
         count = real + (h.count_delta if lying else 0)
         base = self.recorder.base_url if h.next_offhost and lying else self.base_url
 
