@@ -23,6 +23,7 @@ traceback); Python callers can catch by class. Messages never contain the API ke
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -112,6 +113,27 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
+#: what an OS error means to a user, by errno or by the text a Rust library passes on
+_OS_PROBLEMS = (
+    (errno.ENOSPC, "no space left on device", "disk full"),
+    (errno.EDQUOT, "disk quota exceeded", "disk quota exceeded"),
+    (errno.EFBIG, "file too large", "file size limit reached"),
+    (errno.EROFS, "read-only file system", "read-only file system"),
+    (errno.EACCES, "permission denied", "permission denied"),
+)
+
+
+def os_problem(exc: BaseException) -> str | None:
+    """``"disk full"``, ``"read-only file system"``, ... when ``exc`` (an OSError, or a
+    delta-rs error or panic whose text carries the OS error) says so; else None."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    for number, words, problem in _OS_PROBLEMS:
+        if code == number or words in text or f"(os error {number})" in text:
+            return problem
+    return None
+
+
 __all__ = [
     "ApiError",
     "AuthError",
@@ -129,4 +151,5 @@ __all__ = [
     "ServerError",
     "StoreError",
     "first_line",
+    "os_problem",
 ]

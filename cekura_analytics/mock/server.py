@@ -214,8 +214,8 @@ def serve_forever(
         f"mock Cekura API on {url}  (runs {FIRST_RUN_ID}..{FIRST_RUN_ID + data.runs.height - 1}, "
         f"seed {config.seed}, built in {time.perf_counter() - t:.1f}s; Ctrl-C stops)"
     )
-    config = uvicorn.Config(app, log_level="warning", access_log=False, date_header=False)
-    server = uvicorn.Server(config)
+    served = uvicorn.Config(app, log_level="warning", access_log=False, date_header=False)
+    server = uvicorn.Server(served)
     try:
         server.run(sockets=[sock])
     finally:
