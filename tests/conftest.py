@@ -43,7 +43,8 @@ def hostile_server(
     make_mock_server: Callable[..., MockServer],
 ) -> Iterator[Callable[..., HostileProxy]]:
     """Factory: ``hostile_server(Hostility(...), runs=300, ...)`` -> a started proxy in front
-    of a new mock (``.mock``), with its "other host" (``.recorder``)."""
+    of a new mock (``.mock``), with its "other host" (``.recorder``), which must never have
+    seen the API key when the test ends."""
     started: list[HostileProxy] = []
 
     def factory(hostility: Hostility | None = None, **mock: Any) -> HostileProxy:
@@ -57,3 +58,5 @@ def hostile_server(
     yield factory
     for proxy in started:
         proxy.stop()
+    # whatever the test did, the key never reached the "other host"
+    assert [p.recorder.saw_key for p in started] == [0] * len(started)
