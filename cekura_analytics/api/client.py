@@ -664,10 +664,11 @@ class Listing:
       still brings new ones (at most :data:`MAX_REWALKS`); :meth:`check` then raises
       :class:`IncompleteError` with the numbers.
 
-    Bounds: a walk takes at most ``2 × pages(count) + PAGE_SLACK`` pages; a ``next`` link
-    back to a page of the same walk (or to itself), or a page repeating the one before it,
-    is a :class:`ResponseError`, not a loop. The ``count`` compared is the largest any page
-    of the latest walk reported (rows inserted mid-walk raise it).
+    Bounds: a walk takes at most ``2 × pages(count) + PAGE_SLACK`` pages (pages as long as
+    the shortest seen in the walk); a ``next`` link back to a page of the same walk (or to
+    itself), or a page repeating the one before it, is a :class:`ResponseError`, not a loop.
+    The ``count`` compared is the largest any page of the latest walk reported (rows
+    inserted mid-walk raise it).
     """
 
     def __init__(
@@ -686,7 +687,7 @@ class Listing:
         self.count = 0
         self.walks = 0
         self.pages = 0
-        self._size = 1  # rows on page 1 of the latest walk
+        self._size = 1  # rows on the shortest page of the latest walk
 
     @property
     def where(self) -> str:
@@ -734,6 +735,8 @@ class Listing:
                 new += 1
         self.pages += 1
         self.count = max(self.count, _count(page, self.resource))
+        if page["results"]:  # the cap follows the shortest page: pages may shrink after page 1
+            self._size = min(self._size, len(page["results"]))
         return ids, new
 
     def _cap(self) -> int:

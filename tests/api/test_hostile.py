@@ -16,7 +16,7 @@ from cekura_analytics import extract
 from cekura_analytics.api.client import KEY_HEADER, CekuraClient
 from cekura_analytics.cli import cli
 from cekura_analytics.config import Settings
-from cekura_analytics.errors import ConnectError, OffHostError
+from cekura_analytics.errors import ConnectError, OffHostError, ResponseError
 from cekura_analytics.lake.maintenance import open_writer
 from cekura_analytics.lake.store import Store
 
@@ -132,3 +132,15 @@ def test_json_nested_100k_deep_is_one_line(hostile_server: Any, tmp_path: Path) 
     assert code == 1 and len(lines) == 1, lines
     assert "nested too deep" in lines[0] and "Traceback" not in lines[0]
     assert elapsed < 10
+
+
+def test_next_links_far_past_what_count_allows_are_capped(hostile_server: Any) -> None:
+    """count=1 allows one 10-row page; next links going on for 30 pages stop at the cap
+    (2 × pages(count) + 10), loudly."""
+    proxy = hostile_server(Hostility(count_delta=-299))
+    with (
+        CekuraClient(Settings(proxy.base_url, KEY)) as c,
+        pytest.raises(ResponseError, match=r"past 12 pages although count=1 fits in 1"),
+    ):
+        c.fetch_all("runs/", page_size=10)
+    assert proxy.total == 12
