@@ -951,18 +951,30 @@ def bounded_map(
     """Apply ``fn`` over ``items`` on ``workers`` threads, at most ``window`` in flight.
 
     Results come as they complete (or in input order with ``ordered=True``), so memory stays
-    flat; items are pulled from ``items`` on the caller's thread; the first error cancels
-    what is queued and is raised.
+    flat; items are pulled from ``items`` on the caller's thread. The first error of ``fn``
+    cancels what is queued and is raised; an error pulling ``items`` (a paging loop found
+    while pages are being processed) ends the input: what is in flight completes and is
+    yielded first, so the caller can keep it, then the error is raised.
     """
     it = iter(items)
+    failure: Exception | None = None
+
+    def pull() -> Any:
+        nonlocal failure
+        if failure is not None:
+            return _SENTINEL
+        try:
+            return next(it, _SENTINEL)
+        except Exception as exc:  # raised below, after the work in flight
+            failure = exc
+            return _SENTINEL
+
     with ThreadPoolExecutor(min(window, workers), thread_name_prefix="cekura") as pool:
         pending: dict[Future[R], int] = {}
         seq = 0
-        for item in it:
+        while len(pending) < window and (item := pull()) is not _SENTINEL:
             pending[pool.submit(fn, item)] = seq
             seq += 1
-            if len(pending) >= window:
-                break
         buffered: dict[int, R] = {}
         next_out = 0
         while pending:
@@ -979,10 +991,12 @@ def bounded_map(
                     buffered[idx] = result
                 else:
                     yield result
-                item_next = next(it, _SENTINEL)
+                item_next = pull()
                 if item_next is not _SENTINEL:
                     pending[pool.submit(fn, item_next)] = seq
                     seq += 1
             while ordered and next_out in buffered:
                 yield buffered.pop(next_out)
                 next_out += 1
+    if failure is not None:
+        raise failure

@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 from ..api import models as m
 from ..api.client import MAX_PAGE_SIZE, CekuraClient, Listing
 from ..config import load_settings
+from ..errors import CekuraError, StoreError
 from ..scope import Scope
 from . import rows
 from .maintenance import drop_damaged, open_writer
@@ -234,16 +235,23 @@ class _RunSync:
 
             # As many pages in flight as request slots: a capped server sends 100-run pages,
             # one bulk request each, and 3 pages in flight left 5 of the 8 slots idle.
-            for page_no, runs, skipped in self.client.map_concurrently(
-                work, triage(pages, record), window=self.client.concurrency
-            ):
-                batch.extend(runs)
-                batch_pages.append(page_no)
-                self.fetched += len({r.id for r in runs})
-                self.skipped += skipped
-                bar.update(len(runs) + skipped)
-                if len(batch) >= self.commit_runs:
+            try:
+                for page_no, runs, skipped in self.client.map_concurrently(
+                    work, triage(pages, record), window=self.client.concurrency
+                ):
+                    batch.extend(runs)
+                    batch_pages.append(page_no)
+                    self.fetched += len({r.id for r in runs})
+                    self.skipped += skipped
+                    bar.update(len(runs) + skipped)
+                    if len(batch) >= self.commit_runs:
+                        flush()
+            except CekuraError as exc:
+                # the server failed mid-window: keep the runs already fetched (the window
+                # stays open all the same); a store that failed is not written to again
+                if batch_pages and not isinstance(exc, StoreError):
                     flush()
+                raise
             if batch_pages:
                 flush()
 
