@@ -21,9 +21,13 @@ on later syncs.
 Nothing is lost to paging: a window is complete when the *distinct* run ids listed cover the
 server's ``count`` (:class:`~cekura_analytics.api.client.Listing`); ids repeated across pages,
 runs inserted mid-sync or a ``next`` link past the planned pages make the window be walked
-again, and a window still short fails naming the numbers, its watermark not advanced, so
-the next sync retries it. Objects with a field of an unexpected type are kept (the raw value
-in ``extra_json``) and warned about once per field per sync.
+again. Walks that never settle (a server whose order of ties changes on every request) are
+followed by a listing in time slices that each fit on one page (no page boundary, so
+nothing to repeat or skip), whose missing ids are fetched by id. A window still short fails
+naming the numbers, its watermark not advanced, so the next sync retries it.
+
+Objects with a field of an unexpected type are kept (the raw value in ``extra_json``) and
+warned about once per field per sync.
 """
 
 from __future__ import annotations
@@ -259,6 +263,16 @@ class _RunSync:
             if walk:
                 bar.total = (bar.total or 0) + count  # a re-walk lists the window again
             run(pages, record=walk == 0)
+        if listing.short:  # walks that never settle: list by time, one page per slice
+            log.warning(
+                "%s: %d distinct runs of count=%d after %d walks; listing the window in time "
+                "slices that each fit on one page",
+                what,
+                listing.distinct,
+                listing.count,
+                listing.walks,
+            )
+            run(listing.slices(_parse(window.get("lower")), upper), record=False)
         bar.close()
         listing.check()  # still short: the window stays open, its watermark unmoved
         window["newest"] = newest[0] and _iso(newest[0])
