@@ -390,8 +390,8 @@ class CekuraClient:
             where = where or f"GET {urlsplit(url).path}"
             raise OffHostError(
                 f"{where}: the server sent a {what} to {_show(there)}, not to "
-                f"{_show(self.home)}; not followed, so the API key stays there: check "
-                "--base-url (has the API moved?) or report it"
+                f"{_show(self.home)}; not followed (the API key goes to that origin only): "
+                "check --base-url (has the API moved?) or report it"
             )
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
