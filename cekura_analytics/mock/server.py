@@ -158,7 +158,9 @@ class MockServer:
         """Bind, serve in a daemon thread, and wait until the server answers."""
         self._sock = bind_socket(self.host, self.port)
         self.port = self._sock.getsockname()[1]
-        cfg = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        cfg = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", date_header=False
+        )
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
@@ -224,7 +226,8 @@ def serve_forever(
         f"mock Cekura API on {url}  (runs {FIRST_RUN_ID}..{FIRST_RUN_ID + data.runs.height - 1}, "
         f"seed {config.seed}, built in {time.perf_counter() - t:.1f}s; Ctrl-C stops)"
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    served = uvicorn.Config(app, log_level="warning", access_log=False, date_header=False)
+    server = uvicorn.Server(served)
     try:
         server.run(sockets=[sock])
     finally:

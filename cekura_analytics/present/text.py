@@ -161,6 +161,8 @@ def extract_summary(s: ExtractSummary) -> str:
         f"extracted into {s.data_dir} in {s.elapsed_s:.1f} s "
         f"({s.total_requests} requests{', resumed' if s.resumed else ''})",
         f"  window: {lower or 'beginning'} .. {upper} (API {s.api_version or '?'} reads)",
+        f"  runs listed: {s.runs_listed} distinct"
+        + (f" ({s.runs_repeated} repeated across pages)" if s.runs_repeated else ""),
         f"  runs fetched: {s.runs_fetched}, already stored: {s.runs_skipped}, "
         f"re-fetched unfinished: {s.pending_refetched}, still unfinished: {s.pending_left}",
     ]
