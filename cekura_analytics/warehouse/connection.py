@@ -44,6 +44,12 @@ from .rules import load_rules, rules_path
 SQL_DIR = Path(__file__).with_name("sql")
 
 
+#: Small relations that every metric query would otherwise rebuild, each with a scan of the
+#: large tables (``metric_catalog`` reads every ``run_metrics`` metric_id for the ids the
+#: metrics table lacks; the ``int_*`` read ``runs`` for ids their tables lack): an in-memory
+#: connection computes them once, from its one snapshot, and its views read the result.
+PINNED = ("int_scenarios", "int_personalities", "metric_catalog")
+
 #: ``{table}`` -> the table's rows as of the snapshot :func:`connect` pinned
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(TABLES) + r")\}")
 
@@ -217,6 +223,9 @@ def connect(
         with contextlib.suppress(ddb.Error):
             con.execute("set enable_progress_bar = false")
         con.execute("set TimeZone = 'UTC'")
+        # the snapshot's data files never change (Delta writes new files): read each file's
+        # footer once per connection, not once per query that binds the views
+        con.execute("set parquet_metadata_cache = true")
         con.execute(python_macros())
         sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
         for f in sql_files():
@@ -241,10 +250,23 @@ def connect(
                 for t, dt in snap.items()
             ],
         )
+        if database == ":memory:":  # a database file keeps plain views over the files
+            for name in PINNED:
+                try:
+                    _pin(con, name)
+                except ddb.Error as exc:
+                    raise _unreadable_or(store, exc, f"{name}: cannot read {store.uri}") from None
     except BaseException:
         con.close()
         raise
     return con
+
+
+def _pin(con: ddb.DuckDBPyConnection, name: str) -> None:
+    """Compute view ``name`` once into a temporary table and point the view at it (the
+    rules and the snapshot it depends on are fixed for the connection's life)."""
+    con.execute(f"create temp table _pinned_{name} as select * from {name}")
+    con.execute(f"create or replace view {name} as select * from temp._pinned_{name}")
 
 
 #: what a question can be asked of: a data dir (a connection is opened for it and closed
