@@ -22,7 +22,7 @@ from ..errors import DataError
 #: ``by`` names -> (key columns, label columns with the relation that holds them;
 #: relation "" = a column of the source, one value per key, carried with any_value)
 DIMENSIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    "metric": (("metric_id",), (("metric_name", ""),)),
+    "metric": (("metric_id",), (("metric_name", "metric_catalog"),)),
     "personality": (("personality_id",), (("personality_name", "int_personalities"),)),
     "language": (("scenario_language",), ()),
     "scenario": (("scenario_id",), (("scenario_name", "int_scenarios"),)),

@@ -6,7 +6,6 @@ with scenarios as (
     -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
         metric_id, personality_id, scenario_id,
-        any_value(metric_name) as metric_name,  -- one per metric_id
         count(passed) as n,
         count(*) filter (where passed) as k,
         count(*) - count(passed) as u
@@ -17,7 +16,6 @@ counts as (
     -- per cell: the counts, and the sums over its scenarios the clustered interval needs
     select
         metric_id, personality_id,
-        any_value(metric_name) as metric_name,
         sum(n) as n_evaluated,
         sum(k) as n_passed,
         sum(u) as n_unknown,
@@ -30,7 +28,7 @@ counts as (
 )
 select
     k.metric_id,
-    k.metric_name,
+    l0.metric_name,
     k.personality_id,
     l1.personality_name,
     k.n_evaluated,
@@ -42,5 +40,6 @@ select
     clustered_high(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_high,
     design_effect(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as design_effect
 from counts as k
+left join metric_catalog as l0 on l0.metric_id = k.metric_id
 left join int_personalities as l1 on l1.personality_id = k.personality_id
 order by k.metric_id, k.personality_id
