@@ -196,7 +196,7 @@ def main() -> None:
         f"{'peak RSS':>9} {'vs floor':>8}"
     )
     for name, wall, reqs, rate, rss in rows:
-        n = args.big if name.endswith(f"{args.big:,} runs") else args.runs
+        n = args.big if args.big and name.endswith(f" {args.big:,} runs") else args.runs
         print(
             f"{name:<40} {wall:8.2f} {1000 * wall / n:7.3f} {reqs:9d} {rate:9.0f} {rss:>9} "
             f"{(wall / n) / (floor / args.runs):7.2f}x"  # per run, vs the floor's per run

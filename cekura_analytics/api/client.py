@@ -393,8 +393,9 @@ class CekuraClient:
                 "check --base-url (has the API moved?) or report it"
             )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request and return the decoded JSON body, or raise a typed error."""
+    def request(self, method: str, path: str, *, decode: bool = True, **kwargs: Any) -> Any:
+        """Send one request and return the decoded JSON body, or raise a typed error
+        (``decode=False``: the body's bytes, for a caller that decodes them elsewhere)."""
         url = self.url(path)
         where = f"{method} {urlsplit(url).path}"
         # A body cut short by the network or a proxy is retried like a 5xx (GET only).
@@ -410,6 +411,8 @@ class CekuraClient:
                 )
             if resp.status_code >= 400:
                 raise _api_error(resp, where, method, self.retry_after_max)
+            if not decode:
+                return resp.content
             try:
                 return decode_json(resp.content, where)
             except ValueError:
@@ -558,6 +561,21 @@ class CekuraClient:
         for chunk in self.map_concurrently(self._bulk_batch, batches, ordered=True):
             out.extend(chunk)
         return out
+
+    def bulk_bodies(self, run_ids: list[int]) -> list[bytes]:
+        """The undecoded bodies of ``runs/bulk/`` for ``run_ids`` (batches of 100, concurrent,
+        in order): for a decoder in another process (:mod:`cekura_analytics.lake.build`);
+        a body that is not a JSON array there is read again with :meth:`bulk_runs`."""
+        batches = [run_ids[i : i + BULK_LIMIT] for i in range(0, len(run_ids), BULK_LIMIT)]
+
+        def raw(ids: list[int]) -> bytes:
+            path = self.read_path("runs/bulk/")
+            body: bytes = self.request(
+                "GET", path, decode=False, params={"run_ids": ",".join(str(i) for i in ids)}
+            )
+            return body
+
+        return list(self.map_concurrently(raw, batches, ordered=True))
 
     def _bulk_batch(self, ids: list[int]) -> list[dict[str, Any]]:
         body = self.read("runs/bulk/", {"run_ids": ",".join(str(i) for i in ids)})

@@ -50,7 +50,7 @@ from ..config import load_settings
 from ..defaults import EXTRACT_CONCURRENCY
 from ..errors import CekuraError, StoreError
 from ..scope import Scope
-from . import rows
+from . import build, rows
 from .maintenance import drop_damaged, open_writer
 from .store import Store
 from .tables import is_terminal
@@ -130,28 +130,44 @@ class _RunSync:
         self.claimed: set[int] = set()
         self.pending_at_start = set(store.state.pending_run_ids)
         self.refreshed: set[int | None] = set()
+        #: the worker process that builds rows, for a large window (see run_window)
+        self.builder: build.Builder | None = None
 
-    def fetch_full(self, ids: list[int]) -> list[m.Run]:
-        """Full runs for ``ids`` (bulk, concurrent), validated."""
-        raw = self.client.bulk_runs(ids)
+    def fetch_full(self, ids: list[int]) -> build.Built:
+        """Full runs for ``ids`` (bulk, concurrent), validated, as the rows to commit."""
         what = f"GET {self.client.read_path('runs/bulk/')}"
-        return m.parse_items(m.Run, raw, what=what, shapes=self.shapes)
+        built = None
+        if self.builder is not None and self.client.resolved_version:
+            try:
+                built = self.builder.bodies(self.client.bulk_bodies(ids), what)
+            except build.NotAnArray:
+                built = None  # read again here: retried, and the one-line error if it stays
+        if built is None:
+            built = build.build_runs(self.client.bulk_runs(ids), what)
+        for what_, name, value in built.notes:
+            self.shapes.note(what_, name, value)
+        return built
 
-    def commit(self, runs: list[m.Run], update: dict[str, Any]) -> None:
+    def commit(self, built: build.Built, update: dict[str, Any]) -> None:
         """Write a batch and the state fields that describe it, as one commit."""
         pending = set(self.store.state.pending_run_ids)
-        for r in runs:
-            if r.id is None:
+        for run_id, status in built.runs_seen:
+            if run_id is None:
                 continue
-            if is_terminal(r.status):
-                pending.discard(r.id)
+            if is_terminal(status):
+                pending.discard(run_id)
             else:
-                pending.add(r.id)
-        runs_df, metrics_df = rows.run_frames(runs)
+                pending.add(run_id)
         update = {**update, "pending_run_ids": sorted(pending)}
-        self.store.upsert_runs(runs_df, metrics_df, update=update)
-        self.refreshed |= {r.id for r in runs if r.id in self.pending_at_start}
+        self.store.upsert_runs(built.runs, built.run_metrics, update=update)
+        self.refreshed |= {i for i in built.ids if i in self.pending_at_start}
         self.batches_merged += self.store.compact()  # only when small files piled up
+
+    def close(self) -> None:
+        """Stop the row-building worker, if one was started."""
+        if self.builder is not None:
+            self.builder.close()
+            self.builder = None
 
     def run_window(
         self, scope: str, params: dict[str, Any], window: dict[str, Any], skip_stored: bool
@@ -173,6 +189,8 @@ class _RunSync:
         done = set(window.get("pages_done", []))
         newest = [_parse(window.get("newest"))]
         bar = progress_bar(count, "runs", "run", quiet=self.quiet)
+        if count >= build.PROCESS_MIN_RUNS and self.builder is None:
+            self.builder = build.Builder()  # rows built beside the requests, not between
         what = f"GET {self.client.read_path(RUNS)}"
 
         def triage(pages: Any, record: bool) -> Iterator[tuple[int, list[int], int]]:
@@ -196,9 +214,9 @@ class _RunSync:
                 self.claimed.update(keep)
                 yield page_no, keep, len(ids) - len(keep)
 
-        def work(item: tuple[int, list[int], int]) -> tuple[int, list[m.Run], int]:
+        def work(item: tuple[int, list[int], int]) -> tuple[int, build.Built, int]:
             page_no, keep, skipped = item
-            return page_no, self.fetch_full(keep) if keep else [], skipped
+            return page_no, self.fetch_full(keep) if keep else build.empty(), skipped
 
         def run(pages: Any, record: bool) -> None:
             # Each page's bulk batches run concurrently on the client's slots; commits stay
@@ -206,7 +224,7 @@ class _RunSync:
             # ~20 ms whatever its size, so one per 100-run page was a third of the sync. A
             # page counts as done only in the commit that holds its runs, so a crash redoes
             # at most one batch.
-            batch: list[m.Run] = []
+            batch: list[build.Built] = []
             batch_pages: list[int] = []
 
             def flush() -> None:
@@ -214,22 +232,22 @@ class _RunSync:
                     done.update(batch_pages)
                     window["pages_done"] = sorted(done)
                 window["newest"] = newest[0] and _iso(newest[0])
-                self.commit(batch, {"in_progress": {**window, "scope": scope}})
+                self.commit(build.merge(batch), {"in_progress": {**window, "scope": scope}})
                 batch.clear()
                 batch_pages.clear()
 
             # As many pages in flight as request slots: a capped server sends 100-run pages,
             # one bulk request each, and 3 pages in flight left 5 of the 8 slots idle.
             try:
-                for page_no, runs, skipped in self.client.map_concurrently(
+                for page_no, built, skipped in self.client.map_concurrently(
                     work, triage(pages, record), window=self.client.concurrency
                 ):
-                    batch.extend(runs)
+                    batch.append(built)
                     batch_pages.append(page_no)
-                    self.fetched += len({r.id for r in runs})
+                    self.fetched += len(built.ids)
                     self.skipped += skipped
-                    bar.update(len(runs) + skipped)
-                    if len(batch) >= self.commit_runs:
+                    bar.update(len(built.runs_seen) + skipped)
+                    if sum(len(b.runs_seen) for b in batch) >= self.commit_runs:
                         flush()
             except CekuraError as exc:
                 # the server failed mid-window: keep the runs already fetched (the window
@@ -346,14 +364,17 @@ def _sync(
         store.save_state()
     shapes = m.ShapeLog()
     sync = _RunSync(client, store, page_size, quiet, shapes, commit_runs)
-    listing = sync.run_window(scope, params, window, skip_stored=not full)
+    try:
+        listing = sync.run_window(scope, params, window, skip_stored=not full)
+    finally:
+        sync.close()
 
     # Runs that were still running last time: fetch them again by id, whatever their age.
     pending = [
         i for i in st.pending_run_ids if i in sync.pending_at_start and i not in sync.refreshed
     ]
-    refreshed = sync.fetch_full(pending) if pending else []
-    gone = set(pending) - {r.id for r in refreshed}  # deleted upstream: stop asking
+    refreshed = sync.fetch_full(pending) if pending else build.empty()
+    gone = set(pending) - refreshed.ids  # deleted upstream: stop asking
     st.pending_run_ids = [i for i in st.pending_run_ids if i not in gone]
     sync.commit(refreshed, {})
 
@@ -373,7 +394,7 @@ def _sync(
         runs_listed=listing.distinct,
         runs_repeated=listing.repeats,
         runs_skipped=sync.skipped,
-        pending_refetched=len(refreshed),
+        pending_refetched=len(refreshed.runs_seen),
         pending_left=len(st.pending_run_ids),
         resumed=resumed,
         window=(window.get("lower"), window["upper"]),

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import psutil
 import pytest
 import requests
 from conftest import MOCK_KEY
@@ -320,8 +321,12 @@ def test_kill_9_then_rerun_equals_clean_run(
             assert time.monotonic() < deadline, "extract made no progress"
             time.sleep(0.01)
         time.sleep(extra_delay)
+        workers = psutil.Process(proc.pid).children(recursive=True)  # rows built beside it
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # no worker outlives the killed extract
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, alive
     committed = _pages_done(crashed)
     summary = extract(crashed, base_url=srv.base_url, quiet=True)
     assert summary.resumed
