@@ -12,6 +12,7 @@ of their own.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -267,7 +268,8 @@ def strata(
     """``{scenario: (k_b, n_b, k_c, n_c)}`` of one cell; a version compared with itself is
     both sides."""
     names = {r["scenario_id"]: r["scenario_name"] or f"scenario {r['scenario_id']}" for r in rows}
-    clash = {n for n in names.values() if list(names.values()).count(n) > 1}
+    uses = Counter(names.values())  # (a count per name: list.count per name was quadratic)
+    clash = {n for n, times in uses.items() if times > 1}
     label = {s: f"{n} #{s}" if n in clash else n for s, n in names.items()}
     out: dict[str, list[int]] = {}
     for r in rows:

@@ -182,7 +182,8 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
                 joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
     conditions = " and ".join(f"({c})" for c in (source.where, where) if c)
     flag = source.flag
-    sums = "k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios"
+    sums = "n_passed, n_evaluated, sum_kk, sum_kn, sum_nn, n_scenarios"
+    qd = "k.n_passed, k.n_evaluated, k.quantile, k.design_effect"
     lines = [
         "with scenarios as (",
         "    -- aggregate on ids only, names are looked up afterwards (cheaper than text)",
@@ -210,6 +211,14 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
         "        sum(n * n) as sum_nn",
         "    from scenarios",
         f"    group by {cell}",
+        "),",
+        "cells as (",
+        "    -- the quantile and the design effect once per cell (see clustered_low_qd)",
+        "    select",
+        "        *,",
+        "        cluster_quantile(n_scenarios) as quantile,",
+        f"        design_effect({sums}) as design_effect",
+        "    from counts",
         ")",
         "select",
         *[f"    {c}," for c in select],
@@ -218,10 +227,10 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
         "    k.n_unknown,",
         "    k.n_scenarios,",
         "    pass_rate(k.n_passed, k.n_evaluated) as pass_rate,",
-        f"    clustered_low({sums}) as ci_low,",
-        f"    clustered_high({sums}) as ci_high,",
-        f"    design_effect({sums}) as design_effect",
-        "from counts as k",
+        f"    clustered_low_qd({qd}) as ci_low,",
+        f"    clustered_high_qd({qd}) as ci_high,",
+        "    k.design_effect",
+        "from cells as k",
         *joins,
         f"order by {', '.join('k.' + k for k in keys)}",
     ]

@@ -25,6 +25,14 @@ counts as (
         sum(n * n) as sum_nn
     from scenarios
     group by personality_id, scenario_language
+),
+cells as (
+    -- the quantile and the design effect once per cell (see clustered_low_qd)
+    select
+        *,
+        cluster_quantile(n_scenarios) as quantile,
+        design_effect(n_passed, n_evaluated, sum_kk, sum_kn, sum_nn, n_scenarios) as design_effect
+    from counts
 )
 select
     k.personality_id,
@@ -35,9 +43,9 @@ select
     k.n_unknown,
     k.n_scenarios,
     pass_rate(k.n_passed, k.n_evaluated) as pass_rate,
-    clustered_low(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_low,
-    clustered_high(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as ci_high,
-    design_effect(k.n_passed, k.n_evaluated, k.sum_kk, k.sum_kn, k.sum_nn, k.n_scenarios) as design_effect
-from counts as k
+    clustered_low_qd(k.n_passed, k.n_evaluated, k.quantile, k.design_effect) as ci_low,
+    clustered_high_qd(k.n_passed, k.n_evaluated, k.quantile, k.design_effect) as ci_high,
+    k.design_effect
+from cells as k
 left join int_personalities as l0 on l0.personality_id = k.personality_id
 order by k.personality_id, k.scenario_language

@@ -55,16 +55,18 @@ create or replace macro design_effect(k, n, kk, kn, nn, c) as
         )
     end;
 
+-- the interval from the quantile q = cluster_quantile(c) and the design effect d, given as
+-- values: a query that computes q and d once per cell (as columns) and passes them here
+-- binds a small expression (macros are inlined: wilson_low_u names u five times, and u
+-- would carry t975 and design_effect five times over)
+create or replace macro clustered_low_qd(k, n, q, d) as
+    case when n > 0 then wilson_low_u(k / n, q ^ 2 * d / n) end;
+
+create or replace macro clustered_high_qd(k, n, q, d) as
+    case when n > 0 then wilson_high_u(k / n, q ^ 2 * d / n) end;
+
 create or replace macro clustered_low(k, n, kk, kn, nn, c) as
-    case
-        when n > 0 then wilson_low_u(
-            k / n, cluster_quantile(c) ^ 2 * design_effect(k, n, kk, kn, nn, c) / n
-        )
-    end;
+    clustered_low_qd(k, n, cluster_quantile(c), design_effect(k, n, kk, kn, nn, c));
 
 create or replace macro clustered_high(k, n, kk, kn, nn, c) as
-    case
-        when n > 0 then wilson_high_u(
-            k / n, cluster_quantile(c) ^ 2 * design_effect(k, n, kk, kn, nn, c) / n
-        )
-    end;
+    clustered_high_qd(k, n, cluster_quantile(c), design_effect(k, n, kk, kn, nn, c));
