@@ -807,7 +807,7 @@ def corrected_pass_rate(
     short = [f"{n} reviewed {what}" for n, what in counts if n < min_reviewed]
     if short:
         return CorrectedRate(
-            None, None, None, None, None, f"{' and '.join(short)} (fewer than {min_reviewed})"
+            None, None, None, None, None, f"{' and '.join(short)}: fewer than {min_reviewed}"
         )
     o = overturned / reviewed_failed
     s = 1 - missed / reviewed_passed  # the judge's passes a reviewer upholds

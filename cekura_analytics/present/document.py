@@ -38,6 +38,7 @@ from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
+from .quality import flaky_section, trust_section
 from .text import impact_rows, interval, pct
 
 FORMATS = ("html", "md")
@@ -284,6 +285,7 @@ def _collect(
         weekly = modes_weekly(con)
         suggestions = _suggestions(con, agent_id, n_jobs)
         impact = impact_rows(improve_impact(con, agent_id=agent_id))
+        flaky, trust = flaky_section(con, **scope), trust_section(con, **scope)
         # the agent with most results (or --agent-id), its two latest versions, all time,
         # and the gate's verdict on the same two versions, marked on the chart
         comparison: pl.DataFrame | DataError
@@ -326,6 +328,8 @@ def _collect(
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
         _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, weekly)),
+        _chart("flaky", "Flaky scenarios per metric", flaky["chart"]),
+        _chart("trust", "Overturned failures and corrected pass rates", trust["chart"]),
     ]
     rows = []
     for r in outliers.iter_rows(named=True):
@@ -357,6 +361,8 @@ def _collect(
         "modes": _mode_rows(modes),
         "suggestions": suggestions,
         "impact": impact,
+        "flaky": flaky,
+        "trust": trust,
         "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
         "version": __version__,
     }

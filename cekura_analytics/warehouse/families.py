@@ -337,7 +337,7 @@ _EXTRA_KEYS = {
 _CELL_KEYS = ("scenario_id", "metric_id", "agent_id", "agent_version")
 
 
-def _by(by: str, choices: tuple[str, ...], what: str) -> str:
+def choose_by(by: str, choices: tuple[str, ...], what: str) -> str:
     """``by`` normalised (``"metric, week"`` -> ``"metric,week"``); a one-line error else."""
     norm = ",".join(p.strip().lower() for p in str(by).split(",") if p.strip())
     if norm not in choices:
@@ -476,7 +476,7 @@ def flaky_sql(by: str = "metric", where: str = "") -> str:
     k = the cell's runs), flipped (flaky) and always failed, with scenario-clustered 95 %
     intervals: the scenario is the unit, its cells (one per version or week) a cluster.
     """
-    by = _by(by, FLAKY_BY, "flaky")
+    by = choose_by(by, FLAKY_BY, "flaky")
     extra = _EXTRA_KEYS[by]
     if by.startswith("scenario"):
         keys = ["metric_id", "scenario_id", "agent_id", "agent_version", *extra]
@@ -584,7 +584,7 @@ def review_sql(by: str = "metric", where: str = "") -> str:
     2 × 2 of the judge's verdict against the reviewer's and their agreement (Wilson 95 %);
     Cohen's kappa is :func:`cekura_analytics.analysis.stats.cohen_kappa` of those counts.
     """
-    by = _by(by, REVIEW_BY, "review-agreement")
+    by = choose_by(by, REVIEW_BY, "review-agreement")
     extra = _EXTRA_KEYS[by]
     lines = (
         _review_counts(extra, where) if by.startswith("metric") else _review_agreement(extra, where)
@@ -678,6 +678,7 @@ __all__ = [
     "PASS_RATE_VIEWS",
     "QUALITY_VIEWS",
     "RATE_COLUMNS",
+    "choose_by",
     "dimensions",
     "flaky_sql",
     "key_columns",

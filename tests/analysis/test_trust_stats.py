@@ -131,8 +131,8 @@ def test_corrected_rate_is_the_two_phase_estimate_and_rogan_gladen_agrees() -> N
 @pytest.mark.parametrize(
     ("failed", "passed", "words"),
     [
-        (19, 40, "19 reviewed failures (fewer than 20)"),
-        (40, 3, "3 reviewed passes (fewer than 20)"),
+        (19, 40, "19 reviewed failures: fewer than 20"),
+        (40, 3, "3 reviewed passes: fewer than 20"),
     ],
 )
 def test_no_correction_below_the_threshold(failed: int, passed: int, words: str) -> None:
