@@ -18,7 +18,7 @@ from ..analysis.reviews import review_agreement
 from ..defaults import MIN_REVIEWED
 from ..errors import DataError
 from .quality_charts import flaky_chart, overturn_chart
-from .text import MISSING, count, interval, pct, rate_cell
+from .text import MISSING, count, interval, pct, rate_cell, visible_frame
 
 #: the flakiest cells the report lists
 FLAKIEST = 10
@@ -107,11 +107,11 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def text_table(df: pl.DataFrame) -> dict[str, list[Any]]:
-    """:func:`readable` as ``{"headers": [...], "rows": [[...], ...]}`` for a template
-    (no rows: both empty)."""
+    """:func:`readable` as ``{"headers": [...], "rows": [[...], ...]}`` for a template, control
+    characters shown as pictures (no rows: both empty)."""
     if df.is_empty():
         return {"headers": [], "rows": []}
-    table = readable(df)
+    table = visible_frame(readable(df))
     return {"headers": table.columns, "rows": [list(r) for r in table.rows()]}
 
 
