@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from ..defaults import FLAKY_BY
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..scope import Scope, scope_sql
 from ..warehouse.connection import Source, fetch, opened
-from ..warehouse.families import flaky_sql
+from ..warehouse.families import choose_by, flaky_sql
 
 #: the condition of ``--metric`` (a name or an id) over a relation with metric_id / metric_name
 METRIC_SQL = "($metric is null or metric_name = $metric or cast(metric_id as varchar) = $metric)"
@@ -64,6 +64,8 @@ def flaky(
         "metric": None if metric is None else str(metric)
     }
     statement = flaky_sql(by, f"{scope_sql()} and {METRIC_SQL}")
+    if flaky_only and not choose_by(by, FLAKY_BY, "flaky").startswith("scenario"):
+        raise ConfigError("--flaky-only keeps flaky cells: use it with --by scenario")
     with opened(data_dir, rules, as_of=as_of) as con:
         df = fetch(con, statement, params)
     if metric is not None and df.is_empty():

@@ -107,6 +107,7 @@ def test_flaky_scenarios_of_a_gate_cell(con: Any) -> None:
         ({"by": "persona"}, ConfigError, "flaky --by 'persona'"),
         ({"since": "last tuesday"}, ConfigError, "--since"),
         ({"metric": "No Such Metric"}, DataError, "No Such Metric"),
+        ({"flaky_only": True}, ConfigError, "use it with --by scenario"),
     ],
 )
 def test_flaky_bad_input_is_one_line(
