@@ -150,8 +150,8 @@ def test_report_sections(evil_dir: Path, tmp_path: Path, fmt: str) -> None:
     top = cells.row(0, named=True)
     assert "<script>alert" not in text
     if fmt == "html":
-        flaky_part = text[text.index("<h2>Flaky scenarios") : text.index("<h2>How far to trust")]
-        trust_part = text[text.index("<h2>How far to trust") : text.index("<h2>Improve-prompt")]
+        flaky_part = text[text.index('<h2 id="flaky">') : text.index('<h2 id="trust">')]
+        trust_part = text[text.index('<h2 id="trust">') : text.index('<h2 id="suggestions">')]
         assert "\x1b" not in flaky_part + trust_part
         assert f"<td>{top['outcomes']}</td><td>{top['example_failed_run_id']}</td>" in flaky_part
         assert "&lt;script&gt;alert(1)&lt;/script&gt;␛[31m" in flaky_part  # escaped, inert
