@@ -237,6 +237,8 @@ def _answer(
     worst: list[dict[str, str]],
     modes: pl.DataFrame,
     headline: list[dict[str, str]],
+    flaky: dict[str, Any] | None = None,
+    trust: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report's first screen: what got worse, the worst cells, how metrics fail, and what
     to do next — each line from a computation shown in full further down."""
@@ -284,6 +286,20 @@ def _answer(
             "Some results are 'unknown' (no pass rule applies): give their numeric or enum "
             "metrics a threshold or a pass-set in cekura-analytics.toml (see the README, "
             "'The rules file')."
+        )
+    if flaky and flaky.get("n_flaky"):
+        todo.append(
+            f"{flaky['n_flaky']:,} of {flaky['n_cells']:,} scenario × metric × version cells "
+            "flip between runs: rerun a flaky scenario before blaming a change (see 'Flaky "
+            "scenarios')."
+        )
+    rows = (trust or {}).get("metrics", {}).get("rows") or []
+    if rows:  # the least trusted metric first
+        metric, overturned = rows[0][0], rows[0][1]  # "38.7 % [35.5 – 42.1 %] 321 of 829"
+        share, _, counted = str(overturned).partition("] ")
+        todo.append(
+            f"Read {metric}'s failures with care: reviewers overturned {counted} of the failures "
+            f"they checked ({share}]; see 'How far to trust each metric')."
         )
     if modes.is_empty():
         todo.append("Run `cekura-analytics failure-modes` to see how each metric fails.")
@@ -457,7 +473,7 @@ def _collect(
         "headline": headline,
         "charts": charts,
         "worst": worst,
-        "answer": _answer(comparisons, worst, modes, headline),
+        "answer": _answer(comparisons, worst, modes, headline, flaky, trust),
         "min_n": min_n,
         "outliers": rows,
         "modes": _mode_rows(modes),
