@@ -23,12 +23,19 @@ from .options import (
     renamed,
     rules_option,
     since_option,
+    statement_text,
 )
 
 
 @click.command("sql")
 @data_dir_option
-@click.argument("statement")
+@click.argument("statement", required=False)
+@click.option(
+    "--file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read the statement from this file (or give - as STATEMENT to read stdin).",
+)
 @click.option(
     "--param",
     "params",
@@ -42,7 +49,8 @@ from .options import (
 @friendly_errors
 def sql_cmd(
     data_dir: str,
-    statement: str,
+    statement: str | None,
+    file: Path | None,
     params: tuple[str, ...],
     fmt: str,
     out: Path | None,
@@ -50,15 +58,16 @@ def sql_cmd(
     rules: Path | None,
     as_of: str | None,
 ) -> None:
-    """Run STATEMENT over the views (metric_results, pass_rates_by_*, run_details, ...).
+    """Run STATEMENT over the views and tables (runs, metric_results, pass_rates_by_*, ...).
 
     Example: cekura-analytics sql --data-dir D "select * from pass_rates_by_metric
-    where n_evaluated >= $n" --param n=30
+    where n_evaluated >= $n" --param n=30. STATEMENT - reads stdin; --file F reads F.
+    `cekura-analytics tables` lists what there is to query.
     """
     from ..present.output import sql
 
-    args = parse_params(params)
-    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of, raw=raw))
+    text, args = statement_text(statement, file), parse_params(params)
+    click.echo(sql(data_dir, text, args, fmt=fmt, out=out, rules=rules, as_of=as_of, raw=raw))
 
 
 @click.command("duckdb")

@@ -166,6 +166,18 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+def statement_text(statement: str | None, file: Path | None) -> str:
+    """The SQL of ``sql``: the argument, stdin for ``-``, or the ``--file``; exactly one."""
+    if (statement is None) == (file is None):
+        raise ConfigError("give the SQL once: as an argument, - to read stdin, or --file F")
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--file {file}: cannot read it ({exc.__class__.__name__})") from None
+    return sys.stdin.read() if statement == "-" else str(statement)
+
+
 def comparison_options(func: F) -> F:
     """How two versions are compared (the gate and compare-versions share them): which
     versions, the cells, and the thresholds of the one verdict rule."""
