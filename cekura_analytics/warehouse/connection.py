@@ -19,6 +19,7 @@ no progress bar. Tables hold settings: ``pass_rules`` (the rules file, see :mod:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +39,9 @@ from ..lake.store import Store, is_remote, unreadable
 from ..lake.tables import EXTRACTED, TABLES, TERMINAL_STATUSES
 from ..lake.tables import schema as table_schema
 from ..scope import parse_as_of
-from .rules import load_rules, rules_path
+from .rules import Rules, load_rules, rules_path, unmatched_keys
+
+log = logging.getLogger("cekura_analytics.warehouse")
 
 #: where the view definitions live (inside the package)
 SQL_DIR = Path(__file__).with_name("sql")
@@ -226,6 +229,7 @@ def connect(
             except ddb.Error as exc:
                 context = f"{f.name}: cannot define it over {store.uri}"
                 raise _unreadable_or(store, exc, context) from None
+        con.execute(table_views_sql(sources))
         con.execute(
             "insert into outlier_settings values ($min_group_pass_rate, $min_group_results, "
             "$score_z, $duration_z)",
@@ -241,10 +245,38 @@ def connect(
                 for t, dt in snap.items()
             ],
         )
+        warn_unmatched_rules(con, parsed)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def table_views_sql(sources: Mapping[str, str]) -> str:
+    """A view per extracted table under the table's own name (``runs``, ``run_metrics``, ...):
+    its rows and columns as stored, as the README and ``lake/tables.py`` describe them."""
+    return "".join(
+        f"create or replace view {t} as select * from {sources[t]};\n" for t in EXTRACTED
+    )
+
+
+#: rules-file warnings already given in this process (a notebook connects many times)
+_WARNED: set[str] = set()
+
+
+def warn_unmatched_rules(con: ddb.DuckDBPyConnection, rules: Rules) -> None:
+    """Warn (once per process, one line each) about rules-file keys that name no metric;
+    never fails the connection over it."""
+    if not rules.rows():
+        return
+    try:
+        metrics = con.execute("select metric_id, metric_name from metric_catalog").fetchall()
+    except ddb.Error:
+        return
+    for line in unmatched_keys(rules, metrics):
+        if line not in _WARNED:
+            _WARNED.add(line)
+            log.warning("warning: %s", line)
 
 
 #: what a question can be asked of: a data dir (a connection is opened for it and closed

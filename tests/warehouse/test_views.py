@@ -720,3 +720,24 @@ def test_the_statistics_macros_file_is_generated_from_stats() -> None:
     spec.loader.exec_module(tool)
     assert tool.MACROS.read_text() == tool.macros_file()
     assert "clustered_low" in tool.macros_file() and "t975" in tool.macros_file()
+
+
+def test_the_tables_are_views_under_their_own_names(tmp_path: Path) -> None:
+    """``select count(*) from runs`` works as the README's table list suggests: every
+    extracted table is a view of its stored rows and columns, and no view name clashes."""
+    from cekura_analytics.lake.tables import EXTRACTED, SCHEMAS
+
+    assert set(EXTRACTED).isdisjoint(view_names())
+    d = write_tables(
+        tmp_path, runs=[run(1), run(2)], run_metrics=[result(1, 5, metric_name="M", score=1.0)]
+    )
+    con = connect(d)
+    try:
+        for table in EXTRACTED:
+            got = con.sql(f"select * from {table}").pl()
+            assert got.columns[: len(SCHEMAS[table])] == list(SCHEMAS[table]), table
+        assert con.sql("select count(*) from runs").fetchall() == [(2,)]
+        assert con.sql("select metric_name from run_metrics").fetchall() == [("M",)]
+        assert con.sql("select count(*) from agents").fetchall() == [(0,)]  # not written: empty
+    finally:
+        con.close()
