@@ -118,12 +118,17 @@ def pass_rates_cmd(
     rules: Path | None,
     as_of: str | None,
 ) -> None:
-    """Metric pass rates per group with Wilson 95 % intervals and unknown counts."""
+    """Metric pass rates per group with scenario-clustered 95 % intervals and unknown counts.
+
+    The table is worst first, in percent, with n as runs (scenarios); csv, json and parquet
+    keep every raw column (rates as fractions).
+    """
     from ..analysis.rates import pass_rates
     from ..present.output import render
+    from ..present.text import rates_for_people
 
     df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules, as_of=as_of)
-    click.echo(render(df, fmt, out, raw=raw))
+    click.echo(render(rates_for_people(df) if fmt == "table" else df, fmt, out, raw=raw))
 
 
 @click.command("compare-versions")

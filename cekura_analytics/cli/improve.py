@@ -200,9 +200,12 @@ def improve_impact_cmd(
 
     Before: the agent version the job's run used; after: the agent's next version first seen
     after the job finished. Verdict: improved, no evidence, worse or not yet shipped (one-sided
-    tests as in `gate`, Holm-corrected over all jobs and metrics).
+    tests as in `gate`, Holm-corrected over all jobs and metrics). The table shows the
+    essentials; csv, json and parquet carry every column (counts, p-values, the reason).
     """
     from ..improve.impact import improve_impact
     from ..present.output import render
+    from ..present.text import impact_for_people
 
-    click.echo(render(improve_impact(data_dir, **settings), fmt, out, raw=raw))
+    df = improve_impact(data_dir, **settings)
+    click.echo(render(impact_for_people(df) if fmt == "table" else df, fmt, out, raw=raw))

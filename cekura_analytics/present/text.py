@@ -153,6 +153,63 @@ def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> li
     return [fmt(headers), *(fmt(r) for r in rows)]
 
 
+# -- frames for people (``--format table``; csv, json and parquet keep the raw columns) -----------
+def _texts(values: list[str], name: str) -> pl.Series:
+    return pl.Series(name, values, dtype=pl.String)
+
+
+def rates_for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """Pass rates as people read them: worst first, the group's names (ids where there is no
+    name), the rate and its interval as percents, n as runs (scenarios), unknown apart."""
+    df = df.sort("pass_rate", "ci_high", nulls_last=True, maintain_order=True)
+    counts = ("n_evaluated", "n_passed", "n_unknown", "n_scenarios", "design_effect")
+    stats = (*counts, "pass_rate", "ci_low", "ci_high")
+    groups = [
+        c for c in df.columns
+        if c not in stats and not (c.endswith("_id") and c[:-3] + "_name" in df.columns)
+    ]  # fmt: skip
+    n_label = "runs (scenarios)" if "metric_id" in df.columns else "results (scenarios)"
+    rows = df.iter_rows(named=True)
+    cells = [
+        (pct(r["pass_rate"]), interval(r["ci_low"], r["ci_high"]),
+         count(_int(r["n_evaluated"]), _int(r["n_scenarios"])), count(_int(r["n_unknown"])))
+        for r in rows
+    ]  # fmt: skip
+    return df.select(groups).with_columns(
+        _texts([c[0] for c in cells], "pass rate"),
+        _texts([c[1] for c in cells], "95 % interval"),
+        _texts([c[2] for c in cells], n_label),
+        _texts([c[3] for c in cells], "unknown"),
+    )
+
+
+def impact_for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """``improve impact`` as a table that fits a terminal: run, metric, each side as
+    ``version rate n (scenarios)``, the scenario-matched change with its interval, verdict."""
+    out: dict[str, list[Any]] = {k: [] for k in ("run", "metric", "before", "after", "change")}
+    for r in df.iter_rows(named=True):
+        out["run"].append(r["run_id"])
+        out["metric"].append(str(r["metric_name"] or f"metric {r['metric_id']}"))
+        for which in ("before", "after"):
+            version = r[f"{which}_version"]
+            out[which].append(
+                "not shipped yet"
+                if version is None
+                else f"{version}: {pct(r[f'pass_rate_{which}'])} n="
+                + count(_int(r[f"n_{which}"]), _int(r[f"n_scenarios_{which}"]))
+            )
+        change, lo, hi = r["change"], r["ci_low_change"], r["ci_high_change"]
+        change = points(change) + ("" if lo is None else f" [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+        out["change"].append(change)
+    frame = pl.DataFrame(out, schema={"run": pl.Int64, **dict.fromkeys(list(out)[1:], pl.String)})
+    return frame.with_columns(df["verdict"].alias("verdict"))
+
+
+def _int(value: Any) -> int | None:
+    """A count from SQL (DuckDB sums arrive as Decimal) as an int."""
+    return None if value is None else int(value)
+
+
 # -- summaries of commands -------------------------------------------------------------------------
 def extract_summary(s: ExtractSummary) -> str:
     """What ``extract`` prints: time, window, runs fetched and rows per table."""
