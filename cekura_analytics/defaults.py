@@ -12,6 +12,8 @@ API_VERSIONS = ("auto", "v2", "v1")
 FORMATS = ("table", "csv", "json", "parquet")
 #: ``report --format``
 REPORT_FORMATS = ("html", "md")
+#: ``gate --format``: the verdict and one line per cell, or one JSON document for a script
+GATE_FORMATS = ("text", "json")
 
 #: requests in flight while extracting, and POSTs/GETs in flight for improve jobs
 EXTRACT_CONCURRENCY = 8

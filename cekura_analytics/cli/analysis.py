@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..defaults import OUTLIER_SETTINGS, REPORT_FORMATS
+from ..defaults import GATE_FORMATS, OUTLIER_SETTINGS, REPORT_FORMATS
 from .options import (
     agent_id_option,
     as_of_option,
@@ -271,10 +271,20 @@ def outliers_cmd(
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
 @click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(GATE_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: the verdict and one line per cell; json: one document (cells, counts, exit code).",
+)
 @as_of_option
 @rules_option
 @functools.partial(friendly_errors, exit_code=2)
-def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **settings: Any) -> None:
+def gate_cmd(
+    data_dir: str, junit: Path | None, markdown: Path | None, fmt: str, **settings: Any
+) -> None:
     """Fail a CI build when the candidate agent version made a metric significantly worse.
 
     Exit status: 0 pass, 1 regression (or insufficient data with --strict), 2 bad input or
@@ -283,12 +293,12 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     than --max-drop.
     """
     from ..analysis.release_gate import gate
-    from ..present.output import write_gate
+    from ..present.output import gate_json, write_gate
     from ..present.text import gate_text
 
     result = gate(data_dir, **settings)
     write_gate(result, junit=junit, markdown=markdown)
-    click.echo(gate_text(result))
+    click.echo(gate_json(result) if fmt == "json" else gate_text(result))
     sys.exit(result.exit_code)
 
 

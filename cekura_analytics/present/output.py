@@ -6,6 +6,7 @@ command's twin (a statement over the views, rendered).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -131,6 +132,28 @@ def check_params(statement: str, params: Mapping[str, Any]) -> None:
         )
 
 
+def gate_json(g: GateResult) -> str:
+    """The gate as one JSON document: verdict, exit code, versions, settings, counts and every
+    cell's numbers and status, worst first (a script's ``--format json``)."""
+    cells = json.loads(g.frame().write_json())
+    rank = {id(c): i for i, c in enumerate(g.worst_first())}
+    order = {(c.metric_id, c.dimension_value): rank[id(c)] for c in g.cells}
+    cells.sort(key=lambda r: order[(r["metric_id"], r["dimension_value"])])
+    doc = {
+        "passed": g.passed,
+        "exit_code": g.exit_code,
+        "agent_id": g.agent_id,
+        "baseline": g.baseline,
+        "candidate": g.candidate,
+        "settings": g.settings,
+        "n_cells": len(g.cells),
+        "n_failed": len(g.failures),
+        "n_insufficient": len(g.insufficient),
+        "cells": cells,
+    }
+    return json.dumps(doc, indent=2)
+
+
 def write_gate(
     g: GateResult, *, junit: str | Path | None = None, markdown: str | Path | None = None
 ) -> None:
@@ -148,4 +171,12 @@ def write_gate(
         target.write_text(text(g), encoding="utf-8")
 
 
-__all__ = ["FORMATS", "check_params", "neutralise_formulas", "render", "sql", "write_gate"]
+__all__ = [
+    "FORMATS",
+    "check_params",
+    "gate_json",
+    "neutralise_formulas",
+    "render",
+    "sql",
+    "write_gate",
+]
