@@ -112,3 +112,17 @@ def test_mock_commands_without_the_mock_extra_say_how_to_get_it(
     assert res.output.strip() == (
         "error: the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
     )
+
+
+def test_mock_server_on_a_busy_port_is_one_line_exit_2() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        res = CliRunner().invoke(cli, ["mock-server", "--port", str(port), "--runs", "10"])
+    assert res.exit_code == 2, res.output
+    assert res.output.count("\n") == 1 and "Traceback" not in res.output
+    assert res.output.startswith(f"error: mock-server cannot listen on 127.0.0.1:{port} (")
+    assert "--port 0" in res.output
