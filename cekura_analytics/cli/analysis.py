@@ -81,15 +81,17 @@ def sql_cmd(
 @rules_option
 @friendly_errors
 def duckdb_cmd(data_dir: str, out: Path, rules: Path | None) -> None:
-    """Write a DuckDB file holding every view, for the duckdb shell and BI tools.
+    """Write a DuckDB file holding every view and table, for Python's duckdb, the duckdb shell
+    and BI tools.
 
-    The views read the data files of the tables' current snapshot by absolute path: rerun
-    after an extract or optimize, or after changing the rules file.
+    The views read the data files of the tables' current snapshot by absolute path: the file
+    works while the data dir stays where it is; rerun after an extract or optimize, after
+    changing the rules file, or after moving the data dir.
     """
+    from ..present.text import duckdb_summary
     from ..warehouse.connection import duckdb
 
-    path = duckdb(data_dir, out, rules=rules)
-    click.echo(f"wrote {path} (open it with: duckdb {path})")
+    click.echo(duckdb_summary(duckdb(data_dir, out, rules=rules), data_dir))
 
 
 @click.command("pass-rates")

@@ -10,6 +10,7 @@ import difflib
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -228,6 +229,24 @@ def extract_summary(s: ExtractSummary) -> str:
     for where, n in sorted(s.shapes.items()):
         lines.append(f"  kept {n} value(s) of an unexpected type: {where} (see extra_json)")
     return "\n".join(lines)
+
+
+def duckdb_summary(path: Path, data_dir: str | Path) -> str:
+    """What ``duckdb`` prints: what the file holds, that it reads the data dir by absolute path
+    (so it stays valid only while the data dir does not move), and two ways to open it."""
+    data = Path(data_dir).expanduser().resolve()
+    peek = f"print(duckdb.connect({str(path)!r}, read_only=True).sql('from pass_rates_by_metric'))"
+    return "\n".join(
+        [
+            f"wrote {path}: every view and table of {data_dir}, as of its latest snapshot",
+            f"  its views read the data files under {data} by absolute path: keep the data dir",
+            "  where it is, and run this command again after extract, optimize, a rules change,",
+            "  or moving the data dir",
+            f'  open it with Python\'s duckdb: python -c "import duckdb; {peek}"',
+            "  or with the DuckDB command-line shell (not part of the Python package: install",
+            f"  it with your system's package manager, e.g. brew install duckdb): duckdb {path}",
+        ]
+    )
 
 
 def optimize_summary(s: OptimizeSummary) -> str:

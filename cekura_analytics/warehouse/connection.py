@@ -356,9 +356,12 @@ def query(
 def duckdb(data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None) -> Path:
     """Write a DuckDB database file holding every view (over the snapshot's data files).
 
-    Open it with the duckdb shell or a BI tool. The views list the data files of the
-    snapshot taken now: rerun after an extract (or an optimize, which removes old files)
-    to see the new data, and to pick up a changed rules file. Local data dirs only.
+    Open it with Python's duckdb, the duckdb shell or a BI tool. The views list the data
+    files of the snapshot taken now, by absolute path (DuckDB would resolve relative ones
+    against the reader's working directory, not the file's): the file must stay on the
+    machine that holds the data dir, and be written again after the data dir moves, after an
+    extract (or an optimize, which removes old files), or to pick up a changed rules file.
+    Local data dirs only.
     """
     if is_remote(data_dir):
         raise ConfigError(

@@ -741,3 +741,25 @@ def test_the_tables_are_views_under_their_own_names(tmp_path: Path) -> None:
         assert con.sql("select count(*) from agents").fetchall() == [(0,)]  # not written: empty
     finally:
         con.close()
+
+
+def test_the_duckdb_file_opens_as_its_message_says(tmp_path: Path) -> None:
+    """The message names a way to open the file that the user has (Python's duckdb, run
+    here as printed) and says the file reads the data dir by absolute path."""
+    import shlex
+    import subprocess
+    import sys
+
+    d = write_tables(tmp_path / "d", runs=[run(1)], run_metrics=[result(1, 1, score=1.0)])
+    out = tmp_path / "views.duckdb"
+    res = _cli("duckdb", "--data-dir", d, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "by absolute path" in res.output and str(d.resolve()) in res.output
+    assert "package manager" in res.output and f"duckdb {out}" in res.output
+    (line,) = [ln for ln in res.output.splitlines() if "python -c" in ln]
+    command = shlex.split(line.split("open it with Python's duckdb: ", 1)[1])
+    assert command[:2] == ["python", "-c"]
+    shown = subprocess.run(
+        [sys.executable, "-c", command[2]], capture_output=True, text=True, check=True
+    ).stdout
+    assert "metric_id" in shown and "pass_rate" in shown and "1 row" in shown
