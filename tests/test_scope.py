@@ -58,3 +58,41 @@ def test_the_same_bad_input_gives_the_same_error_everywhere(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         ENTRY_POINTS[entry](tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pass-rates"],
+        ["gate"],
+        ["compare-versions"],
+        ["improve", "impact"],
+        ["report", "--out", "r.html"],
+    ],
+    ids=" ".join,
+)
+def test_an_unknown_agent_id_is_an_error_listing_the_known_ones(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--agent-id 999`` answered "0 rows" with exit 0; now one line, exit 2, naming the
+    agents the data dir holds (from the agents table and the runs)."""
+    from click.testing import CliRunner
+    from factories import result, run, write_tables
+
+    from cekura_analytics.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    runs = [run(1, agent_id=7, agent_name="Dental"), run(2, agent_id=8, agent_version="2")]
+    d = write_tables(
+        tmp_path / "d",
+        runs=runs,
+        run_metrics=[result(1, 1, score=1.0), result(2, 1, score=1.0)],
+        agents=[{"agent_id": 9, "agent_name": "Solar"}],
+    )
+    res = CliRunner().invoke(cli, [*command, "--data-dir", str(d), "--agent-id", "999"])
+    assert res.exit_code == 2, res.output
+    assert res.output.strip() == (
+        "error: --agent-id 999: this data dir holds no agent 999; its agents: 7 (Dental), 8, "
+        "9 (Solar)"
+    )
+    assert not (tmp_path / "r.html").exists()

@@ -32,7 +32,7 @@ from ..analysis.versions import VersionComparison, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
 from ..lake.store import Store
-from ..scope import Scope, scope_sql
+from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
@@ -285,6 +285,7 @@ def _collect(
     scope = {"since": since, "agent_id": agent_id}
     # one connection, one snapshot: every number below comes from the same committed version
     with opened(data_dir, rules, as_of=as_of) as con:
+        check_agent(con, Scope.of(since, agent_id).agent_id)  # an unknown agent: say so
         snapshot = _snapshot_note(con)
         headline = _headline(con, data_dir, params, as_of is not None)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates

@@ -121,6 +121,8 @@ def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, Del
         if dt is None or as_of is None:
             out[table] = dt
             continue
+        latest = store.version(table)
+        had_rows = table == "runs" and bool(dt.file_uris())
         try:
             if table == "runs" and isinstance(as_of, int):
                 # history of the latest snapshot: after time travel it numbers versions wrong
@@ -136,8 +138,36 @@ def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, Del
                     f" it is at version {store.version('runs')}"
                 ) from None
             dt = None  # the table did not exist yet
+        if dt is not None:
+            _check_as_of(store, table, dt, as_of, had_rows, latest)
         out[table] = dt
     return out
+
+
+def _when(as_of: int | datetime) -> str:
+    return str(as_of) if isinstance(as_of, int) else as_of.isoformat().replace("+00:00", "Z")
+
+
+def _check_as_of(
+    store: Store, table: str, dt: DeltaTable, as_of: int | datetime, had_rows: bool, latest: Any
+) -> None:
+    """A time-travelled snapshot that can answer: not from before the first extract committed
+    a run (it would answer "0 rows"), and not one whose files ``optimize`` has deleted (those
+    were removed on purpose: not damage for ``--repair``)."""
+    if table == "runs" and had_rows and not dt.file_uris():
+        raise ConfigError(
+            f"--as-of {_when(as_of)}: no run had been extracted yet then (before the first extract "
+            f"committed any); give a later version or time (the runs table is at version {latest})"
+        )
+    if store.remote:
+        return
+    gone = [f for f in dt.file_uris() if not os.path.exists(f)]
+    if gone:
+        raise ConfigError(
+            f"--as-of {_when(as_of)}: {table} as it stood then needs {len(gone)} data file(s) that "
+            "`optimize` has since deleted (time travel reaches back --retain-days); give a "
+            f"later version or time ({table} is at version {latest})"
+        )
 
 
 def _commit_ms(dt: DeltaTable, version: int) -> int:
