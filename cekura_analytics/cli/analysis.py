@@ -70,6 +70,23 @@ def sql_cmd(
     click.echo(sql(data_dir, text, args, fmt=fmt, out=out, rules=rules, as_of=as_of, raw=raw))
 
 
+@click.command("tables")
+@click.argument("name", required=False)
+@output_options
+@friendly_errors
+def tables_cmd(name: str | None, fmt: str, out: Path | None, raw: bool) -> None:
+    """Every table and view `sql` can query, with its grain; NAME: its columns and their docs.
+
+    Needs no data dir: the columns come from the view definitions and the table registry.
+    """
+    from ..present.output import render
+    from ..warehouse.catalog import table_doc, tables
+
+    if name is not None and fmt == "table":
+        click.echo(table_doc(name))
+    click.echo(render(tables(name), fmt, out, raw=raw))
+
+
 @click.command("duckdb")
 @data_dir_option
 @click.option(

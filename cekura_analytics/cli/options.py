@@ -10,7 +10,16 @@ from typing import Any, TypeVar
 
 import click
 
-from ..defaults import ALPHA, API_VERSIONS, FORMATS, GATE_BY, JOB_CONCURRENCY, MAX_DROP, MIN_N
+from ..defaults import (
+    ALPHA,
+    API_VERSIONS,
+    ENV_DATA_DIR,
+    FORMATS,
+    GATE_BY,
+    JOB_CONCURRENCY,
+    MAX_DROP,
+    MIN_N,
+)
 from ..errors import CekuraError, ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,7 +54,10 @@ def data_dir_option(func: F) -> F:
         "--data-dir",
         type=str,
         required=True,
-        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables.",
+        envvar=ENV_DATA_DIR,
+        show_envvar=True,
+        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables "
+        f"(default: ${ENV_DATA_DIR}).",
     )(func)
 
 

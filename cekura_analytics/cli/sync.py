@@ -1,5 +1,5 @@
-"""Commands that talk to the API or manage the tables' files: extract, optimize, demo,
-mock-server."""
+"""Commands that talk to the API or manage the tables' files: extract, optimize, status,
+demo, mock-server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..defaults import EXTRACT_CONCURRENCY, RETAIN_DAYS
+from ..defaults import EXTRACT_CONCURRENCY, RETAIN_DAYS, STATUS_FORMATS
 from .options import agent_id_option, api_options, data_dir_option, friendly_errors, since_option
 
 
@@ -84,6 +84,27 @@ def optimize_cmd(data_dir: str, retain_days: float) -> None:
     from ..present.text import optimize_summary
 
     click.echo(optimize_summary(optimize(data_dir, retain_days=retain_days)))
+
+
+@click.command("status")
+@data_dir_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(STATUS_FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts.",
+)
+@friendly_errors
+def status_cmd(data_dir: str, fmt: str) -> None:
+    """What DATA_DIR holds: tables with rows and versions, the last sync, the watermarks, the
+    API version, the server and project it came from. Reads the Delta logs only."""
+    from ..lake.overview import status
+    from ..present.text import status_text
+
+    got = status(data_dir)
+    click.echo(got.to_json() if fmt == "json" else status_text(got))
 
 
 # --- demo ---

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..analysis.release_gate import GateResult
     from ..analysis.versions import Cell
     from ..lake.maintenance import OptimizeSummary
+    from ..lake.overview import Status
     from ..lake.sync import ExtractSummary
 
 MISSING = "–"
@@ -247,6 +248,33 @@ def duckdb_summary(path: Path, data_dir: str | Path) -> str:
             f"  it with your system's package manager, e.g. brew install duckdb): duckdb {path}",
         ]
     )
+
+
+def status_text(s: Status) -> str:
+    """What ``status`` prints: where the data came from, the syncs, then one line per table."""
+    last = s.last_sync or {}
+    lines = [
+        f"data dir {s.data_dir}",
+        f"  server: {s.server or 'not recorded'}, project: {s.project or 'not recorded'}, "
+        f"API {s.api_version or '?'} reads",
+        f"  last sync: {last.get('finished_at') or 'none finished yet'}"
+        + (f" ({last.get('scope')}, {last.get('runs_fetched')} runs fetched)" if last else ""),
+    ]
+    for scope, mark in sorted(s.watermarks.items()):
+        lines.append(f"  watermark ({scope}): runs up to {mark}")
+    if s.pending_runs:
+        lines.append(f"  unfinished runs to fetch again: {s.pending_runs}")
+    if s.in_progress:
+        ip = s.in_progress
+        lines.append(
+            f"  a sync stopped half way ({ip.get('scope')}, {ip.get('lower') or 'beginning'} .. "
+            f"{ip.get('upper')}, {ip.get('pages_done')} pages done): the next extract resumes it"
+        )
+    if not s.tables:
+        lines.append("  no tables yet: run `cekura-analytics extract`")
+    for table, t in s.tables.items():
+        lines.append(f"  {table:<22} {t['rows']:>10,} rows  version {t['version']:<5} {t['grain']}")
+    return "\n".join(lines)
 
 
 def optimize_summary(s: OptimizeSummary) -> str:

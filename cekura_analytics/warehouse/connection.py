@@ -178,7 +178,8 @@ def _commit_ms(dt: DeltaTable, version: int) -> int:
     raise DataError(f"--as-of {version}: the runs table has no such version")
 
 
-def _empty_sql(table: str) -> str:
+def empty_sql(table: str) -> str:
+    """An empty relation with ``table``'s columns and types (a table not written yet)."""
     cols = [f"cast(null as {_duck_type(t)}) as {c}" for c, t in table_schema(table).items()]
     return f"(select {', '.join(cols)} limit 0)"
 
@@ -188,7 +189,7 @@ def source_sql(con: ddb.DuckDBPyConnection, table: str, dt: DeltaTable | None, r
     dataset of the snapshot (object storage), or an empty typed relation. Columns the
     contract has but the files lack (added after they were written) come as nulls."""
     if dt is None:
-        return _empty_sql(table)
+        return empty_sql(table)
     if remote:
         name = f"_delta_{table}"
         con.register(name, dt.to_pyarrow_dataset(as_large_types=True))
@@ -196,7 +197,7 @@ def source_sql(con: ddb.DuckDBPyConnection, table: str, dt: DeltaTable | None, r
     else:
         files = dt.file_uris()
         if not files:
-            return _empty_sql(table)
+            return empty_sql(table)
         listed = ", ".join(_literal(f) for f in files)
         rel = f"read_parquet([{listed}], union_by_name = true)"
     have = {f.name for f in dt.schema().fields}
@@ -252,8 +253,7 @@ def connect(
         con.execute("set TimeZone = 'UTC'")
         con.execute(python_macros())
         sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
-        for f in sql_files():
-            text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
+        for f, text in view_statements(sources):
             try:
                 con.execute(text)
             except ddb.Error as exc:
@@ -280,6 +280,12 @@ def connect(
         con.close()
         raise
     return con
+
+
+def view_statements(sources: Mapping[str, str]) -> Iterator[tuple[Path, str]]:
+    """Each ``sql/`` file and its statement over ``sources`` (``{runs}`` -> what to read)."""
+    for f in sql_files():
+        yield f, _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
 
 
 def table_views_sql(sources: Mapping[str, str]) -> str:
