@@ -78,3 +78,25 @@ def test_cli_tables_needs_no_data_dir() -> None:
     assert res.exit_code == 0 and res.output.startswith("runs (table, table)\n  one row per run")
     res = CliRunner().invoke(cli, ["tables", "nope"])
     assert res.exit_code == 2 and res.output.startswith("error: no table or view named 'nope'")
+
+
+def test_the_readme_names_real_views_with_their_grain() -> None:
+    """ "The views you will query": each view the README's table names exists, and the grain
+    it gives is the one the view's SQL file states first."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### The views you will query", 1)[1].split("\n### ", 1)[0]
+    listed = tables()
+    grains = dict(listed.select("name", "grain").rows())
+    rows = [ln.split("|") for ln in section.splitlines() if ln.startswith("| `")]
+    assert len(rows) >= 15
+    for cells in rows:
+        names = re.findall(r"`(\w+)`", cells[1])
+        first = names[0]
+        assert first in grains, first
+        stated = cells[2].strip().split(" / ")[0]
+        assert grains[first].startswith(stated.split(" × week")[0]), (first, stated)
+        stem = first
+        for name in names[1:]:  # `_by_personality` after failure_modes_by_x: its sibling
+            full = name if name in grains else stem.rsplit("_by_", 1)[0] + name
+            assert full in grains, name
+            stem = full if "_by_" in full else stem
