@@ -14,7 +14,8 @@ traceback); Python callers can catch by class. Messages never contain the API ke
     │   └── ServerError      5xx that retries could not get past
     ├── ConnectError         host unreachable, DNS failure, or timeout
     ├── ResponseError        the body is not what the contract says (truncated or invalid JSON)
-    │   └── IncompleteError  paging delivered fewer rows than the server's ``count``
+    │   ├── IncompleteError  paging delivered fewer distinct ids than the server's ``count``
+    │   └── OffHostError     a redirect or ``next`` link points away from the configured host
     ├── StoreError           the data directory is unusable (corrupt state, unreadable parquet)
     ├── DataError            the data cannot answer the question (empty data dir, unknown column)
     └── JobError             an improve job could not be launched or tracked
@@ -22,6 +23,7 @@ traceback); Python callers can catch by class. Messages never contain the API ke
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -86,7 +88,11 @@ class ResponseError(CekuraError):
 
 
 class IncompleteError(ResponseError):
-    """Paging delivered fewer rows than the server's own ``count``, even by ``next`` links."""
+    """Paging delivered fewer distinct ids than the server's own ``count``, even re-walked."""
+
+
+class OffHostError(ResponseError):
+    """A redirect or ``next`` link pointed at another origin: not followed (the key stays home)."""
 
 
 class StoreError(CekuraError):
@@ -107,6 +113,27 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
+#: what an OS error means to a user, by errno or by the text a Rust library passes on
+_OS_PROBLEMS = (
+    (errno.ENOSPC, "no space left on device", "disk full"),
+    (errno.EDQUOT, "disk quota exceeded", "disk quota exceeded"),
+    (errno.EFBIG, "file too large", "file size limit reached"),
+    (errno.EROFS, "read-only file system", "read-only file system"),
+    (errno.EACCES, "permission denied", "permission denied"),
+)
+
+
+def os_problem(exc: BaseException) -> str | None:
+    """``"disk full"``, ``"read-only file system"``, ... when ``exc`` (an OSError, or a
+    delta-rs error or panic whose text carries the OS error) says so; else None."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    for number, words, problem in _OS_PROBLEMS:
+        if code == number or words in text or f"(os error {number})" in text:
+            return problem
+    return None
+
+
 __all__ = [
     "ApiError",
     "AuthError",
@@ -118,9 +145,11 @@ __all__ = [
     "IncompleteError",
     "JobError",
     "NotFoundError",
+    "OffHostError",
     "RateLimitedError",
     "ResponseError",
     "ServerError",
     "StoreError",
     "first_line",
+    "os_problem",
 ]

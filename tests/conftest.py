@@ -1,4 +1,5 @@
-"""Shared fixtures: the mock Cekura API on 127.0.0.1 (see cekura_analytics.mock)."""
+"""Shared fixtures: the mock Cekura API on 127.0.0.1 (see cekura_analytics.mock), and a
+hostile proxy in front of it (see hostile.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile import HostileProxy, Hostility
 
 from cekura_analytics.mock import MockServer
 
@@ -45,3 +47,27 @@ def make_mock_server() -> Iterator[Callable[..., MockServer]]:
     yield factory
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture
+def hostile_server(
+    make_mock_server: Callable[..., MockServer],
+) -> Iterator[Callable[..., HostileProxy]]:
+    """Factory: ``hostile_server(Hostility(...), runs=300, ...)`` -> a started proxy in front
+    of a new mock (``.mock``), with its "other host" (``.recorder``), which must never have
+    seen the API key when the test ends."""
+    started: list[HostileProxy] = []
+
+    def factory(hostility: Hostility | None = None, **mock: Any) -> HostileProxy:
+        mock.setdefault("runs", 300)
+        srv = make_mock_server(**mock)
+        proxy = HostileProxy(srv.base_url, hostility).start()
+        proxy.mock = srv
+        started.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in started:
+        proxy.stop()
+    # whatever the test did, the key never reached the "other host"
+    assert [p.recorder.saw_key for p in started] == [0] * len(started)

@@ -50,6 +50,14 @@ class Cell:
     dimension_value: str | None
     cmp: StratifiedComparison
     verdict: Verdict
+    #: the part of the scenario-matched drop that comes from flaky scenarios (both outcomes
+    #: seen on a side): above 1/2, rerun them before blocking a release on this cell
+    flaky_share: float | None = None
+
+    @property
+    def mostly_flaky(self) -> bool:
+        """True when most of the drop comes from scenarios that flip between runs."""
+        return self.flaky_share is not None and self.flaky_share > 0.5
 
     @property
     def name(self) -> str:
@@ -96,7 +104,7 @@ class VersionComparison:
             cmp["scenarios_baseline_only"] = list(cmp["scenarios_baseline_only"])
             cmp["scenarios_candidate_only"] = list(cmp["scenarios_candidate_only"])
             cmp["test"] = cmp.pop("method")
-            row |= cmp | asdict(c.verdict) | {"drop": c.drop}
+            row |= cmp | asdict(c.verdict) | {"drop": c.drop, "flaky_share": c.flaky_share}
             rows.append(row)
         schema = _frame_schema()
         if not rows:
@@ -139,6 +147,7 @@ def _frame_schema() -> dict[str, pl.DataType]:
         kind = str(field.type)
         names[field.name] = pl.Boolean() if kind == "bool" else text if "str" in kind else num
     names["drop"] = num
+    names["flaky_share"] = num
     return names
 
 
@@ -272,6 +281,20 @@ def strata(
     return {s: (c[0], c[1], c[2], c[3]) for s, c in out.items()}
 
 
+def flaky_share(strata: dict[str, tuple[int, int, int, int]]) -> float | None:
+    """The share of a drop (Mantel-Haenszel numerator, scenarios on both sides) that comes
+    from flaky scenarios: those that both passed and failed on the baseline or the candidate.
+    None when there is no drop."""
+    parts: list[tuple[float, bool]] = []
+    for k_b, n_b, k_c, n_c in strata.values():
+        if n_b and n_c:
+            parts.append(((k_c * n_b - k_b * n_c) / (n_b + n_c), 0 < k_b < n_b or 0 < k_c < n_c))
+    drop = -sum(p for p, _ in parts)
+    if drop <= 0:
+        return None
+    return max(0.0, min(1.0, -sum(p for p, flaky in parts if flaky) / drop))
+
+
 def compare(
     data_dir: Source,
     agent_id: int | None = None,
@@ -301,16 +324,19 @@ def compare(
     for r in counts.iter_rows(named=True):
         cells.setdefault((r["metric_id"], r["dim_key"]), []).append(r)
     keys = sorted(cells, key=lambda k: (k[0], "" if k[1] is None else str(k[1])))
-    comparisons = [compare_stratified(strata(cells[k], (base, cand)), min_n=min_n) for k in keys]
+    per_cell = [strata(cells[k], (base, cand)) for k in keys]
+    comparisons = [compare_stratified(s, min_n=min_n) for s in per_cell]
     judged = verdicts(comparisons, alpha=alpha, max_drop=max_drop, strict=strict)
     dim = DIMENSION[by]
     out = []
-    for key, cmp, verdict in zip(keys, comparisons, judged, strict=True):
+    for key, cell_strata, cmp, verdict in zip(keys, per_cell, comparisons, judged, strict=True):
         first = cells[key][0]
         value = None
         if dim is not None:
             value = first["dim_label"] or first["dim_key"] or "(none)"
-        out.append(Cell(int(key[0]), first["metric_name"], dim and dim[0], value, cmp, verdict))
+        share = flaky_share(cell_strata)
+        name = dim and dim[0]
+        out.append(Cell(int(key[0]), first["metric_name"], name, value, cmp, verdict, share))
     return VersionComparison(agent, base, cand, by, alpha, max_drop, min_n, strict, out)
 
 
@@ -367,6 +393,7 @@ __all__ = [
     "check_settings",
     "compare",
     "compare_versions",
+    "flaky_share",
     "pick_versions",
     "strata",
 ]

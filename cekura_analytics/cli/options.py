@@ -20,7 +20,7 @@ from ..defaults import (
     MAX_DROP,
     MIN_N,
 )
-from ..errors import CekuraError, ConfigError
+from ..errors import CekuraError, ConfigError, os_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +41,18 @@ def friendly_errors(func: F, *, exit_code: int = 1) -> F:
         except CekuraError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(EXIT_BAD_INPUT if isinstance(exc, ConfigError) else exit_code)
+        except OSError as exc:  # a file the command writes (e.g. report's --out)
+            problem = os_problem(exc)
+            if problem is None:
+                raise
+            where = exc.filename or "a file"
+            click.secho(
+                f"error: cannot write {where}: {problem}; write elsewhere (--out) or fix the "
+                "disk, then rerun",
+                fg="red",
+                err=True,
+            )
+            sys.exit(exit_code)
         except KeyboardInterrupt:
             click.secho("interrupted: data committed so far is kept; rerun to resume", err=True)
             sys.exit(130)

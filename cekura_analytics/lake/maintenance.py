@@ -31,10 +31,9 @@ from deltalake.exceptions import DeltaError
 
 from ..defaults import RETAIN_DAYS
 from ..errors import ConfigError, StoreError, first_line
-from .store import TARGET_FILE, Store, add_actions, damaged_files, is_remote
+from .store import OLD_STATE, TARGET_FILE, Store, add_actions, damaged_files, is_remote
 from .tables import TABLES
 
-OLD_STATE = "_state.json"
 OLD_BACKUP = "_pre_delta"
 DAMAGED = "_damaged"
 
@@ -67,13 +66,18 @@ def drop_damaged(store: Store) -> Damage:
                 out.time_ranges.append((r["min.timestamp"], r["max.timestamp"]))
         fs = dt.to_pyarrow_dataset().filesystem
         for path in bad:
+            # a deleted file is damage too: nothing to move, the log entry goes below
             if store.remote:
-                fs.delete_file(path)
-            else:
+                with contextlib.suppress(FileNotFoundError):
+                    fs.delete_file(path)
+                continue
+            source = Path(store.uri) / table / path
+            if source.exists():
                 target = Path(store.uri) / DAMAGED / table / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(Path(store.uri) / table / path), target)
-        dt.repair(dry_run=False)
+                shutil.move(str(source), target)
+        with store.writing(table):
+            dt.repair(dry_run=False)
         out.files[table] = sorted(bad)
     return out
 
@@ -162,13 +166,14 @@ def optimize(data_dir: str | Path, *, retain_days: float = RETAIN_DAYS) -> Optim
                 continue
             props = store.state_properties() if table == "runs" else None
             try:
-                got = dt.optimize.compact(target_size=TARGET_FILE, commit_properties=props)
-                gone = dt.vacuum(
-                    retention_hours=round(retain_days * 24),
-                    dry_run=False,
-                    enforce_retention_duration=False,
-                    commit_properties=props,
-                )
+                with store.writing(table):
+                    got = dt.optimize.compact(target_size=TARGET_FILE, commit_properties=props)
+                    gone = dt.vacuum(
+                        retention_hours=round(retain_days * 24),
+                        dry_run=False,
+                        enforce_retention_duration=False,
+                        commit_properties=props,
+                    )
             except DeltaError as exc:
                 raise StoreError(f"{table}: optimize failed: {first_line(exc)}") from None
             out.files_merged[table] = int(got.get("numFilesRemoved", 0))

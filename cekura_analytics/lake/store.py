@@ -42,10 +42,15 @@ compaction above :data:`COMPACT_AT` small files, ``optimize`` (compact + vacuum)
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import logging
 import os
-from collections.abc import Iterable
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +61,7 @@ import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 
-from ..errors import StoreError, first_line
+from ..errors import StoreError, first_line, os_problem
 from .tables import SCHEMAS, TABLES, is_terminal_expr
 from .tables import schema as table_schema
 
@@ -94,9 +99,12 @@ def storage_options(data_dir: str | Path) -> dict[str, str]:
     return opts
 
 
+log = logging.getLogger(__name__)
 STATE_KEY = "cekura.sync"
 STATE_FORMAT = 2
 LOCK_FILE = ".lock"
+#: the state file of the old parquet layout (its tables have no Delta log yet)
+OLD_STATE = "_state.json"
 RUN_TABLES = ("run_metrics", "runs")  # commit order: metrics first (see the docstring)
 COMPACT_AT = 12  # small files in a run table before it is compacted automatically
 # Automatic compaction merges files below SMALL_FILE into files of about that size and never
@@ -152,7 +160,10 @@ class Store:
         self._index: pl.DataFrame | None = None
         self._orphans: set[int] = set()
         if lock and not self.remote:
-            Path(self.uri).mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.uri).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise cannot_write(self.uri, "the data dir", exc) from None
             self._acquire_lock()
         self.state = State()
         try:
@@ -168,7 +179,10 @@ class Store:
 
     # -- opening ---------------------------------------------------------------------
     def _acquire_lock(self) -> None:
-        self._lock_fh = open(Path(self.uri) / LOCK_FILE, "a+")  # noqa: SIM115 - held for life
+        try:
+            self._lock_fh = open(Path(self.uri) / LOCK_FILE, "a+")  # noqa: SIM115 - held for life
+        except OSError as exc:
+            raise cannot_write(self.uri, LOCK_FILE, exc) from None
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -202,19 +216,63 @@ class Store:
             return dt
         uri = self.table_uri(table)
         if not DeltaTable.is_deltatable(uri, storage_options=self.options):
+            if not self.remote:
+                self._refuse_orphans(table)
             return None
         try:
             dt = DeltaTable(uri, storage_options=self.options)
-        except DeltaError as exc:
-            raise StoreError(f"{table}: the Delta log cannot be read: {first_line(exc)}") from None
+        except (DeltaError, OSError) as exc:
+            raise self._bad_log(table, exc) from None
         self._tables[table] = dt
         return dt
+
+    def _refuse_orphans(self, table: str) -> None:
+        """Data files without a Delta log are a table that lost its log, not an empty one:
+        answering "0 runs" would hide every run it holds."""
+        root = Path(self.uri)
+        folder = root / table
+        if not folder.is_dir() or (root / OLD_STATE).exists():  # the old layout: converted
+            return
+        files = sum(1 for _ in folder.glob("*.parquet"))
+        if files:
+            raise StoreError(
+                f"{table}: its Delta log {folder / '_delta_log'} is missing or empty although "
+                f"{files} data files are there, so the table cannot be read (it would count "
+                f"as empty); restore {table}/_delta_log from a backup, or move {folder} aside "
+                f"and run `cekura-analytics extract --full --data-dir {self.uri}`"
+            )
+
+    def _bad_log(self, table: str, exc: BaseException) -> StoreError:
+        """One line naming the corrupt file of a Delta log that cannot be read, and a fix."""
+        problem = os_problem(exc)
+        if problem:
+            return StoreError(f"{table}: the Delta log cannot be read ({problem})")
+        found = None if self.remote else corrupt_log_file(Path(self.uri) / table / "_delta_log")
+        if found is None:
+            return StoreError(
+                f"{table}: the Delta log cannot be read ({first_line(exc)}); restore "
+                f"{table}/_delta_log from a backup, or move {self.table_uri(table)} aside and "
+                f"run `cekura-analytics extract --full --data-dir {self.uri}`"
+            )
+        path, why, newest = found
+        aside = Path(self.uri) / "_damaged" / table / "_delta_log"
+        fix = (
+            f"it is the newest commit: move it to {aside}/ (the table then reads as the "
+            f"version before) and run `cekura-analytics extract --full --data-dir {self.uri}` "
+            "to fetch what it held"
+            if newest
+            else "later commits build on it: restore it from a backup, or move "
+            f"{self.table_uri(table)} aside and run `cekura-analytics extract --full "
+            f"--data-dir {self.uri}`"
+        )
+        return StoreError(f"{table}: Delta log file {path} is corrupt ({why}); {fix}")
 
     def _ensure(self, table: str, schema: dict[str, pl.DataType]) -> DeltaTable:
         dt = self.table(table)
         if dt is None:
             empty = pl.DataFrame(schema=schema).to_arrow()
-            write_deltalake(self.table_uri(table), empty, storage_options=self.options)
+            with self.writing(table):
+                write_deltalake(self.table_uri(table), empty, storage_options=self.options)
             dt = self.table(table)
             assert dt is not None
         return dt
@@ -250,10 +308,30 @@ class Store:
         self._write(dt, empty, mode="append", commit_properties=self.state_properties())
 
     def _write(self, dt: DeltaTable, data: pa.Table, **kw: Any) -> None:
-        try:
+        with self.writing(_name(dt)):
             write_deltalake(dt, data, storage_options=self.options, **kw)
+
+    @contextlib.contextmanager
+    def writing(self, table: str) -> Iterator[None]:
+        """Around every delta-rs write: a commit conflict, a full or read-only disk as one
+        line (what was committed before stays intact: a Delta commit is all or nothing),
+        and the panic reports Rust prints on such failures kept off the terminal."""
+        try:
+            with rust_panics_hidden():
+                yield
         except CommitFailedError as exc:
             raise self._conflict(exc) from None
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise  # KeyboardInterrupt, SystemExit
+            if os_problem(exc) is not None:
+                raise cannot_write(self.uri, table, exc) from None
+            if type(exc).__name__ == "PanicException":
+                raise StoreError(
+                    f"{self.uri}: writing {table} failed inside delta-rs ({first_line(exc)}); "
+                    "what was committed before is intact: rerun"
+                ) from None
+            raise
 
     def _conflict(self, exc: BaseException) -> StoreError:
         return StoreError(
@@ -266,7 +344,8 @@ class Store:
         data = _arrow(df)
         dt = self.table(table)
         if dt is None:
-            write_deltalake(self.table_uri(table), data, storage_options=self.options)
+            with self.writing(table):
+                write_deltalake(self.table_uri(table), data, storage_options=self.options)
         else:
             self._write(dt, data, mode="overwrite", schema_mode="overwrite")
         self._tables.pop(table, None)
@@ -353,7 +432,8 @@ class Store:
             merge_schema=True,
             commit_properties=self.state_properties(),
         )
-        merger.when_matched_update_all().when_not_matched_insert_all().execute()
+        with self.writing("runs"):
+            merger.when_matched_update_all().when_not_matched_insert_all().execute()
 
     def _unreadable(self, table: str, exc: BaseException) -> StoreError:
         return unreadable(self, table, exc)
@@ -374,12 +454,10 @@ class Store:
             if dt is None or self.small_files(table) <= at:
                 continue
             props = self.state_properties() if table == "runs" else None
-            try:
+            with self.writing(table):
                 got = dt.optimize.compact(
                     target_size=SMALL_FILE, max_concurrent_tasks=1, commit_properties=props
                 )
-            except CommitFailedError as exc:
-                raise self._conflict(exc) from None
             merged += int(got.get("numFilesRemoved", 0)) - int(got.get("numFilesAdded", 0))
         return merged
 
@@ -460,13 +538,156 @@ def damaged_files(store: Store, table: str) -> dict[str, str]:
 
 
 def unreadable(store: Store, table: str, exc: BaseException) -> StoreError:
-    """One line naming the damaged file of ``table`` (found by reading each file)."""
+    """One line naming the damaged file of ``table`` (found by reading each file), or
+    saying the files this snapshot lists were vacuumed since it was opened."""
     bad = damaged_files(store, table)
     if not bad:
         return StoreError(f"{table}: cannot be read ({first_line(exc)})")
     path, why = next(iter(bad.items()))
+    full = path if path.startswith("/") else f"{store.table_uri(table)}/{path}"
+    gone = None if store.remote else missing_file_hint(full)
+    if gone:
+        return StoreError(f"{table}: {gone}")
     more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
     return StoreError(
         f"{table}: data file {path}{more} cannot be read ({why}); run `cekura-analytics "
         f"extract --repair --data-dir {store.uri}` to fetch its runs again"
     )
+
+
+_QUOTED_PARQUET = re.compile(r"""["']([^"']+\.parquet)["']""")
+
+
+def missing_file_in(text: str) -> str | None:
+    """:func:`missing_file_hint` for the first quoted local ``.parquet`` path in an error's
+    text (DuckDB names the file it could not open)."""
+    for path in _QUOTED_PARQUET.findall(text):
+        if path.startswith("/"):
+            return missing_file_hint(path)
+    return None
+
+
+def missing_file_hint(path: str) -> str | None:
+    """Why a local data file a reader wanted is not there: removed by a vacuum after the
+    reader's snapshot (the table's newest version no longer lists it), or deleted from
+    under the table (still listed: ``--repair``); None when the file is there."""
+    file = Path(path)
+    if file.exists():
+        return None
+    folder = file.parent
+    try:
+        live = {Path(u).name for u in DeltaTable(str(folder)).file_uris()}
+    except (DeltaError, OSError):
+        return None
+    if file.name in live:
+        return (
+            f"data file {file.name} is missing although the table lists it (deleted from "
+            f"under it); run `cekura-analytics extract --repair --data-dir {folder.parent}` "
+            "to fetch its runs again"
+        )
+    return (
+        f"data file {file.name} was removed by a vacuum (optimize) after this reader took "
+        "its snapshot: that version is older than the retention window; rerun the query "
+        "(re-open the connection) to read the current version, and keep --retain-days above "
+        "the time readers stay open"
+    )
+
+
+def corrupt_log_file(log_dir: Path) -> tuple[str, str, bool] | None:
+    """The first Delta log file that is not JSON: ``(path, why, is_newest_commit)``."""
+    commits = sorted(log_dir.glob("[0-9]*.json"))
+    for n, path in enumerate([*commits, log_dir / "_last_checkpoint"]):
+        if not path.exists():
+            continue
+        try:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    json.loads(line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return str(path), first_line(exc, 120), n == len(commits) - 1
+    return None
+
+
+def cannot_write(where: str, what: str, exc: BaseException) -> StoreError:
+    """One line for a write the disk refused: full, read-only, or not ours."""
+    problem = os_problem(exc) or first_line(exc)
+    if problem == "read-only file system":
+        hint = (
+            "extract, optimize, failure-modes and improve need a writable data dir (reading "
+            "commands work as they are); copy it somewhere writable or remount it"
+        )
+    elif problem == "permission denied":
+        hint = "check the owner and mode of the data dir (reading commands work as they are)"
+    else:
+        hint = "what was committed before is intact: free some space, then rerun to resume"
+    return StoreError(f"{where}: cannot write {what}: {problem}; {hint}")
+
+
+def _name(dt: DeltaTable) -> str:
+    """A table's name: the last part of its location."""
+    return str(dt.table_uri).rstrip("/").rsplit("/", 1)[-1]
+
+
+# -- Rust panic reports on stderr ---------------------------------------------------------
+_PANIC = re.compile(r"^thread '.*' (\(\d+\) )?panicked at ")
+_FRAME = re.compile(r"^(note: |\s+\d+: |\s+at )")
+
+
+@contextlib.contextmanager
+def rust_panics_hidden() -> Iterator[None]:
+    """Capture file descriptor 2 around a delta-rs call and pass on all but Rust panic
+    reports: a worker thread that panics on a failed write (a full disk) prints one to
+    fd 2, past Python, although the call then fails with an error of its own."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_end, write_end = os.pipe()
+    except (OSError, ValueError):  # no fd 2 to speak of: nothing to hide
+        yield
+        return
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while data := os.read(read_end, 65536):
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, name="cekura-stderr", daemon=True)
+    reader.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last writer goes: the reader sees its end
+        os.close(saved)
+        reader.join(timeout=5)
+        os.close(read_end)
+        kept = _without_panics(b"".join(chunks).decode(errors="replace"))
+        if kept.strip():
+            os.write(2, kept.encode())
+
+
+def _without_panics(text: str) -> str:
+    """``text`` without Rust panic reports (each logged at debug level): a report is the
+    ``thread '…' panicked at`` line, its message, and either the ``note:`` line that
+    ends it or, after ``stack backtrace:``, the frame lines."""
+    out: list[str] = []
+    state = ""  # "" outside a report, "message" inside one, "frames" in its backtrace
+    for line in text.splitlines(keepends=True):
+        if _PANIC.match(line):
+            state = "message"
+            log.debug("delta-rs: %s", line.strip())
+        elif state == "message":
+            if line.startswith("note: "):
+                state = ""
+            elif line.startswith("stack backtrace:"):
+                state = "frames"
+        elif state == "frames" and _FRAME.match(line):
+            if line.startswith("note: "):
+                state = ""
+        else:
+            state = ""
+            out.append(line)
+    return "".join(out)

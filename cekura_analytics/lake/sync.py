@@ -1,23 +1,38 @@
 """API → Delta tables: incremental, resumable, concurrent; nothing lost, nothing duplicated.
 
 A sync works in a window ``[lower, upper]`` of run timestamps. ``upper`` is fixed when the
-sync starts (runs arriving meanwhile fall outside it and wait for the next sync, so page
-numbers do not drift); ``lower`` is the previous watermark minus a small overlap. List pages
-are fetched concurrently once page 1 gives ``count``; each page's full runs come from
-``runs/bulk/`` in batches of 100, and whole pages (about ``COMMIT_RUNS`` runs) are committed
-with the sync state that lists them in the same ``runs`` Delta commit (see :mod:`.store`).
-A sync that dies resumes the same window and skips the pages it committed. Runs not yet
-terminal are remembered and fetched again by id on later syncs.
+sync starts and comes from the *server's* clock (the ``Date`` of its first answer), never
+this machine's: a client clock hours ahead would otherwise set a watermark past runs not yet
+made. Runs arriving meanwhile fall outside the window and wait for the next sync, so page
+numbers do not drift. ``lower`` is the previous watermark minus a small overlap, which makes
+a late clock or a run written late harmless. The watermark a completed window leaves is the
+newest run timestamp it listed (never past ``upper``): the safer of the two bounds. A skew of
+more than :data:`CLOCK_SKEW` between the clocks is warned about; a stored watermark ahead of
+the server (left by an older version trusting a wrong clock) is pulled back, so a window is
+never inverted.
 
-Nothing is lost to paging: the rows each listed page held are recorded with the window, and
-a window whose pages hold fewer runs than the server's ``count`` is walked again by ``next``
-links; still short, the sync fails naming the shortfall and the window stays open. Objects
-with a field of an unexpected type are kept (the raw value in ``extra_json``) and warned
-about once per field per sync.
+List pages are fetched concurrently once page 1 gives ``count``; each page's full runs come
+from ``runs/bulk/`` in batches of 100, and whole pages (about ``COMMIT_RUNS`` runs) are
+committed with the sync state that lists them in the same ``runs`` Delta commit (see
+:mod:`.store`). A sync that dies resumes the same window: it lists the window again and
+fetches only what is not stored. Runs not yet terminal are remembered and fetched again by id
+on later syncs.
+
+Nothing is lost to paging: a window is complete when the *distinct* run ids listed cover the
+server's ``count`` (:class:`~cekura_analytics.api.client.Listing`); ids repeated across pages,
+runs inserted mid-sync or a ``next`` link past the planned pages make the window be walked
+again. Walks that never settle (a server whose order of ties changes on every request) are
+followed by a listing in time slices that each fit on one page (no page boundary, so
+nothing to repeat or skip), whose missing ids are fetched by id. A window still short fails
+naming the numbers, its watermark not advanced, so the next sync retries it.
+
+Objects with a field of an unexpected type are kept (the raw value in ``extra_json``) and
+warned about once per field per sync.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -30,9 +45,10 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from ..api import models as m
-from ..api.client import MAX_PAGE_SIZE, CekuraClient, check_complete
+from ..api.client import MAX_PAGE_SIZE, CekuraClient, Listing
 from ..config import load_settings
 from ..defaults import EXTRACT_CONCURRENCY
+from ..errors import CekuraError, StoreError
 from ..scope import Scope
 from . import rows
 from .maintenance import drop_damaged, open_writer
@@ -40,9 +56,12 @@ from .store import Store
 from .tables import is_terminal
 
 OVERLAP = timedelta(hours=1)
+#: a difference between this machine's clock and the server's worth a warning
+CLOCK_SKEW = timedelta(minutes=5)
 #: Runs per commit during a sync (whole pages; a crash redoes at most this many).
 COMMIT_RUNS = 1000
 RUNS = "runs/"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +71,8 @@ class ExtractSummary:
     data_dir: Path | str
     rows: dict[str, int]
     runs_fetched: int = 0
+    runs_listed: int = 0
+    runs_repeated: int = 0
     runs_skipped: int = 0
     pending_refetched: int = 0
     pending_left: int = 0
@@ -81,6 +102,14 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _parse(ts: str | None) -> datetime | None:
+    """An ISO timestamp from the state (``Z`` or an offset; naive means UTC)."""
+    if not ts:
+        return None
+    out = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return out if out.tzinfo else out.replace(tzinfo=UTC)
+
+
 class _RunSync:
     """One sync of the runs table (state lives in the store; this holds the loop)."""
 
@@ -97,6 +126,8 @@ class _RunSync:
         self.commit_runs = commit_runs
         self.shapes = shapes
         self.fetched = self.skipped = self.batches_merged = 0
+        #: run ids handed to a fetch in this sync: a run listed twice is fetched once
+        self.claimed: set[int] = set()
         self.pending_at_start = set(store.state.pending_run_ids)
         self.refreshed: set[int | None] = set()
 
@@ -124,34 +155,45 @@ class _RunSync:
 
     def run_window(
         self, scope: str, params: dict[str, Any], window: dict[str, Any], skip_stored: bool
-    ) -> None:
-        """Fetch every page of the window not yet committed, committing in batches of pages."""
+    ) -> Listing:
+        """List the window until its distinct ids cover ``count``, fetching and committing
+        (in batches of pages) every run not stored yet; raise when it stays short."""
         st = self.store.state
+        upper = _parse(window["upper"])
+        assert upper is not None
         base = {**params, "timestamp__lte": window["upper"]}
         if window.get("lower"):
             base["timestamp__gte"] = window["lower"]
-        first = self.client.first_page(RUNS, base, self.page_size)
+        listing = self.client.listing(RUNS, base, self.page_size)
+        first = listing.first()
         count = int(first["count"])
         if window.get("count") not in (None, count):
-            # rows vanished inside the window: redo it (deduped)
-            window["pages_done"], window["page_rows"] = [], {}
+            window["pages_done"] = []  # rows came or went inside the window: all pages anew
         window["count"] = count
         done = set(window.get("pages_done", []))
-        page_rows: dict[str, int] = window.setdefault("page_rows", {})
+        newest = [_parse(window.get("newest"))]
         bar = progress_bar(count, "runs", "run", quiet=self.quiet)
-        bar.update(min(count, sum(page_rows.values())))
         what = f"GET {self.client.read_path(RUNS)}"
 
-        def triage(pages: Any) -> Iterator[tuple[int, list[int], int]]:
+        def triage(pages: Any, record: bool) -> Iterator[tuple[int, list[int], int]]:
             # Runs on this thread (map_concurrently pulls items here), so the lookup reads
-            # the same snapshot object the commits update.
+            # the same snapshot object the commits update. A page committed by an earlier
+            # process, and every page of a re-walk, fetches only what is not stored.
             for page_no, page in pages:
                 listed = m.parse_items(m.RunList, page["results"], what=what, shapes=self.shapes)
+                for r in listed:
+                    ts = r.timestamp
+                    if ts is not None:
+                        ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+                        if ts <= upper and (newest[0] is None or ts > newest[0]):
+                            newest[0] = ts
                 ids = [r.id for r in listed if r.id is not None]
-                keep = ids
-                if skip_stored:
-                    stored = self.store.stored_run_ids(ids) - set(st.pending_run_ids)
-                    keep = [i for i in ids if i not in stored]
+                keep = [i for i in ids if i not in self.claimed]
+                if skip_stored or not record or page_no in done:
+                    stored = self.store.stored_run_ids(keep) - set(st.pending_run_ids)
+                    keep = [i for i in keep if i not in stored]
+                keep = list(dict.fromkeys(keep))
+                self.claimed.update(keep)
                 yield page_no, keep, len(ids) - len(keep)
 
         def work(item: tuple[int, list[int], int]) -> tuple[int, list[m.Run], int]:
@@ -165,47 +207,57 @@ class _RunSync:
             # page counts as done only in the commit that holds its runs, so a crash redoes
             # at most one batch.
             batch: list[m.Run] = []
-            batch_pages: list[tuple[int, int]] = []
+            batch_pages: list[int] = []
 
             def flush() -> None:
                 if record:
-                    for page_no, listed in batch_pages:
-                        done.add(page_no)
-                        page_rows[str(page_no)] = listed
+                    done.update(batch_pages)
                     window["pages_done"] = sorted(done)
+                window["newest"] = newest[0] and _iso(newest[0])
                 self.commit(batch, {"in_progress": {**window, "scope": scope}})
                 batch.clear()
                 batch_pages.clear()
 
             # As many pages in flight as request slots: a capped server sends 100-run pages,
             # one bulk request each, and 3 pages in flight left 5 of the 8 slots idle.
-            for page_no, runs, skipped in self.client.map_concurrently(
-                work, triage(pages), window=self.client.concurrency
-            ):
-                batch.extend(runs)
-                batch_pages.append((page_no, len(runs) + skipped))
-                self.fetched += len(runs)
-                self.skipped += skipped
-                bar.update(len(runs) + skipped)
-                if len(batch) >= self.commit_runs:
+            try:
+                for page_no, runs, skipped in self.client.map_concurrently(
+                    work, triage(pages, record), window=self.client.concurrency
+                ):
+                    batch.extend(runs)
+                    batch_pages.append(page_no)
+                    self.fetched += len({r.id for r in runs})
+                    self.skipped += skipped
+                    bar.update(len(runs) + skipped)
+                    if len(batch) >= self.commit_runs:
+                        flush()
+            except CekuraError as exc:
+                # the server failed mid-window: keep the runs already fetched (the window
+                # stays open all the same); a store that failed is not written to again
+                if batch_pages and not isinstance(exc, StoreError):
                     flush()
+                raise
             if batch_pages:
                 flush()
 
-        run(
-            self.client.iter_pages_concurrently(RUNS, base, self.page_size, skip=done, first=first),
-            record=True,
-        )
-        listed = sum(page_rows.values())
-        if listed < count:
-            # The planned pages held fewer runs than count (a server that pages unevenly):
-            # walk the window by next links, which commits only what is not stored yet.
-            bar.total = count + listed
-            walk = list(self.client.iter_pages(RUNS, base, self.page_size))
-            walked = {r.get("id") for p in walk for r in p["results"]}
-            run(enumerate(walk, start=1), record=False)
-            check_complete(len(walked), count, self.client.read_path(RUNS))
+        for walk, pages in enumerate(listing.passes(first, window=self.client.concurrency)):
+            if walk:
+                bar.total = (bar.total or 0) + count  # a re-walk lists the window again
+            run(pages, record=walk == 0)
+        if listing.short:  # walks that never settle: list by time, one page per slice
+            log.warning(
+                "%s: %d distinct runs of count=%d after %d walks; listing the window in time "
+                "slices that each fit on one page",
+                what,
+                listing.distinct,
+                listing.count,
+                listing.walks,
+            )
+            run(listing.slices(_parse(window.get("lower")), upper), record=False)
         bar.close()
+        listing.check()  # still short: the window stays open, its watermark unmoved
+        window["newest"] = newest[0] and _iso(newest[0])
+        return listing
 
 
 def extract(
@@ -288,24 +340,13 @@ def _sync(
         window = {k: v for k, v in ip.items() if k != "scope"}
         page_size = int(window["page_size"])
     else:
-        watermark = st.scopes.get(scope, {}).get("watermark")
-        lower = since
-        if watermark and not full:
-            wm = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - OVERLAP
-            lower = max(lower, wm) if lower else wm
-        window = {
-            "upper": _iso(now()),
-            "lower": lower and _iso(lower),
-            "page_size": page_size,
-            "full": full,
-            "since": since and _iso(since),
-            "pages_done": [],
-        }
+        window = _new_window(client, st.scopes.get(scope, {}), params, since, full, now)
+        window["page_size"] = page_size
         st.in_progress = {**window, "scope": scope}
         store.save_state()
     shapes = m.ShapeLog()
     sync = _RunSync(client, store, page_size, quiet, shapes, commit_runs)
-    sync.run_window(scope, params, window, skip_stored=not full)
+    listing = sync.run_window(scope, params, window, skip_stored=not full)
 
     # Runs that were still running last time: fetch them again by id, whatever their age.
     pending = [
@@ -320,7 +361,8 @@ def _sync(
         store.replace_table(table, fetch(client, shapes))
     merged = sync.batches_merged + store.compact()
     st.api_version = client.resolved_version
-    st.scopes[scope] = {"watermark": window["upper"], "synced_at": _iso(now())}
+    # the newest run listed (never past upper), else the watermark the window started from
+    st.scopes[scope] = {"watermark": window.get("newest"), "synced_at": _iso(now())}
     st.in_progress = None
     st.last_sync = {"finished_at": _iso(now()), "scope": scope, "runs_fetched": sync.fetched}
     store.save_state()
@@ -328,6 +370,8 @@ def _sync(
         data_dir=store.root,
         rows=store.row_counts(),
         runs_fetched=sync.fetched,
+        runs_listed=listing.distinct,
+        runs_repeated=listing.repeats,
         runs_skipped=sync.skipped,
         pending_refetched=len(refreshed),
         pending_left=len(st.pending_run_ids),
@@ -337,6 +381,70 @@ def _sync(
         api_version=client.resolved_version,
         shapes=dict(shapes.seen),
     )
+
+
+def _new_window(
+    client: CekuraClient,
+    scope_state: dict[str, Any],
+    params: dict[str, Any],
+    since: datetime | None,
+    full: bool,
+    now: Callable[[], datetime],
+) -> dict[str, Any]:
+    """A new window: ``upper`` from the server's clock, ``lower`` from the watermark.
+
+    One light list request (``page_size=1``) reads the server's ``Date``; without one, this
+    machine's clock serves, with a warning. ``newest`` starts at the previous watermark (so
+    a window that lists nothing newer leaves it where it was) and is pulled back to
+    ``upper`` when a wrong clock once set it in the server's future.
+    """
+    client.server_date = None
+    client.read(RUNS, {**params, "page_size": 1})
+    local = now()
+    server = client.server_date
+    if server is None:
+        log.warning("the server sent no Date header: this machine's clock bounds the sync")
+        server = local
+    elif abs(local - server) > CLOCK_SKEW:
+        log.warning(
+            "this machine's clock is %s %s the server's: the sync window follows the server "
+            "(fix the clock; local times in reports may be off)",
+            _span(abs(local - server)),
+            "ahead of" if local > server else "behind",
+        )
+    # Date names a whole second: the server's clock is within [Date, Date + 1 s), so every
+    # run that exists now is in the window; a run arriving later inside it shifts the
+    # pages, which the identity check catches.
+    upper = server.replace(microsecond=0) + timedelta(seconds=1)
+    mark = _parse(scope_state.get("watermark"))
+    if mark is not None and mark > upper:
+        log.warning(
+            "the stored watermark %s is after the server's clock %s (set under a wrong clock): "
+            "re-reading from %s",
+            _iso(mark),
+            _iso(upper),
+            _iso(upper - OVERLAP),
+        )
+        mark = upper
+    lower = since
+    if mark is not None and not full:
+        lower = max(lower, mark - OVERLAP) if lower else mark - OVERLAP
+    if lower is not None and lower > upper:  # --since in the server's future: empty window
+        lower = upper
+    return {
+        "upper": _iso(upper),
+        "lower": lower and _iso(lower),
+        "newest": mark and _iso(mark),
+        "full": full,
+        "since": since and _iso(since),
+        "pages_done": [],
+    }
+
+
+def _span(delta: timedelta) -> str:
+    """``"2.0 h"``, ``"7 min"``: a clock difference for a message."""
+    minutes = delta.total_seconds() / 60
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
 
 
 def _repair(client: CekuraClient, store: Store, page_size: int, quiet: bool) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import random
 import re
@@ -168,6 +169,19 @@ async def send_json(
     await send({"type": "http.response.body", "body": raw})
 
 
+def _dated(send: Send) -> Send:
+    """``send`` adding a ``Date`` header read from the clock as the answer starts (uvicorn's
+    own is refreshed once a second, up to ~2 s late; clients bound their sync window by it)."""
+
+    async def dated(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            date = email.utils.formatdate(time.time(), usegmt=True).encode()
+            message = {**message, "headers": [*message.get("headers", []), (b"date", date)]}
+        await send(message)
+
+    return dated
+
+
 class FaultMiddleware:
     """Pure ASGI middleware (no per-request task overhead) applying auth and faults."""
 
@@ -181,6 +195,8 @@ class FaultMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one request."""
         path = scope.get("path", "")
+        if scope["type"] == "http":
+            send = _dated(send)
         if scope["type"] != "http" or not path.startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return

@@ -159,7 +159,9 @@ class MockServer:
         """Bind, serve in a daemon thread, and wait until the server answers."""
         self._sock = bind_socket(self.host, self.port)
         self.port = self._sock.getsockname()[1]
-        cfg = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        cfg = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", date_header=False
+        )
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
@@ -233,7 +235,7 @@ def serve_forever(
             f"mock Cekura API on {url}  (runs {FIRST_RUN_ID}..{last}, seed {config.seed}, "
             f"built in {time.perf_counter() - t:.1f}s; Ctrl-C stops)"
         )
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        server.run(sockets=[sock])
+        served = uvicorn.Config(app, log_level="warning", access_log=False, date_header=False)
+        uvicorn.Server(served).run(sockets=[sock])
     finally:
         sock.close()

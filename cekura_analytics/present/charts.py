@@ -11,6 +11,7 @@ call :func:`use_notebook_renderer` once so charts render without fetching JavaSc
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,33 +58,37 @@ def _rates(data: Source, by: tuple[str, ...], since: Any = None, agent_id: Any =
 def pass_rate_by_metric(
     data: Source, *, since: Any = None, agent_id: Any = None, title: str | None = None
 ) -> alt.LayerChart:
-    """Pass rate per metric as bars sorted worst first, with Wilson 95 % error bars."""
+    """Pass rate per metric, worst first: a dot and its 95 % interval (clustered by scenario)
+    on an axis zoomed to the data (the subtitle says so), with runs (scenarios) beside it."""
     df = need(_rates(data, ("metric",), since, agent_id), ("metric_name", *RATES), "bars")
     df = with_labels(df.filter(pl.col("n_evaluated") > 0)).sort("pass_rate")
     if df.is_empty():
         raise DataError("pass rate by metric: no metric has an evaluated result")
+    scenarios = df["n_scenarios"] if "n_scenarios" in df.columns else None
+    df = df.with_columns(
+        n_label=pl.col("n_evaluated").map_elements(lambda n: f"{n:,}", return_dtype=pl.String)
+        + (pl.lit(" (") + pl.col("n_scenarios").cast(pl.String) + ")" if scenarios is not None
+           else pl.lit(""))
+    )  # fmt: skip
+    scale = zoomed_scale(float(df["ci_low"].min() or 0.0), float(df["ci_high"].max() or 1.0))  # type: ignore[arg-type]
     y = alt.Y("metric_name:N", sort=df["metric_name"].to_list(), title=None)
     tips = rate_tooltips(("metric_name", "metric"))
     base = alt.Chart(df).encode(y=y, tooltip=tips)
-    bars = base.mark_bar(color=BAR_COLOR, opacity=0.85).encode(
-        x=alt.X(
-            "pass_rate:Q",
-            title="pass rate",
-            axis=alt.Axis(format="%"),
-            scale=alt.Scale(domain=[0, 1]),
-        )
+    x = alt.X("pass_rate:Q", title="pass rate", axis=alt.Axis(format="%"), scale=scale)
+    errs = base.mark_rule(color=INTERVAL_COLOR, strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", scale=scale, title="pass rate"), x2="ci_high:Q"
     )
-    errs = base.mark_errorbar(color=INTERVAL_COLOR, ticks=True, thickness=1.5).encode(
-        x=alt.X("ci_low:Q", title="pass rate"), x2="ci_high:Q"
+    dots = base.mark_point(filled=True, size=70, color=BAR_COLOR, opacity=1).encode(x=x)
+    n_text = base.mark_text(align="left", dx=6, fontSize=10, color="#555555").encode(
+        x=alt.X("ci_high:Q", scale=scale), text="n_label:N"
     )
-    n_text = base.mark_text(align="left", dx=4, fontSize=10, color="#555555").encode(
-        x="ci_high:Q", text=alt.Text("n_evaluated:Q", format=",")
-    )
-    chart = alt.layer(bars, errs, n_text).properties(
+    zoom = " · axis zoomed to the data" if scale.zero is False else ""
+    chart = alt.layer(errs, dots, n_text).properties(
         height=alt.Step(22),
         title=alt.Title(
             title or "Pass rate per metric",
-            subtitle="bars: pass rate · whiskers: Wilson 95 % interval · number: results evaluated",
+            subtitle="dot: pass rate · line: 95 % interval, clustered by scenario · number: "
+            f"runs (scenarios){zoom}",
         ),
     )
     return themed(chart)
@@ -97,7 +102,8 @@ def heatmap(
     min_n: int = 10,
     title: str | None = None,
 ) -> alt.LayerChart:
-    """Metric (rows) × ``column`` heatmap: colour = pass rate, text = n, faded when n < min_n."""
+    """Metric (rows) × ``column`` heatmap: colour and text = pass rate (n in the tooltip),
+    faded and dashed when n < min_n."""
     df = need(data, ("metric_name", column, *RATES), "heatmap")
     df = df.with_columns(pl.col(column).cast(pl.String).fill_null("(none)"))
     df = with_labels(df.filter(pl.col("n_evaluated") > 0), min_n)
@@ -129,7 +135,7 @@ def heatmap(
         fill=None, stroke="#555555", strokeDash=[3, 2], strokeWidth=1
     )
     text = base.mark_text(fontSize=10).encode(
-        text=alt.Text("n_evaluated:Q", format=","),
+        text=alt.Text("pass_rate:Q", format=".0%"),
         # white on the dark ends of the scale (the outer fifth on either side of the centre)
         color=alt.condition(
             f"!datum.few && (datum.pass_rate < {low + 0.2 * (overall - low)!r}"
@@ -146,7 +152,8 @@ def heatmap(
             subtitle=[
                 f"colour: pass rate, yellow = overall {pct(overall)}, red below, green above;"
                 f" the scale spans only the cells' range {pct(low)} – {pct(high)}",
-                f"number: results evaluated · faded, dashed: n < {min_n}",
+                f"number: pass rate (n and the 95 % interval in the tooltip) · faded, dashed: "
+                f"n < {min_n}",
             ],
         ),
     )
@@ -178,10 +185,16 @@ def trend(
     since: Any = None,
     agent_id: Any = None,
     columns: int = 2,
+    through: dt.date | None = None,
+    subtitle: str = "",
 ) -> alt.FacetChart:
     """Pass rate over time per metric (one panel each), the interval as a band, version
-    changes as dashed rules; ``freq`` is ``"day"`` or ``"week"``: the frame's time column
-    (a ``pass_rates`` frame by ``day`` or ``week`` and ``metric``)."""
+    changes as dashed rules labelled with the version; ``freq`` is ``"day"`` or ``"week"``: the
+    frame's time column (a ``pass_rates`` frame by ``day`` or ``week`` and ``metric``).
+
+    ``through``: the last day with data; a last week that ends after it is partial, drawn
+    hollow and joined by a dashed line, so a half-counted week does not read as a change.
+    """
     if freq not in ("day", "week"):
         raise DataError(f"trend: freq must be 'day' or 'week', not {freq!r}")
     df = _rates(data, (freq, "metric"), since, agent_id)
@@ -198,6 +211,18 @@ def trend(
     df = df.select(
         pl.col("day").cast(pl.Date), "metric_name", *RATES, "rate_label", "interval"
     ).with_columns(kind=pl.lit("rate"), agent_version=pl.lit(None, pl.String))
+    last = df["day"].max()
+    partial = (
+        freq == "week"
+        and through is not None
+        and isinstance(last, dt.date)
+        and last + dt.timedelta(days=6) > through
+    )
+    previous = df.filter(pl.col("day") < last)["day"].max() if partial else None
+    df = df.with_columns(
+        partial=pl.lit(partial) & (pl.col("day") == last),
+        tail=pl.lit(partial) & (pl.col("day") >= (previous or last)),
+    )
     rules = version_rules(versions, df)
     df = pl.concat([df, rules], how="diagonal_relaxed")
     x = alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelAngle=0))
@@ -208,15 +233,26 @@ def trend(
         y=alt.Y("ci_low:Q", scale=y_scale, title="pass rate", axis=alt.Axis(format="%")),
         y2="ci_high:Q",
     )
-    line = rate.mark_line(color=BAR_COLOR, strokeWidth=1.8).encode(x=x, y="pass_rate:Q")
-    dots = rate.mark_circle(color=BAR_COLOR, size=22).encode(
+    line = (
+        rate.transform_filter("!datum.partial")
+        .mark_line(color=BAR_COLOR, strokeWidth=1.8)
+        .encode(x=x, y="pass_rate:Q")
+    )
+    tail = (
+        rate.transform_filter("datum.tail")
+        .mark_line(color=BAR_COLOR, strokeWidth=1.2, strokeDash=[3, 3])
+        .encode(x=x, y="pass_rate:Q")
+    )
+    dots = rate.mark_point(color=BAR_COLOR, size=26, filled=True, opacity=1).encode(
         x=x,
         y="pass_rate:Q",
+        fill=alt.condition("datum.partial", alt.value("white"), alt.value(BAR_COLOR)),
         tooltip=[
             alt.Tooltip(
                 "day:T", title=f"{freq} of" if freq == "week" else "day", format="%Y-%m-%d"
             ),
             *rate_tooltips(("metric_name", "metric")),
+            alt.Tooltip("partial:N", title="partial week"),
         ],
     )
     vers = alt.Chart().transform_filter("datum.kind === 'version'")
@@ -231,7 +267,7 @@ def trend(
         align="left", baseline="top", dx=3, dy=2, fontSize=9, color="#d62728"
     ).encode(x=x, y=alt.value(0), text="agent_version:N")
     # Labels only while they stay legible; the rule's tooltip always names the version.
-    layers = [band, line, dots, rule] + ([label] if 0 < rules["day"].n_unique() <= 6 else [])
+    layers = [band, line, tail, dots, rule] + ([label] if 0 < rules["day"].n_unique() <= 8 else [])
     chart = (
         alt.layer(*layers, data=df)
         .properties(width=300, height=140)
@@ -239,7 +275,18 @@ def trend(
         .properties(
             title=alt.Title(
                 f"{'Daily' if freq == 'day' else 'Weekly'} pass rate per metric",
-                subtitle="line: pass rate · band: Wilson 95 % interval · red dashes: new version",
+                subtitle=" · ".join(
+                    part
+                    for part in (
+                        subtitle,
+                        "line: pass rate · band: 95 % interval, clustered by scenario · red "
+                        "dashes: a new version",
+                        f"hollow: the last week, partial (data through {through})"
+                        if partial
+                        else "",
+                    )
+                    if part
+                ),
             )
         )
     )
@@ -287,6 +334,7 @@ def version_comparison(data: pl.DataFrame) -> alt.LayerChart:
         alt.Tooltip("verdict:N", title="verdict"),
         alt.Tooltip("reason:N", title="why"),
         alt.Tooltip("gate:N", title="release gate"),
+        alt.Tooltip("flaky_share:Q", title="share of the drop in flaky scenarios", format=".0%"),
     ]
     bounds = df.select(
         lo=pl.min_horizontal(pl.col("ci_low_baseline").min(), pl.col("ci_low_candidate").min()),

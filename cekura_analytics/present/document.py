@@ -9,6 +9,7 @@ report's own nonce-tagged scripts run.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import json
@@ -28,7 +29,7 @@ from markupsafe import Markup
 from .._version import __version__
 from ..analysis.modes import modes_view, modes_weekly
 from ..analysis.rates import pass_rates_sql, run_durations, version_changes
-from ..analysis.versions import VersionComparison, compare
+from ..analysis.versions import VersionComparison, agent_versions, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
 from ..lake.store import Store
@@ -37,9 +38,11 @@ from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
-from .text import count, impact_rows, interval, pct
+from .text import change_text, count, impact_rows, interval, pct, side
 
 FORMATS = ("html", "md")
+#: the agents whose latest versions the report compares, the busiest first
+MAX_AGENTS = 5
 RATE_GROUPS = (
     ("metric",),
     ("metric", "personality"),
@@ -190,17 +193,102 @@ def _worst(frames: dict[str, pl.DataFrame], min_n: int, limit: int) -> list[dict
 
 
 def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
-    """Top outlier runs in scope (view ``outlier_runs``), with scenario, persona, transcript."""
-
-    return fetch(
+    """Top outlier runs in scope (view ``outlier_runs``), with scenario, persona, transcript,
+    taken in turn from each kind of reason (a surprising failure, a low score, a long run), so
+    one cluster of, say, stuck calls cannot fill the list."""
+    ranked = fetch(
         con,
         "select o.run_id, o.outlier_score, o.reasons, o.failed_metrics, d.scenario_name,"
-        " d.personality_name, d.agent_version, d.timestamp, r.transcript"
+        " d.personality_name, d.agent_version, d.timestamp, r.transcript,"
+        " split_part(o.reasons[1], ' ', 1) as reason_kind"
         " from outlier_runs o join run_details d using (run_id)"
         " left join stg_runs r using (run_id)"
         f" where {scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
-        {**params, "limit": limit},
+        {**params, "limit": 20 * limit},
     )
+    if ranked.is_empty():
+        return ranked
+    picked = ranked.with_columns(turn=pl.int_range(pl.len()).over("reason_kind"))
+    return picked.sort("turn", pl.col("outlier_score"), descending=[False, True]).head(limit)
+
+
+def _comparisons(con: Any, agent_id: Any) -> list[VersionComparison]:
+    """The latest version against the one before, for ``agent_id`` or every agent with two
+    versions (the busiest first)."""
+    versions = agent_versions(con, agent_id)
+    counts = versions.group_by("agent_id").agg(pl.len().alias("n"), pl.col("n_results").sum())
+    agents = counts.filter(pl.col("n") >= 2).sort("n_results", descending=True)["agent_id"]
+    out = []
+    for agent in agents.to_list()[:MAX_AGENTS]:
+        with contextlib.suppress(DataError):
+            out.append(compare(con, int(agent)))
+    return out
+
+
+def _trend_grain(daily: pl.DataFrame) -> tuple[str, Any]:
+    """Days for up to 45 days of data, else weeks; and the last day with data."""
+    span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
+    return ("day" if (span or 0) <= 45 else "week"), daily["day"].max()
+
+
+def _answer(
+    comparisons: list[VersionComparison],
+    worst: list[dict[str, str]],
+    modes: pl.DataFrame,
+    headline: list[dict[str, str]],
+) -> dict[str, Any]:
+    """The report's first screen: what got worse, the worst cells, how metrics fail, and what
+    to do next — each line from a computation shown in full further down."""
+    worse, better = [], []
+    for c in comparisons:
+        for cell in c.cells:
+            line = {
+                "agent": str(c.agent_id),
+                "versions": f"{c.baseline} → {c.candidate}",
+                "cell": cell.name,
+                "before": side(cell, "baseline"),
+                "after": side(cell, "candidate"),
+                "change": change_text(cell),
+                "gate": ("fails the gate" if cell.verdict.fails_gate else "")
+                + (" · mostly in flaky scenarios: rerun them" if cell.mostly_flaky else ""),
+            }
+            if cell.verdict.verdict == "worse":
+                worse.append(line)
+            elif cell.verdict.verdict == "better":
+                better.append(line)
+    top = modes.sort("n_failed", descending=True).head(3)
+    biggest = [
+        {"metric": r["metric_name"] or f"metric {r['metric_id']}", "label": r["label"],
+         "n": f"{r['n_failed']:,} of {r['n_metric_failed']:,}", "share": pct(r["share"])}
+        for r in top.iter_rows(named=True)
+    ]  # fmt: skip
+    todo = []
+    for w in worse[:3]:
+        verb = "Hold or roll back" if w["gate"].startswith("fails") else "Watch"
+        todo.append(
+            f"{verb} agent {w['agent']}'s {w['versions'].split(' → ')[1]}: {w['cell']} got worse "
+            f"({w['change']}). Read its failure modes and outlier runs below, then "
+            f"`cekura-analytics improve launch --per-mode 1 --agent-id {w['agent']} "
+            "--prompt-file PROMPT`."
+        )
+    if worst:
+        w0 = worst[0]
+        todo.append(
+            f"Fix {w0['metric']} for {w0['where']}: {w0['rate']} [{w0['interval']}], the "
+            "lowest upper bound of any cell."
+        )
+    unknown = next((t for t in headline if t["label"] == "overall metric pass rate"), None)
+    if unknown and " 0 unknown" not in unknown["note"]:
+        todo.append(
+            "Some results are 'unknown' (no pass rule applies): give their numeric or enum "
+            "metrics a threshold or a pass-set in cekura-analytics.toml (see the README, "
+            "'The rules file')."
+        )
+    if modes.is_empty():
+        todo.append("Run `cekura-analytics failure-modes` to see how each metric fails.")
+    if not comparisons:
+        todo.append("Run a second agent version to compare: no agent has two yet.")
+    return {"worse": worse, "better": better, "worst": worst[:3], "modes": biggest, "todo": todo}
 
 
 def _mode_rows(modes: pl.DataFrame, top: int = 3) -> list[dict[str, str]]:
@@ -290,30 +378,23 @@ def _collect(
         headline = _headline(con, data_dir, params, as_of is not None)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
         rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
-        changes = version_changes(con, **scope)
         durations = run_durations(con, **scope)
         outliers = _outliers(con, params, n_outliers)
         modes = modes_view(con).filter(pl.col("n_failed") > 0)
         weekly = modes_weekly(con)
         suggestions = _suggestions(con, agent_id, n_jobs)
         impact = impact_rows(improve_impact(con, agent_id=agent_id))
-        # the agent with most results (or --agent-id), its two latest versions, all time:
-        # the one comparison, whose verdicts the chart draws and the gate's marks come from
-        comparison: VersionComparison | DataError
-        try:
-            comparison = compare(con, agent_id)
-        except DataError as exc:
-            comparison = exc
+        # every agent's latest version against the one before, all time: the one comparison,
+        # whose verdicts the charts draw and the summary states (the busiest agent first)
+        comparisons = _comparisons(con, agent_id)
+        main = comparisons[0].agent_id if comparisons else agent_id
+        # the trend follows one agent, so its version rules belong to the line they cross
+        freq, through = _trend_grain(rates[("day", "metric")])
+        agent_rates = fetch(con, pass_rates_sql((freq, "metric")), {**params, "agent_id": main})
+        changes = version_changes(con, since=since, agent_id=main)
     by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
-    daily = rates[("day", "metric")]
-    span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
-    freq = "day" if (span or 0) <= 45 else "week"
-
-    def versions() -> Any:
-        if isinstance(comparison, DataError):
-            raise comparison
-        return ch.version_comparison(comparison.frame())
-
+    worst = _worst({"personality_name": by_pers, "scenario_language": by_lang}, min_n, n_worst)
+    who = f"agent {main}" if main is not None else "all agents"
     charts = [
         _chart(
             "by_metric", "Pass rate per metric", lambda: ch.pass_rate_by_metric(rates[("metric",)])
@@ -329,13 +410,27 @@ def _collect(
             lambda: ch.metric_language_heatmap(by_lang, min_n=min_n),
         ),
         _chart(
-            "trend", "Trend", lambda: ch.trend(rates[(freq, "metric")], freq=freq, versions=changes)
+            "trend",
+            f"Trend ({who})",
+            lambda: ch.trend(
+                agent_rates, freq=freq, versions=changes, through=through, subtitle=who
+            ),
         ),
-        _chart("versions", "Agent version comparison", versions),
+        *[
+            _chart(
+                "versions" if i == 0 else f"versions_{c.agent_id}",
+                f"Agent {c.agent_id}: version {c.baseline} → {c.candidate}",
+                functools.partial(ch.version_comparison, c.frame()),
+            )
+            for i, c in enumerate(comparisons)
+        ],
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
         _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, weekly)),
     ]
+    if not comparisons:
+        note = "no agent has two versions with results yet"
+        charts.insert(4, {"key": "versions", "title": "Versions", "chart": None, "note": note})
     rows = []
     for r in outliers.iter_rows(named=True):
         rows.append(
@@ -358,9 +453,8 @@ def _collect(
         "snapshot": snapshot,
         "headline": headline,
         "charts": charts,
-        "worst": _worst(
-            {"personality_name": by_pers, "scenario_language": by_lang}, min_n, n_worst
-        ),
+        "worst": worst,
+        "answer": _answer(comparisons, worst, modes, headline),
         "min_n": min_n,
         "outliers": rows,
         "modes": _mode_rows(modes),

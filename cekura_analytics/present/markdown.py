@@ -89,6 +89,7 @@ def gate_markdown(g: GateResult) -> str:
         lines.append(
             f"| {g.status(c)} | {md_escape(c.name)} | {side(c, 'baseline')} "
             f"| {side(c, 'candidate')} | {change} | {points(k.naive_change)} "
-            f"| {c.verdict.verdict} | {p_value(c.verdict.p_holm_worse)} |"
+            f"| {c.verdict.verdict}{' (mostly flaky: rerun)' if c.mostly_flaky else ''} "
+            f"| {p_value(c.verdict.p_holm_worse)} |"
         )
     return "\n".join(lines) + "\n"

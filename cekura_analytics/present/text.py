@@ -220,6 +220,8 @@ def extract_summary(s: ExtractSummary) -> str:
         f"extracted into {s.data_dir} in {s.elapsed_s:.1f} s "
         f"({s.total_requests} requests{', resumed' if s.resumed else ''})",
         f"  window: {lower or 'beginning'} .. {upper} (API {s.api_version or '?'} reads)",
+        f"  runs listed: {s.runs_listed} distinct"
+        + (f" ({s.runs_repeated} repeated across pages)" if s.runs_repeated else ""),
         f"  runs fetched: {s.runs_fetched}, already stored: {s.runs_skipped}, "
         f"re-fetched unfinished: {s.pending_refetched}, still unfinished: {s.pending_left}",
     ]
@@ -440,8 +442,15 @@ def gate_message(g: GateResult, c: Cell) -> str:
         f"{side(c, 'baseline')} -> {side(c, 'candidate')}; {change_text(c)}; "
         f"{k.method} one-sided p={p_value(k.p_worse)}, Holm p={p_value(c.verdict.p_holm_worse)} "
         f"(alpha {g.comparison.alpha:g}); verdict {c.verdict.verdict}, "
-        f"max drop {points(g.comparison.max_drop, signed=False)}"
+        f"max drop {points(g.comparison.max_drop, signed=False)}{flaky_note(c)}"
     )
+
+
+def flaky_note(c: Cell) -> str:
+    """``; mostly flaky ...`` when most of a drop comes from scenarios that flip."""
+    if not c.mostly_flaky:
+        return ""
+    return f"; {pct(c.flaky_share)} of the drop is in flaky scenarios: rerun them before blocking"
 
 
 def gate_text(g: GateResult) -> str:

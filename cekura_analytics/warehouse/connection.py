@@ -35,7 +35,7 @@ from deltalake.exceptions import DeltaError
 from ..defaults import OUTLIER_SETTINGS
 from ..errors import ConfigError, DataError, StoreError, first_line
 from ..lake.maintenance import refuse_old_layout
-from ..lake.store import Store, is_remote, unreadable
+from ..lake.store import Store, is_remote, missing_file_in, unreadable
 from ..lake.tables import EXTRACTED, TABLES, TERMINAL_STATUSES
 from ..lake.tables import schema as table_schema
 from ..scope import parse_as_of
@@ -367,6 +367,9 @@ def fetch(
         rel = con.sql(statement, params=params)
         return rel.pl() if rel is not None else pl.DataFrame()
     except ddb.Error as exc:
+        gone = missing_file_in(str(exc))  # vacuumed since connect(), or deleted: say which
+        if gone:
+            raise DataError(f"SQL failed: {gone}") from None
         if "parquet" in str(exc).lower() and "/_delta" not in str(exc):
             hint = (
                 "a data file may be damaged: `cekura-analytics extract --repair` fetches it again"

@@ -14,6 +14,8 @@ from cekura_analytics.analysis.stats import two_proportion_test
 from cekura_analytics.analysis.versions import compare_versions
 from cekura_analytics.cli import cli
 from cekura_analytics.errors import ConfigError, DataError
+from cekura_analytics.present.markdown import gate_markdown
+from cekura_analytics.present.text import gate_text
 
 #: Empathy falls 95 % -> 70 % (a true regression); the others move by noise only
 
@@ -189,3 +191,22 @@ def test_scenarios_run_on_one_side_are_counted_and_named(tmp_path: Path) -> None
     assert status(alone) == INSUFFICIENT and "no scenario ran on both" in alone.verdict.reason
     strict = gate(write_versions(tmp_path / "e", no_common), 1, strict=True)
     assert not strict.passed
+
+
+def test_a_drop_mostly_in_flaky_scenarios_is_marked(tmp_path: Path) -> None:
+    """Scenario 1 flips (90 % -> 60 % over repeats), scenario 2 never fails: the drop lives
+    in the flaky one, and the gate says to rerun it before blocking."""
+    counts = {
+        ("v1", "Empathy", 1): (100, 90),
+        ("v1", "Empathy", 2): (100, 100),
+        ("v2", "Empathy", 1): (100, 60),
+        ("v2", "Empathy", 2): (100, 100),
+    }
+    result = gate(write_versions(tmp_path / "d", counts), 1)
+    (cell,) = result.cells
+    assert status(cell) == FAIL and cell.flaky_share == pytest.approx(1.0) and cell.mostly_flaky
+    assert "flaky scenarios: rerun" in gate_text(result)
+    assert "mostly flaky" in gate_markdown(result)
+    stable = {("v1", "Empathy", 1): (100, 100), ("v2", "Empathy", 1): (100, 0)}
+    (solid,) = gate(write_versions(tmp_path / "e", stable), 1).cells
+    assert solid.flaky_share == 0.0 and not solid.mostly_flaky

@@ -127,17 +127,57 @@ def _shrink_pages_after_first(srv: Any, client: CekuraClient, to: int) -> None:
     client.session.hooks["response"].append(hook)
 
 
-def test_fetch_all_follows_next_when_planned_pages_fall_short(
-    make_mock_server: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_next_link_past_the_planned_pages_is_followed(make_mock_server: Any) -> None:
+    """Pages shrink after page 1: the plan (from page 1's length) falls short, and the next
+    link of its last page leads on to the end in the same walk."""
     srv = make_mock_server(runs=250, max_page_size=100)
     with CekuraClient(Settings(srv.base_url, KEY)) as c:
         _shrink_pages_after_first(srv, c, 40)
+        listing = c.listing("runs/", page_size=100)
+        ids = [i["id"] for pages in listing.passes() for _, p in pages for i in p["results"]]
+        listing.check()
+    # page 1 holds 100 runs, then pages of 40: 2-3 repeat ids of page 1, 4-7 come by next
+    assert len(set(ids)) == 250 and listing.distinct == 250
+    assert listing.walks == 1 and listing.pages == 7
+
+
+def test_fetch_all_rewalks_when_ids_repeat(
+    make_mock_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Page 2 repeats ten ids of page 1 once (unstable order): the planned walk is short by
+    identity, a walk by next links brings the rest."""
+    srv = make_mock_server(runs=250, max_page_size=100)
+    served: list[str] = []
+
+    def repeat_once(resp: Any, *args: Any, **kwargs: Any) -> Any:
+        body = resp.json()
+        if "page=2" in resp.url and not served:
+            served.append(resp.url)
+            first = requests_get_page(srv, 1)
+            body["results"] = first[-10:] + body["results"][10:]
+            resp._content = json.dumps(body).encode()
+        return resp
+
+    with CekuraClient(Settings(srv.base_url, KEY)) as c:
+        c.session.hooks["response"].append(repeat_once)
         with caplog.at_level("WARNING", logger="cekura_analytics.api.client"):
             items = c.fetch_all("runs/", page_size=100)
-    ids = [i["id"] for i in items]
-    assert len(ids) == len(set(ids)) == 250
-    assert any("following next links" in r.getMessage() for r in caplog.records)
+    assert sorted(i["id"] for i in items) == sorted(set(i["id"] for i in items))
+    assert len(items) == 250
+    assert any("following next links again" in r.getMessage() for r in caplog.records)
+
+
+def requests_get_page(srv: Any, page: int) -> list[Any]:
+    """The results of one runs page straight from the mock (no client)."""
+    import requests
+
+    r = requests.get(
+        f"{srv.base_url}/test_framework/v2/runs/",
+        params={"page": page, "page_size": 100},
+        headers={"X-CEKURA-API-KEY": KEY},
+        timeout=10,
+    )
+    return list(r.json()["results"])
 
 
 def test_fetch_all_names_a_shortfall_it_cannot_close(make_mock_server: Any) -> None:
@@ -153,7 +193,9 @@ def test_fetch_all_names_a_shortfall_it_cannot_close(make_mock_server: Any) -> N
 
     with CekuraClient(Settings(srv.base_url, KEY)) as c:
         c.session.hooks["response"].append(inflate)
-        with pytest.raises(IncompleteError, match=r"count=125 but 120 rows arrived \(5 missing\)"):
+        with pytest.raises(
+            IncompleteError, match=r"count=125 but 120 distinct ids arrived \(5 missing\)"
+        ):
             c.fetch_all("runs/")
 
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from cekura_analytics.errors import StoreError
+from cekura_analytics.errors import ConfigError, StoreError
 from cekura_analytics.lake import rows
 from cekura_analytics.lake.maintenance import open_writer, optimize, refuse_old_layout
 from cekura_analytics.lake.store import STATE_KEY, Store
@@ -101,7 +101,7 @@ def test_optimize_vacuums_what_no_version_needs(tmp_path: Path) -> None:
     assert len(list((tmp_path / "runs").glob("*.parquet"))) == 1  # only the compacted file
     assert Store(tmp_path).read("run_metrics").sort("run_id", "metric_id").equals(before)
     assert "runs" in str(summary)
-    with pytest.raises(StoreError, match="retain-days"):
+    with pytest.raises(ConfigError, match="retain-days"):
         optimize(tmp_path, retain_days=-1)
 
 

@@ -443,9 +443,10 @@ def test_every_decided_verdict_is_the_mocks_truth(
     assert got.filter(pl.col("eval_type") == "binary")["passed"].null_count() == 0
 
 
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
 @pytest.mark.parametrize("table", ["runs", "run_metrics"])
 def test_repair_fetches_the_runs_of_a_damaged_file_again(
-    make_mock_server: Any, tmp_path: Path, key_env: None, table: str
+    make_mock_server: Any, tmp_path: Path, key_env: None, table: str, damage: str
 ) -> None:
     srv = make_mock_server(runs=1200, seed=6)
     extract(tmp_path, base_url=srv.base_url, quiet=True)
@@ -454,15 +455,20 @@ def test_repair_fetches_the_runs_of_a_damaged_file_again(
     clean = tables(tmp_path)
     victim = sorted(DeltaTable(str(tmp_path / table)).file_uris())[0]
     lost = pl.read_parquet(victim)["run_id"].n_unique()
-    Path(victim).write_bytes(b"bit rot")
+    if damage == "truncated":
+        Path(victim).write_bytes(b"bit rot")
+    else:
+        Path(victim).unlink()
     with pytest.raises(CekuraError) as err:  # a plain read names the table and the file
         Store(tmp_path).read(table)
     msg = str(err.value)
     assert msg.startswith(f"{table}: data file {Path(victim).name}") and "\n" not in msg
     assert "extract --repair" in msg
+    assert ("missing although the table lists it" in msg) is (damage == "deleted")
     summary = extract(tmp_path, base_url=srv.base_url, quiet=True, repair=True)
     assert summary.runs_repaired >= lost
     repaired = tables(tmp_path)
     for t in SCHEMAS:
         assert repaired[t].equals(clean[t]), t
-    assert (tmp_path / "_damaged" / table / Path(victim).name).exists()  # kept as evidence
+    kept = (tmp_path / "_damaged" / table / Path(victim).name).exists()
+    assert kept is (damage == "truncated")  # a damaged file is kept as evidence

@@ -175,6 +175,12 @@ def test_report_draws_every_chart_offline(browser: Any, data_dir: Path, tmp_path
     text = body.text
     assert "overall metric pass rate" in text and "Worst cells" in text
     assert "+Confirm the slot." in text  # the suggestion's diff
+    # the first screen, as a reader opens the file: it should answer on its own
+    browser.set_window_size(1280, 1000)
+    first = REPO / "bench" / "out" / "report_first_screen.png"
+    first.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(first))
+    assert "What got worse" in browser.find_element("css selector", "section.answer").text
     full_screenshot(browser, tmp_path / "report.png", REPO / "bench" / "out" / "report.png")
     assert (tmp_path / "report.png").stat().st_size > 10_000
 

@@ -90,7 +90,7 @@ def test_pass_rate_by_metric_sorted_with_error_bars(by_metric: pl.DataFrame) -> 
     chart = ch.pass_rate_by_metric(by_metric)
     d = spec(chart)
     marks = [layer["mark"]["type"] for layer in d["layer"]]
-    assert marks == ["bar", "errorbar", "text"]
+    assert marks == ["rule", "point", "text"]  # interval, dot, runs (scenarios)
     assert d["layer"][0]["encoding"]["y"]["sort"] == ["Latency", "Empathy"]  # worst first
     rows = data_rows(chart)
     assert {r["metric_name"] for r in rows} == {"Empathy", "Latency"}  # n = 0 left out
@@ -107,7 +107,7 @@ def test_heatmaps_mark_cells_with_few_results(by_persona: pl.DataFrame) -> None:
     assert [(r["metric_name"], r["personality_name"]) for r in few] == [("Empathy", "Angry Alex")]
     d = spec(chart)
     assert "strokeDash" in d["layer"][1]["mark"]  # dashed outline layer for few-results cells
-    assert d["layer"][2]["encoding"]["text"]["field"] == "n_evaluated"
+    assert d["layer"][2]["encoding"]["text"]["field"] == "pass_rate"  # the rate, n in the tooltip
     assert {"n_evaluated", "interval"} <= tooltip_fields(chart)
     lang = rates([cell(20, 10, metric_name="Empathy", scenario_language=None)])
     assert data_rows(ch.metric_language_heatmap(lang))[0]["scenario_language"] == "(none)"
@@ -163,7 +163,7 @@ def test_trend_has_band_and_version_rules(daily: pl.DataFrame, freq: str) -> Non
     d = spec(chart)
     assert d["facet"]["field"] == "metric_name"
     marks = [layer["mark"]["type"] for layer in d["spec"]["layer"]]
-    assert marks == ["area", "line", "circle", "rule", "text"]
+    assert marks == ["area", "line", "line", "point", "rule", "text"]
     rules = [r for r in data_rows(chart) if r["kind"] == "version"]
     assert [r["agent_version"] for r in rules] == ["v2"]  # only changes inside the period
     with pytest.raises(DataError, match="freq"):
@@ -237,3 +237,17 @@ def test_notebook_renderer_is_interactive_with_anywidget_and_says_when_not(
             assert use_notebook_renderer() == "svg"
     finally:
         alt.renderers.enable(before)
+
+
+def test_a_partial_last_week_is_drawn_as_partial(daily: pl.DataFrame) -> None:
+    """Data through a Wednesday: its week counts three days, so its point is hollow and the
+    subtitle says it is partial (it would otherwise read as a drop)."""
+    weeks = daily.rename({"day": "week"}).filter(pl.col("week").dt.weekday() == 1)
+    through = dt.date(2024, 1, 17)  # the Wednesday of the third week
+    chart = ch.trend(weeks, freq="week", through=through)
+    rows = [r for r in data_rows(chart) if r["kind"] == "rate"]
+    assert [r["partial"] for r in rows] == [False, False, True]
+    assert [r["tail"] for r in rows] == [False, True, True]
+    assert "partial" in " ".join(spec(chart)["title"]["subtitle"].split())
+    whole = ch.trend(weeks, freq="week", through=dt.date(2024, 1, 21))  # the Sunday: complete
+    assert not any(r["partial"] for r in data_rows(whole) if r["kind"] == "rate")

@@ -77,9 +77,13 @@ def test_headline_numbers(html: str, data_dir: Path) -> None:
 
 
 def test_sections_worst_cells_outliers_and_diffs(html: str) -> None:
-    worst = html[html.index("<h2>Worst cells") : html.index("<h2>Top outlier")]
+    worst = html[
+        html.index('<h2 id="worst">Worst cells') : html.index('<h2 id="outliers">Top outlier')
+    ]
     assert worst.count("<tr>") >= 2 and re.search(r"\d+\.\d – \d+\.\d %", worst)
-    outliers = html[html.index("<h2>Top outlier") : html.index("<h2>Improve")]
+    outliers = html[
+        html.index('<h2 id="outliers">Top outlier') : html.index('<h2 id="suggestions">Improve')
+    ]
     assert "run " in outliers and "<li>" in outliers
     assert 'class="transcript"' in outliers
     assert '<span class="add">+Always confirm the slot.\n</span>' in html
@@ -91,7 +95,7 @@ def test_did_the_suggestions_work_section(data_dir: Path, tmp_path: Path) -> Non
     shutil.copytree(data_dir, d)
     record_improve_history(d)  # jobs while 4519 (v3) was live; 4588 (v4) fixed it
     html = build_report(d, tmp_path / "r.html").read_text(encoding="utf-8")
-    section = html[html.index("<h2>Did the suggestions work?") : html.index("<footer>")]
+    section = html[html.index('<h2 id="impact">Did the suggestions work?') : html.index("<footer>")]
     rows = section.split("<tr>")[2:]
     booked = [r for r in rows if "Appointment Booked" in r]
     assert len(booked) == 3 and all("<td>improved</td>" in r for r in booked)
@@ -142,7 +146,7 @@ def test_cli_markdown_with_filters_and_png_charts(data_dir: Path, tmp_path: Path
     assert len(images) >= 5
     for rel in images:
         assert (out.parent / rel).read_bytes()[:4] == b"\x89PNG", rel
-    assert "| metric | where | pass rate | 95 % interval | n |" in text
+    assert "| metric | where | pass rate | 95 % interval | runs (scenarios) |" in text
     assert "```diff" in text and "+Always confirm the slot." in text
     assert "Adds \\`\\|\\` rule" in text  # escaped outside code blocks
 
@@ -231,3 +235,32 @@ def test_one_verdict_per_cell_on_every_surface(tmp_path: Path) -> None:
     (drawn,) = json.loads(spec.group(1))["datasets"].values()
     assert {r["metric_name"]: r["verdict"] for r in drawn} == want
     assert {r["metric_name"] for r in drawn if r["gate"]} == fails
+
+
+def test_the_report_leads_with_the_answer(html: str) -> None:
+    """First the answer (what got worse, where it fails, how, what to do), then a table of
+    contents whose every link has its target, then the numbers and the charts."""
+    answer = html.index('<section class="answer"')
+    assert answer < html.index('<nav class="toc"') < html.index('id="numbers"')
+    block = html[answer : html.index('<nav class="toc"')]
+    for heading in ("What got worse", "Where it fails most", "How it fails", "What to do next"):
+        assert heading in block
+    assert block.count("<li>") >= 2
+    for target in re.findall(r'<a href="#([\w-]+)">', html):
+        assert f'id="{target}"' in html, target
+
+
+def test_outlier_runs_are_taken_in_turn_from_each_kind_of_reason(data_dir: Path) -> None:
+    from cekura_analytics.present.document import _outliers
+    from cekura_analytics.warehouse.connection import connect
+
+    con = connect(data_dir)
+    try:
+        every = con.sql("select split_part(reasons[1], ' ', 1) as k from outlier_runs").pl()
+        picked = _outliers(con, {"since": None, "agent_id": None}, 6)
+    finally:
+        con.close()
+    kinds = set(every["k"])
+    assert len(kinds) >= 2  # the mock has surprising failures, low scores and long runs
+    per_kind = picked["reason_kind"].value_counts()["count"].to_list()
+    assert max(per_kind) - min(per_kind) <= 1 and set(picked["reason_kind"]) == kinds

@@ -553,9 +553,9 @@ def test_empty_data_dir_is_a_clear_error(tmp_path: Path) -> None:
         connect(tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         connect(tmp_path / "missing")
-    (tmp_path / "runs").mkdir()  # stray parquet without a Delta log is not a table
+    (tmp_path / "runs").mkdir()  # data files without a Delta log: a lost log, said so
     pl.DataFrame({"run_id": [1]}).write_parquet(tmp_path / "runs" / "x.parquet")
-    with pytest.raises(DataError, match="holds no extracted tables"):
+    with pytest.raises(StoreError, match=r"runs/_delta_log is missing or empty although 1 data"):
         query(tmp_path, "select 1")
 
 
