@@ -3,6 +3,7 @@ demo, mock-server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,12 @@ from .options import agent_id_option, api_options, data_dir_option, friendly_err
 @click.option(
     "--repair", is_flag=True, help="Take unreadable data files out and fetch their runs again."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Add this server's (or project's) runs to a data dir that holds another's.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @friendly_errors
 def extract_cmd(
     base_url: str | None,
@@ -43,11 +50,14 @@ def extract_cmd(
     concurrency: int,
     quiet: bool,
     repair: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Sync runs, evaluations, transcripts and reference tables into Delta tables in DATA_DIR.
 
     Incremental and resumable: rerun it at any time; the API key comes from
-    CEKURA_API_KEY or a .env file.
+    CEKURA_API_KEY or a .env file. A --since earlier than the stored syncs reach fills the
+    gap. DATA_DIR remembers its server and project and refuses another's without --force.
     """
     from ..lake.sync import extract
 
@@ -62,10 +72,11 @@ def extract_cmd(
         concurrency=concurrency,
         quiet=quiet,
         repair=repair,
+        force=force,
     )
     from ..present.text import extract_summary
 
-    click.echo(extract_summary(summary))
+    click.echo(json.dumps(summary.to_dict()) if as_json else extract_summary(summary))
 
 
 @click.command("optimize")

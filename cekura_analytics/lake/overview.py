@@ -32,9 +32,9 @@ class Status:
     pending_runs: int = 0
     #: a sync that stopped before its end: its window and pages done (the next extract resumes)
     in_progress: dict[str, Any] | None = None
-    #: the API server (origin) and project the data came from, when the data dir recorded them
+    #: the API server (origin) and projects the data came from (recorded by extract)
     server: str | None = None
-    project: Any = None
+    project_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (for ``--format json``)."""
@@ -66,8 +66,8 @@ def status(data_dir: str | Path) -> Status:
         ip = st.in_progress
         out.in_progress = {k: ip.get(k) for k in ("scope", "lower", "upper", "count")}
         out.in_progress["pages_done"] = len(ip.get("pages_done") or [])
-    out.server = getattr(st, "server", None)
-    out.project = getattr(st, "project_id", None)
+    out.server = st.server
+    out.project_ids = list(st.project_ids)
     return out
 
 

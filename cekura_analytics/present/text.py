@@ -225,6 +225,11 @@ def extract_summary(s: ExtractSummary) -> str:
         f"  runs fetched: {s.runs_fetched}, already stored: {s.runs_skipped}, "
         f"re-fetched unfinished: {s.pending_refetched}, still unfinished: {s.pending_left}",
     ]
+    if s.backfilled_from:
+        lines.append(
+            f"  backfilled from {s.backfilled_from}: earlier than the previous syncs reached, so "
+            "the whole window was listed (stored runs were not fetched again)"
+        )
     if s.runs_repaired:
         lines.append(f"  runs fetched again to repair damaged files: {s.runs_repaired}")
     for table, n in sorted(s.rows.items()):
@@ -257,8 +262,8 @@ def status_text(s: Status) -> str:
     last = s.last_sync or {}
     lines = [
         f"data dir {s.data_dir}",
-        f"  server: {s.server or 'not recorded'}, project: {s.project or 'not recorded'}, "
-        f"API {s.api_version or '?'} reads",
+        f"  server: {s.server or 'not recorded'}, project(s): "
+        f"{', '.join(map(str, s.project_ids)) or 'not recorded'}, API {s.api_version or '?'} reads",
         f"  last sync: {last.get('finished_at') or 'none finished yet'}"
         + (f" ({last.get('scope')}, {last.get('runs_fetched')} runs fetched)" if last else ""),
     ]
