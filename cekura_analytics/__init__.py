@@ -7,7 +7,8 @@ The public surface, listed once, in the order the data flows (the folder each na
                 status                                  what a data dir holds
     warehouse/  connect, query, duckdb, tables          tables -> DuckDB views over one snapshot
                 Scope                                   --since / --agent-id, parsed once
-    analysis/   pass_rates, compare_versions, outliers, failure_modes, gate, GateResult
+    analysis/   pass_rates, compare_versions, outliers, failure_modes, gate, GateResult,
+                flaky, review_agreement                 flaky scenarios; trust in the judge
     improve/    improve_launch, improve_instructions, improve_collect, improve_show,
                 improve_impact                          improve jobs, and did they work?
     present/    sql, report, charts                     tables, reports and charts
@@ -28,10 +29,12 @@ from ._version import __version__
 from .errors import CekuraError
 
 if TYPE_CHECKING:
+    from .analysis.flakiness import flaky
     from .analysis.modes import failure_modes
     from .analysis.outlier_runs import outliers
     from .analysis.rates import pass_rates
     from .analysis.release_gate import GateResult, gate
+    from .analysis.reviews import review_agreement
     from .analysis.versions import compare_versions
     from .api.client import CekuraClient
     from .config import Settings, load_settings
@@ -67,6 +70,8 @@ _WHERE: dict[str, str] = {
     "compare_versions": "analysis.versions",
     "outliers": "analysis.outlier_runs",
     "failure_modes": "analysis.modes",
+    "flaky": "analysis.flakiness",
+    "review_agreement": "analysis.reviews",
     "gate": "analysis.release_gate",
     "GateResult": "analysis.release_gate",
     "improve_launch": "improve.jobs",
@@ -98,6 +103,7 @@ __all__ = [
     "duckdb",
     "extract",
     "failure_modes",
+    "flaky",
     "gate",
     "improve_collect",
     "improve_impact",
@@ -111,6 +117,7 @@ __all__ = [
     "pass_rates",
     "query",
     "report",
+    "review_agreement",
     "sql",
     "status",
     "tables",

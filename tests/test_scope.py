@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cekura_analytics import extract
+from cekura_analytics import extract, flaky, review_agreement
 from cekura_analytics.analysis.rates import pass_rates
 from cekura_analytics.errors import ConfigError
 from cekura_analytics.present.document import report as build_report
@@ -42,6 +42,8 @@ ENTRY_POINTS = {
     "extract": lambda d, **kw: extract(d, api_key="k", base_url="http://127.0.0.1:9", **kw),
     "pass_rates": lambda d, **kw: pass_rates(d, **kw),
     "build_report": lambda d, **kw: build_report(d, **kw),
+    "flaky": lambda d, **kw: flaky(d, **kw),
+    "review_agreement": lambda d, **kw: review_agreement(d, **kw),
 }
 
 

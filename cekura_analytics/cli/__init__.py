@@ -32,6 +32,8 @@ for command in (
     analyse.compare_versions_cmd,
     analyse.outliers_cmd,
     analyse.failure_modes_cmd,
+    analyse.flaky_cmd,
+    analyse.review_agreement_cmd,
     analyse.gate_cmd,
     analyse.report_cmd,
     improve.improve_group,

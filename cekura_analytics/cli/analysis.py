@@ -1,5 +1,5 @@
 """Commands over the views: sql, duckdb, pass-rates, compare-versions, outliers,
-failure-modes, gate and report."""
+failure-modes, flaky, review-agreement, gate and report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from ..defaults import GATE_FORMATS, OUTLIER_SETTINGS, REPORT_FORMATS
+from ..defaults import (
+    FLAKY_BY,
+    GATE_FORMATS,
+    MIN_REVIEWED,
+    OUTLIER_SETTINGS,
+    REPORT_FORMATS,
+    REVIEW_BY,
+)
 from .options import (
     agent_id_option,
     as_of_option,
@@ -280,6 +287,94 @@ def outliers_cmd(
         as_of=as_of,
     )
     click.echo(render(df, fmt, out, raw=raw))
+
+
+# --- flakiness and trust in the judge ---
+@click.command("flaky")
+@data_dir_option
+@click.option(
+    "--by",
+    type=click.Choice(FLAKY_BY),
+    default=FLAKY_BY[0],
+    show_default=True,
+    help="metric[,agent_version|,week]: per metric, the shares of scenarios that always pass, "
+    "flip or always fail; scenario[,week]: the scenario cells, flakiest first.",
+)
+@click.option("--metric", default=None, help="Only this metric (name or id).")
+@click.option("--flaky-only", is_flag=True, help="With --by scenario: only cells that flipped.")
+@since_option
+@agent_id_option
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def flaky_cmd(
+    data_dir: str,
+    fmt: str,
+    out: Path | None,
+    raw: bool,
+    **scope: Any,
+) -> None:
+    """Which scenarios flip between pass and fail when run again on the same agent version.
+
+    A cell is a scenario × metric × agent version run at least twice; it is flaky when both
+    outcomes were seen. Per metric: the shares of cells that always passed (pass^k), flipped
+    and always failed, with scenario-clustered 95 % intervals.
+    """
+    from ..analysis.flakiness import flaky
+    from ..present.output import render
+    from ..present.quality import readable
+
+    df = flaky(data_dir, **scope)
+    click.echo(render(readable(df) if fmt == "table" else df, fmt, out, raw=raw))
+
+
+@click.command("review-agreement")
+@data_dir_option
+@click.option(
+    "--by",
+    type=click.Choice(REVIEW_BY),
+    default=REVIEW_BY[0],
+    show_default=True,
+    help="metric[,agent_version]: overturn and missed rates and the corrected pass rate; "
+    "agent / agent_version: the judge-vs-reviewer agreement and Cohen's kappa.",
+)
+@click.option("--metric", default=None, help="Only this metric (name or id; --by metric).")
+@click.option(
+    "--min-reviewed",
+    type=int,
+    default=MIN_REVIEWED,
+    show_default=True,
+    help="Correct a metric's pass rate only where at least this many of its failed and of "
+    "its passed results were reviewed.",
+)
+@since_option
+@agent_id_option
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def review_agreement_cmd(
+    data_dir: str,
+    fmt: str,
+    out: Path | None,
+    raw: bool,
+    **scope: Any,
+) -> None:
+    """How far to trust each metric: the LLM judge against the human reviews.
+
+    Per metric: the share of reviewed failures a reviewer overturned, the share of reviewed
+    runs the judge passed that the reviewer failed, and the pass rate corrected by both;
+    per agent: agreement and Cohen's kappa. Reviewers pick runs on purpose: the numbers hold
+    as far as the reviewed runs are typical.
+    """
+    from ..analysis.reviews import review_agreement
+    from ..present.output import render
+    from ..present.quality import readable, trust_caveat
+
+    df = review_agreement(data_dir, **scope)
+    click.echo(render(readable(df) if fmt == "table" else df, fmt, out, raw=raw))
+    click.echo(trust_caveat(scope["min_reviewed"]), err=True)
 
 
 # --- gate ---

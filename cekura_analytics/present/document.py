@@ -38,6 +38,7 @@ from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
+from .quality import flaky_section, trust_section
 from .text import change_text, count, impact_rows, interval, pct, side
 
 FORMATS = ("html", "md")
@@ -384,6 +385,7 @@ def _collect(
         weekly = modes_weekly(con)
         suggestions = _suggestions(con, agent_id, n_jobs)
         impact = impact_rows(improve_impact(con, agent_id=agent_id))
+        flaky, trust = flaky_section(con, **scope), trust_section(con, **scope)
         # every agent's latest version against the one before, all time: the one comparison,
         # whose verdicts the charts draw and the summary states (the busiest agent first)
         comparisons = _comparisons(con, agent_id)
@@ -427,6 +429,8 @@ def _collect(
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
         _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, weekly)),
+        _chart("flaky", "Flaky scenarios per metric", flaky["chart"]),
+        _chart("trust", "Overturned failures and corrected pass rates", trust["chart"]),
     ]
     if not comparisons:
         note = "no agent has two versions with results yet"
@@ -460,6 +464,8 @@ def _collect(
         "modes": _mode_rows(modes),
         "suggestions": suggestions,
         "impact": impact,
+        "flaky": flaky,
+        "trust": trust,
         "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
         "version": __version__,
     }

@@ -240,7 +240,9 @@ def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: 
     modes = failure_modes(d)
     assert modes["example_explanation"].str.contains("<script>", literal=True).all()
     html = report(d, tmp_path / "r.html").read_text(encoding="utf-8")
-    section = html[html.index("<h2>Failure modes") : html.index("<h2>Improve")]
+    section = html[
+        html.index('<h2 id="modes">Failure modes') : html.index('<h2 id="suggestions">Improve')
+    ]
     assert evil not in html
     assert section.count("&lt;script&gt;alert(1)&lt;/script&gt;") == section.count("<tr>") - 1 > 3
     assert 'id="spec-failure_modes"' in html
