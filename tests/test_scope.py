@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,7 @@ import pytest
 
 from cekura_analytics import extract, flaky, review_agreement
 from cekura_analytics.analysis.rates import pass_rates
-from cekura_analytics.errors import ConfigError
+from cekura_analytics.errors import ConfigError, DataError
 from cekura_analytics.present.document import report as build_report
 from cekura_analytics.scope import Scope, parse_when
 
@@ -98,3 +98,15 @@ def test_an_unknown_agent_id_is_an_error_listing_the_known_ones(
         "9 (Solar)"
     )
     assert not (tmp_path / "r.html").exists()
+
+
+def test_an_empty_report_scope_names_only_the_options_given(tmp_path: Path) -> None:
+    """ "widen --since" was said with --as-of alone; now the hint names what was given."""
+    from factories import T0, result, run, write_tables
+
+    d = write_tables(tmp_path / "d", runs=[run(1)], run_metrics=[result(1, 1, score=1.0)])
+    later = (T0 + timedelta(days=30)).date().isoformat()
+    with pytest.raises(DataError, match=r"^no runs in scope: widen --since$"):
+        build_report(d, tmp_path / "r.html", since=later)
+    with pytest.raises(DataError, match=r"^no runs in scope: widen --since or check --agent-id$"):
+        build_report(d, tmp_path / "r.html", since=later, agent_id=1)

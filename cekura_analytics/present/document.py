@@ -152,8 +152,10 @@ def _headline(
         " from t",
         params,
     ).row(0, named=True)
-    if not runs["n"]:
-        raise DataError("no runs in scope: widen --since or check --agent-id")
+    if not runs["n"]:  # name only the options that were given (an --as-of alone: say that)
+        given = [("widen --since", params["since"]), ("check --agent-id", params["agent_id"]),
+                 ("give a later --as-of", as_of or None)]  # fmt: skip
+        raise DataError("no runs in scope: " + (" or ".join(w for w, v in given if v) or "none"))
     rate = m["k"] / m["n"] if m["n"] else None
     fresh, mark = _freshness(data_dir, as_of)
     period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
