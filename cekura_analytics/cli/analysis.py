@@ -24,6 +24,7 @@ from .options import (
     comparison_options,
     data_dir_option,
     deprecated_version_options,
+    format_option,
     friendly_errors,
     output_options,
     parse_params,
@@ -385,13 +386,9 @@ def review_agreement_cmd(
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
 @click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(GATE_FORMATS),
-    default="text",
-    show_default=True,
-    help="text: the verdict and one line per cell; json: one document (cells, counts, exit code).",
+@format_option(
+    GATE_FORMATS,
+    "text: the verdict and one line per cell; json: one document (cells, counts, exit code).",
 )
 @as_of_option
 @rules_option
@@ -433,13 +430,8 @@ def gate_cmd(
     default=None,
     help="Also write every chart as PNG here (md default: <OUT stem>_charts/ next to OUT).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(REPORT_FORMATS),
-    default="html",
-    show_default=True,
-    help="html: one self-contained file that opens offline; md: Markdown + PNG charts.",
+@format_option(
+    REPORT_FORMATS, "html: one self-contained file that opens offline; md: Markdown + PNG charts."
 )
 @rules_option
 @as_of_option

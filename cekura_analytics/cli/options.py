@@ -170,14 +170,20 @@ def output_options(func: F) -> F:
         default=None,
         help="Write to this file instead of printing (needed for parquet).",
     )(func)
+    return format_option(FORMATS, "Output format.")(func)
+
+
+def format_option(choices: tuple[str, ...], help: str) -> Callable[[F], F]:
+    """``--format`` (the parameter ``fmt``) from a choice list of :mod:`..defaults`; its
+    first choice is the default."""
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
+        type=click.Choice(choices),
+        default=choices[0],
         show_default=True,
-        help="Output format.",
-    )(func)
+        help=help,
+    )
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, str]:

@@ -10,7 +10,14 @@ from typing import Any
 import click
 
 from ..defaults import EXTRACT_CONCURRENCY, RETAIN_DAYS, STATUS_FORMATS
-from .options import agent_id_option, api_options, data_dir_option, friendly_errors, since_option
+from .options import (
+    agent_id_option,
+    api_options,
+    data_dir_option,
+    format_option,
+    friendly_errors,
+    since_option,
+)
 
 
 # --- extract ---
@@ -99,14 +106,7 @@ def optimize_cmd(data_dir: str, retain_days: float) -> None:
 
 @click.command("status")
 @data_dir_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(STATUS_FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@format_option(STATUS_FORMATS, "text for people, json for scripts.")
 @friendly_errors
 def status_cmd(data_dir: str, fmt: str) -> None:
     """What DATA_DIR holds: tables with rows and versions, the last sync, the watermarks, the
