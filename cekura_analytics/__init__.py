@@ -3,8 +3,9 @@
 The public surface, listed once, in the order the data flows (the folder each name lives in)::
 
     api/        CekuraClient, Settings, load_settings   auth, retries, paging, v1/v2 reads
-    lake/       extract, ExtractSummary, optimize       API -> Delta tables; compact, vacuum
-    warehouse/  connect, query, duckdb                  tables -> DuckDB views over one snapshot
+    lake/       extract, ExtractSummary, optimize,      API -> Delta tables; compact, vacuum;
+                status                                  what a data dir holds
+    warehouse/  connect, query, duckdb, tables          tables -> DuckDB views over one snapshot
                 Scope                                   --since / --agent-id, parsed once
     analysis/   pass_rates, compare_versions, outliers, failure_modes, gate, GateResult,
                 flaky, review_agreement                 flaky scenarios; trust in the judge
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .improve.impact import improve_impact
     from .improve.jobs import improve_collect, improve_instructions, improve_launch, improve_show
     from .lake.maintenance import optimize
+    from .lake.overview import status
     from .lake.sync import ExtractSummary, extract
     from .mock.process import mock_server
     from .present import charts as charts
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from .present.output import sql
     from .scope import Scope
     from .showcase import SAMPLE_PROMPT, demo
+    from .warehouse.catalog import tables
     from .warehouse.connection import connect, duckdb, query
 
 #: public name -> the module that defines it (relative to this package)
@@ -57,9 +60,11 @@ _WHERE: dict[str, str] = {
     "extract": "lake.sync",
     "ExtractSummary": "lake.sync",
     "optimize": "lake.maintenance",
+    "status": "lake.overview",
     "connect": "warehouse.connection",
     "query": "warehouse.connection",
     "duckdb": "warehouse.connection",
+    "tables": "warehouse.catalog",
     "Scope": "scope",
     "pass_rates": "analysis.rates",
     "compare_versions": "analysis.versions",
@@ -114,6 +119,8 @@ __all__ = [
     "report",
     "review_agreement",
     "sql",
+    "status",
+    "tables",
 ]
 
 

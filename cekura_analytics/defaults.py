@@ -6,12 +6,18 @@ DuckDB, Delta or altair; the functions take the same values as their defaults.
 
 from __future__ import annotations
 
+#: the environment variable ``--data-dir`` defaults to (set it once, as dbt's profiles dir)
+ENV_DATA_DIR = "CEKURA_DATA_DIR"
 #: ``--api-version``: v2 reads where the server has them, else v1 (auto), or one insisted on
 API_VERSIONS = ("auto", "v2", "v1")
 #: ``--format`` of every command that prints rows
 FORMATS = ("table", "csv", "json", "parquet")
 #: ``report --format``
 REPORT_FORMATS = ("html", "md")
+#: ``gate --format``: the verdict and one line per cell, or one JSON document for a script
+GATE_FORMATS = ("text", "json")
+#: ``status --format``
+STATUS_FORMATS = ("text", "json")
 
 #: requests in flight while extracting, and POSTs/GETs in flight for improve jobs
 EXTRACT_CONCURRENCY = 8

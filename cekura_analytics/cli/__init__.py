@@ -22,9 +22,11 @@ def cli() -> None:
 for command in (
     sync.extract_cmd,
     sync.optimize_cmd,
+    sync.status_cmd,
     sync.demo_cmd,
     sync.mock_server_cmd,
     analyse.sql_cmd,
+    analyse.tables_cmd,
     analyse.duckdb_cmd,
     analyse.pass_rates_cmd,
     analyse.compare_versions_cmd,

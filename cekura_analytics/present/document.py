@@ -33,7 +33,7 @@ from ..analysis.versions import VersionComparison, agent_versions, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
 from ..lake.store import Store
-from ..scope import Scope, scope_sql
+from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
@@ -152,8 +152,10 @@ def _headline(
         " from t",
         params,
     ).row(0, named=True)
-    if not runs["n"]:
-        raise DataError("no runs in scope: widen --since or check --agent-id")
+    if not runs["n"]:  # name only the options that were given (an --as-of alone: say that)
+        given = [("widen --since", params["since"]), ("check --agent-id", params["agent_id"]),
+                 ("give a later --as-of", as_of or None)]  # fmt: skip
+        raise DataError("no runs in scope: " + (" or ".join(w for w, v in given if v) or "none"))
     rate = m["k"] / m["n"] if m["n"] else None
     fresh, mark = _freshness(data_dir, as_of)
     period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
@@ -390,6 +392,7 @@ def _collect(
     scope = {"since": since, "agent_id": agent_id}
     # one connection, one snapshot: every number below comes from the same committed version
     with opened(data_dir, rules, as_of=as_of) as con:
+        check_agent(con, Scope.of(since, agent_id).agent_id)  # an unknown agent: say so
         snapshot = _snapshot_note(con)
         headline = _headline(con, data_dir, params, as_of is not None)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
