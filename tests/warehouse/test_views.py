@@ -449,7 +449,8 @@ def test_pass_rates_scope(data: Path, expected: pl.DataFrame) -> None:
     got = pass_rates(data, by="metric", since="2026-03-05", agent_id=1)
     scoped = expected.filter(pl.col("timestamp") >= since, pl.col("agent_id") == 1)
     _same(got, expected_rates(scoped, ["metric_id", "metric_name"]), ["metric_id"])
-    assert pass_rates(data, by="metric", agent_id=999).is_empty()
+    with pytest.raises(ConfigError, match="--agent-id 999: this data dir holds no agent 999"):
+        pass_rates(data, by="metric", agent_id=999)
     with pytest.raises(DataError, match="cannot group pass rates by 'colour'"):
         pass_rates(data, by="metric,colour")
     with pytest.raises(ConfigError, match="not an ISO date"):
