@@ -2,37 +2,51 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The stamp is rebuilt whenever pyproject.toml changes, so a pull that adds a dependency installs it.
-STAMP  := $(VENV)/.installed
+# Each stamp is rebuilt whenever pyproject.toml changes, so a pull that adds a dependency
+# installs it. The demo installs only what it runs (the package, the mock server, the
+# failure-mode clustering); the test tools come with `make test`, Jupyter with `make notebooks`.
+DEMO_STAMP := $(VENV)/.installed-demo
+DEV_STAMP  := $(VENV)/.installed-dev
+NB_STAMP   := $(VENV)/.installed-notebooks
 
 .PHONY: demo test lint typecheck pytest notebooks bench clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,mock,modes]'
-	@touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[mock,modes]'
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,mock,modes]'
+	@touch $@
+
+$(NB_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[mock,modes,notebooks]'
+	@touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/cekura-analytics demo --data-dir data/demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
 
-notebooks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,mock,modes,notebooks]'
+# Jupyter on the notebooks; they read CEKURA_API_KEY from the environment or .env
+notebooks: $(NB_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/views.py
 	$(BIN)/python bench/failure_modes.py

@@ -3,10 +3,12 @@
 The public surface, listed once, in the order the data flows (the folder each name lives in)::
 
     api/        CekuraClient, Settings, load_settings   auth, retries, paging, v1/v2 reads
-    lake/       extract, ExtractSummary, optimize       API -> Delta tables; compact, vacuum
-    warehouse/  connect, query, duckdb                  tables -> DuckDB views over one snapshot
+    lake/       extract, ExtractSummary, optimize,      API -> Delta tables; compact, vacuum;
+                status                                  what a data dir holds
+    warehouse/  connect, query, duckdb, tables          tables -> DuckDB views over one snapshot
                 Scope                                   --since / --agent-id, parsed once
-    analysis/   pass_rates, compare_versions, outliers, failure_modes, gate, GateResult
+    analysis/   pass_rates, compare_versions, outliers, failure_modes, gate, GateResult,
+                flaky, review_agreement                 flaky scenarios; trust in the judge
     improve/    improve_launch, improve_instructions, improve_collect, improve_show,
                 improve_impact                          improve jobs, and did they work?
     present/    sql, report, charts                     tables, reports and charts
@@ -27,16 +29,19 @@ from ._version import __version__
 from .errors import CekuraError
 
 if TYPE_CHECKING:
+    from .analysis.flakiness import flaky
     from .analysis.modes import failure_modes
     from .analysis.outlier_runs import outliers
     from .analysis.rates import pass_rates
     from .analysis.release_gate import GateResult, gate
+    from .analysis.reviews import review_agreement
     from .analysis.versions import compare_versions
     from .api.client import CekuraClient
     from .config import Settings, load_settings
     from .improve.impact import improve_impact
     from .improve.jobs import improve_collect, improve_instructions, improve_launch, improve_show
     from .lake.maintenance import optimize
+    from .lake.overview import status
     from .lake.sync import ExtractSummary, extract
     from .mock.process import mock_server
     from .present import charts as charts
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
     from .present.output import sql
     from .scope import Scope
     from .showcase import SAMPLE_PROMPT, demo
+    from .warehouse.catalog import tables
     from .warehouse.connection import connect, duckdb, query
 
 #: public name -> the module that defines it (relative to this package)
@@ -54,14 +60,18 @@ _WHERE: dict[str, str] = {
     "extract": "lake.sync",
     "ExtractSummary": "lake.sync",
     "optimize": "lake.maintenance",
+    "status": "lake.overview",
     "connect": "warehouse.connection",
     "query": "warehouse.connection",
     "duckdb": "warehouse.connection",
+    "tables": "warehouse.catalog",
     "Scope": "scope",
     "pass_rates": "analysis.rates",
     "compare_versions": "analysis.versions",
     "outliers": "analysis.outlier_runs",
     "failure_modes": "analysis.modes",
+    "flaky": "analysis.flakiness",
+    "review_agreement": "analysis.reviews",
     "gate": "analysis.release_gate",
     "GateResult": "analysis.release_gate",
     "improve_launch": "improve.jobs",
@@ -93,6 +103,7 @@ __all__ = [
     "duckdb",
     "extract",
     "failure_modes",
+    "flaky",
     "gate",
     "improve_collect",
     "improve_impact",
@@ -106,7 +117,10 @@ __all__ = [
     "pass_rates",
     "query",
     "report",
+    "review_agreement",
     "sql",
+    "status",
+    "tables",
 ]
 
 

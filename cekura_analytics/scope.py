@@ -91,6 +91,36 @@ class Scope:
         return ", ".join(p for p in parts if p) or "all runs"
 
 
+#: the agents a data dir knows: its agents table and the agents its runs name
+_KNOWN_AGENTS_SQL = (
+    "select agent_id, max(agent_name) as agent_name from ("
+    " select agent_id, agent_name from stg_agents"
+    " union all select agent_id, agent_name from stg_runs"
+    ") where agent_id is not null group by agent_id order by agent_id"
+)
+
+
+def known_agents_text(agents: list[tuple[Any, Any]], limit: int = 12) -> str:
+    """``101 (Dental clinic), 102 (Pizza)`` and how many more."""
+    shown = [f"{a} ({n})" if n else str(a) for a, n in agents[:limit]]
+    more = f" and {len(agents) - limit} more" if len(agents) > limit else ""
+    return ", ".join(shown) + more
+
+
+def check_agent(con: Any, agent_id: int | None, where: str = "this data dir") -> None:
+    """An ``--agent-id`` the data (a DuckDB connection over the views) knows, else a one-line
+    :class:`ConfigError` listing the known agents: an unknown id would answer "0 rows"."""
+    if agent_id is None:
+        return
+    agents = [tuple(r) for r in con.execute(_KNOWN_AGENTS_SQL).fetchall()]
+    if not agents or any(a == agent_id for a, _ in agents):
+        return  # nothing extracted: the question's own "no data" error says more
+    raise ConfigError(
+        f"--agent-id {agent_id}: {where} holds no agent {agent_id}; its agents: "
+        f"{known_agents_text(agents)}"
+    )
+
+
 def scope_sql(prefix: str = "") -> str:
     """The SQL condition of a scope over a relation with ``timestamp`` and ``agent_id``."""
     return (
@@ -99,4 +129,12 @@ def scope_sql(prefix: str = "") -> str:
     )
 
 
-__all__ = ["Scope", "parse_agent_id", "parse_as_of", "parse_when", "scope_sql"]
+__all__ = [
+    "Scope",
+    "check_agent",
+    "known_agents_text",
+    "parse_agent_id",
+    "parse_as_of",
+    "parse_when",
+    "scope_sql",
+]

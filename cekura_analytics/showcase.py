@@ -16,7 +16,7 @@ import polars as pl
 
 from .analysis.modes import failure_modes
 from .analysis.outlier_runs import outliers
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .improve import ledger as lg
 from .improve.jobs import improve_collect, improve_launch, read_prompt
 from .lake.sync import extract
@@ -72,7 +72,7 @@ def demo(data_dir: str | Path = "data/demo", *, runs: int = 20_000, seed: int = 
         click.echo(modes(data_dir))
         # the jobs a team ran while the mock's broken version was live, for `improve impact`
         record_improve_history(data_dir)
-        _step("improve-prompt jobs for the top 5 outlier runs")
+        _step("improve-prompt jobs for the top outlier runs that failed a metric")
         click.echo(improve_jobs(data_dir, base_url, DEMO_KEY))
     _step("report")
     path = report(data_dir, data_dir / "report.html")
@@ -159,26 +159,45 @@ def modes(data_dir: str | Path, top: int = 3) -> str:
     return "\n".join(text_table(heads, rows, right={3, 4, 5, 6}))
 
 
-def improve_jobs(data_dir: str | Path, base_url: str, api_key: str) -> str:
-    """Launch jobs for the top 5 outlier runs with the sample prompt, collect, summarise."""
+def improve_jobs(data_dir: str | Path, base_url: str, api_key: str, top: int = 5) -> str:
+    """Launch jobs for the busiest agent's top ``top`` outlier runs of its current version that
+    failed a metric, with the sample prompt; collect; summarise."""
     prompt = read_prompt(SAMPLE_PROMPT)
-    top = outliers(data_dir, limit=5)
-    if top.is_empty():
-        return "no outlier runs, so no improve-prompt jobs were launched"
-    run_ids = [int(r) for r in top["run_id"]]
+    busiest = fetch_one(
+        data_dir, "select agent_id from run_details group by 1 order by count(*) desc, 1 limit 1"
+    )
+    if busiest is None:
+        return "no runs, so no improve-prompt jobs were launched"
     kw: dict[str, Any] = {"base_url": base_url, "api_key": api_key}
-    improve_launch(data_dir, run_ids, prompt, **kw)
+    try:
+        launched = improve_launch(data_dir, None, prompt, agent_id=busiest, outliers=top, **kw)
+    except DataError as exc:  # no outlier run of that version failed a metric
+        return f"no improve-prompt jobs: {exc}"
     improve_collect(data_dir, timeout=120, poll=0.5, max_poll=5, quiet=True, **kw)
+    picked = launched["run_id"].to_list()
     sha = lg.sha256_text(prompt)
     jobs = {r["run_id"]: r for r in lg.read_ledger(data_dir).iter_rows(named=True)
             if r["prompt_sha256"] == sha}  # fmt: skip
-    lines = [f"improve-prompt jobs for the top {len(run_ids)} outlier runs ({SAMPLE_PROMPT.name}):"]
-    for t in top.iter_rows(named=True):
-        job, failed = jobs[t["run_id"]], t.get("failed_metrics")
-        if isinstance(failed, list):
-            failed = ", ".join(map(str, failed))
-        lines.append(f"- run {t['run_id']}: {job['status']}; failed metrics: {failed or 'none'}")
+    failed = {r["run_id"]: r["failed_metrics"] for r in outliers(data_dir, limit=None)
+              .filter(pl.col("run_id").is_in(picked)).iter_rows(named=True)}  # fmt: skip
+    lines = [
+        f"improve-prompt jobs for agent {busiest}'s top {len(picked)} outlier runs of its current "
+        f"version that failed a metric ({SAMPLE_PROMPT.name}):"
+    ]
+    for rid in picked:
+        job = jobs[rid]
+        lines.append(f"- run {rid}: {job['status']}; failed metrics: {', '.join(failed[rid])}")
         note = job["summary_of_changes"] or job["error"] or job["message"] or ""
         lines += [f"    {ln}" for ln in note.splitlines()]
     lines.append(f"diffs: cekura-analytics improve show --data-dir {data_dir}")
     return "\n".join(lines)
+
+
+def fetch_one(data_dir: str | Path, statement: str) -> Any:
+    """The first value of a one-row statement over the views (None without rows)."""
+    con = connect(data_dir)
+    try:
+        row = con.execute(statement).fetchone()
+    finally:
+        con.close()
+    return None if row is None else row[0]

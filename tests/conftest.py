@@ -3,7 +3,9 @@ hostile proxy in front of it (see hostile.py)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,34 @@ def hostile_server(
         proxy.stop()
     # whatever the test did, the key never reached the "other host"
     assert [p.recorder.saw_key for p in started] == [0] * len(started)
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A mock extracted once, with the demo rules file, and its planted truth."""
+
+    data_dir: Path
+    flaky: list[dict[str, Any]]  # GET /_mock/flaky: every planted cell and what the runs realise
+    reviews: dict[str, Any]  # GET /_mock/reviews: planted rates and realised counts
+
+
+@pytest.fixture(scope="session")
+def planted_4k(tmp_path_factory: pytest.TempPathFactory) -> Planted:
+    """A 4,000-run mock (seed 0: the size at which every metric has >= 20 reviewed failures)
+    extracted once per session, the demo rules file in its data dir, and its planted flaky
+    cells and reviews (issue 18)."""
+    import requests
+
+    from cekura_analytics.lake.sync import extract
+    from cekura_analytics.showcase import DEMO_RULES
+
+    d = tmp_path_factory.mktemp("planted") / "data"
+    with MockServer(runs=4000, seed=0, api_key=MOCK_KEY) as srv:
+        extract(d, base_url=srv.base_url, api_key=MOCK_KEY, quiet=True)
+        truth = {
+            w: requests.get(f"{srv.base_url}/_mock/{w}", timeout=60) for w in ("flaky", "reviews")
+        }
+    shutil.copy(DEMO_RULES, d / "cekura-analytics.toml")
+    for r in truth.values():
+        r.raise_for_status()
+    return Planted(d, truth["flaky"].json()["cells"], truth["reviews"].json())

@@ -46,7 +46,7 @@ def test_the_wheel_carries_sql_templates_and_samples(wheel: Path) -> None:
         n for n in names if n.startswith("cekura_analytics/warehouse/sql/") and n.endswith(".sql")
     }
     assert (
-        len(sql) == len(list((REPO / "cekura_analytics" / "warehouse" / "sql").glob("*.sql"))) > 20
+        len(sql) == len(list((REPO / "cekura_analytics" / "warehouse" / "sql").rglob("*.sql"))) > 20
     )
     assert "cekura_analytics/present/templates/report.html.j2" in names
     assert "cekura_analytics/samples/sample_prompt.txt" in names

@@ -1,6 +1,6 @@
 """Write the generated SQL files from their one definition: ``python tools/gen_views.py``.
 
-- the view families (``sql/marts/3x``, ``4x``, ``63``-``65``) from
+- the view families (``sql/marts/3x``, ``4x``, ``63``-``65``, ``7x``, ``81``-``83``) from
   ``cekura_analytics.warehouse.families``;
 - the statistics macros (``sql/setup/04_clustered_macros.sql``) from
   ``cekura_analytics.analysis.stats.sql_macros``.

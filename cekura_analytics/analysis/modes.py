@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb as ddb
 import polars as pl
 
 from ..errors import ConfigError, DataError
@@ -313,29 +315,43 @@ def _incremental(
 
 
 def representative_runs(
-    data_dir: str | Path, per_mode: int, *, top_modes: int = 5, rules: str | Path | None = None
+    data_dir: Source,
+    per_mode: int,
+    *,
+    top_modes: int = 5,
+    rules: str | Path | None = None,
+    among: Collection[int] | None = None,
 ) -> pl.DataFrame:
     """The ``per_mode`` runs closest to the centre of each of the ``top_modes`` largest modes
-    (a run is used once): run_id, mode_id, metric_id, label, n_failed."""
+    (a run is used once): run_id, mode_id, metric_id, label, n_failed. With ``among`` (e.g.
+    one agent version's runs) only those runs count, and the largest modes are those with
+    the most members among them."""
 
     if per_mode < 1 or top_modes < 1:
         raise ConfigError("--per-mode and --top-modes must be at least 1")
     modes = query(
         data_dir,
         "select mode_id, metric_id, label, n_failed from failure_modes"
-        " where n_failed > 0 order by n_failed desc, mode_id limit $n",
-        {"n": top_modes},
+        " where n_failed > 0 order by n_failed desc, mode_id",
         rules=rules,
     )
     if modes.is_empty():
-        raise DataError(f"no failure modes in {data_dir}: run `cekura-analytics failure-modes`")
+        where = "this data dir" if isinstance(data_dir, ddb.DuckDBPyConnection) else data_dir
+        raise DataError(f"no failure modes in {where}: run `cekura-analytics failure-modes`")
     members = query(
         data_dir,
-        "select mode_id, run_id from failure_mode_members"
-        " where list_contains($ids, mode_id) order by similarity desc, run_id",
-        {"ids": modes["mode_id"].to_list()},
+        "select mode_id, run_id from failure_mode_members order by similarity desc, run_id",
         rules=rules,
     )
+    if among is not None:
+        members = members.filter(pl.col("run_id").is_in(list(among)))
+        size = members.group_by("mode_id").len("n_among")
+        modes = (
+            modes.join(size, on="mode_id")
+            .sort(["n_among", "n_failed", "mode_id"], descending=[True, True, False])
+            .drop("n_among")
+        )
+    modes = modes.head(top_modes)
     used: set[int] = set()
     rows = []
     for mode in modes.iter_rows(named=True):

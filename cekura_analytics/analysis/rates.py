@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..scope import Scope, scope_sql
+from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import Source, fetch, opened
 from ..warehouse.families import rates_sql
 
@@ -42,9 +42,10 @@ def pass_rates(
     """
 
     statement = pass_rates_sql(by)
-    params = Scope.of(since, agent_id).params()  # bad input fails before anything is read
+    scope = Scope.of(since, agent_id)  # bad input fails before anything is read
     with opened(data_dir, rules, as_of=as_of) as con:
-        return fetch(con, statement, params)
+        check_agent(con, scope.agent_id)
+        return fetch(con, statement, scope.params())
 
 
 def version_changes(
@@ -56,14 +57,15 @@ def version_changes(
     as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """First UTC day each agent version was seen in scope: ``agent_id, agent_version, day``."""
-    params = Scope.of(since, agent_id).params()
+    scope = Scope.of(since, agent_id)
     with opened(data_dir, rules, as_of=as_of) as con:
+        check_agent(con, scope.agent_id)
         return fetch(
             con,
             "select agent_id, agent_version, min(day) as day from run_details"
             f" where agent_version is not null and {scope_sql()}"
             " group by agent_id, agent_version order by day, agent_id, agent_version",
-            params,
+            scope.params(),
         )
 
 
@@ -76,13 +78,14 @@ def run_durations(
     as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
     """``run_id, duration_s, success`` of the runs in scope (``run_details``)."""
-    params = Scope.of(since, agent_id).params()
+    scope = Scope.of(since, agent_id)
     with opened(data_dir, rules, as_of=as_of) as con:
+        check_agent(con, scope.agent_id)
         return fetch(
             con,
             "select run_id, duration_s, success from run_details"
             f" where duration_s is not null and {scope_sql()}",
-            params,
+            scope.params(),
         )
 
 

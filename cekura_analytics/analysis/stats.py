@@ -17,6 +17,10 @@ The pooled two-sample tests (:func:`compare_counts`: Fisher's exact test where c
 small, the pooled z test of :func:`two_proportion_test` otherwise) remain for callers that
 have no scenarios. Holm's step-down correction controls the chance of any false alarm among
 many cells at ``alpha`` without assuming the tests are independent.
+
+How far to trust the judge: :func:`cohen_kappa` (agreement of the judge's and a reviewer's
+run verdicts beyond chance, with its interval) and :func:`corrected_pass_rate` (a metric's
+pass rate corrected by the overturn and missed rates its reviews show; :func:`rogan_gladen`).
 """
 
 from __future__ import annotations
@@ -696,6 +700,132 @@ def verdicts(
     return out
 
 
+# -- how far to trust the judge: agreement with human reviewers -------------------------------
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Cohen's kappa of two raters' pass/fail verdicts, with its 95 % interval."""
+
+    kappa: float | None
+    ci_low: float | None
+    ci_high: float | None
+    se: float | None
+    observed: float | None  # agreement p_o
+    expected: float | None  # agreement by chance p_e, from the margins
+    n: int
+
+
+def cohen_kappa(
+    both_pass: int, a_pass_b_fail: int, a_fail_b_pass: int, both_fail: int, z: float = Z95
+) -> Kappa:
+    """Cohen's (1960) kappa of a 2 × 2 table (rater A by rows, B by columns) with a Wald
+    interval from the large-sample standard error of Fleiss, Cohen & Everitt (1969)
+    (Fleiss, Levin & Paik 2003, eq. 18.15), clipped to [-1, 1].
+
+    kappa = (p_o - p_e) / (1 - p_e): the agreement beyond what the raters' own pass rates
+    give by chance. None when the table is empty or chance agreement is certain (both
+    raters gave one verdict only: p_e = 1). The interval is asymptotic: with few runs in a
+    cell read it as rough.
+    """
+    cells = ((both_pass, a_pass_b_fail), (a_fail_b_pass, both_fail))
+    if any(c < 0 for row in cells for c in row):
+        raise ValueError(f"counts must be >= 0, got {cells}")
+    n = both_pass + a_pass_b_fail + a_fail_b_pass + both_fail
+    if n == 0:
+        return Kappa(None, None, None, None, None, None, 0)
+    p = [[c / n for c in row] for row in cells]
+    rows = [p[0][0] + p[0][1], p[1][0] + p[1][1]]  # rater A's margins
+    cols = [p[0][0] + p[1][0], p[0][1] + p[1][1]]  # rater B's margins
+    observed = p[0][0] + p[1][1]
+    expected = rows[0] * cols[0] + rows[1] * cols[1]
+    if expected >= 1.0:
+        return Kappa(None, None, None, None, observed, expected, n)
+    kappa = (observed - expected) / (1 - expected)
+    w = 1 - kappa
+    a = math.fsum(p[i][i] * (1 - (rows[i] + cols[i]) * w) ** 2 for i in (0, 1))
+    b = (
+        w
+        * w
+        * math.fsum(p[i][j] * (cols[i] + rows[j]) ** 2 for i in (0, 1) for j in (0, 1) if i != j)
+    )
+    c = (kappa - expected * w) ** 2
+    se = math.sqrt(max(0.0, a + b - c) / (n * (1 - expected) ** 2))
+    return Kappa(
+        kappa, max(-1.0, kappa - z * se), min(1.0, kappa + z * se), se, observed, expected, n
+    )
+
+
+def rogan_gladen(observed: float, sensitivity: float, specificity: float) -> float | None:
+    """Rogan & Gladen (1978): the true rate behind an ``observed`` one measured with this
+    sensitivity and specificity, ``(p + Sp - 1) / (Se + Sp - 1)`` clipped to [0, 1]; None when
+    the test is no better than chance (Se + Sp <= 1)."""
+    youden = sensitivity + specificity - 1
+    if youden <= 0:
+        return None
+    return min(1.0, max(0.0, (observed + specificity - 1) / youden))
+
+
+@dataclass(frozen=True)
+class CorrectedRate:
+    """A judge's pass rate corrected by what reviewers found, with its 95 % interval."""
+
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    sensitivity: float | None  # P(judge passes | reviewer would pass), implied
+    specificity: float | None  # P(judge fails | reviewer would fail), implied
+    reason: str | None  # why there is no corrected rate, else None
+
+
+def corrected_pass_rate(
+    judge: tuple[float, float, float],
+    overturned: int,
+    reviewed_failed: int,
+    missed: int,
+    reviewed_passed: int,
+    *,
+    min_reviewed: int,
+) -> CorrectedRate:
+    """The pass rate a reviewer would give, from the judge's and a reviewed sample of each.
+
+    ``judge`` is the judge's pass rate p with its 95 % interval (e.g. scenario-clustered); of
+    ``reviewed_failed`` failures reviewers overturned ``overturned`` (rate o), of
+    ``reviewed_passed`` passes they failed ``missed`` (rate m). Reviewers pick runs by the
+    judge's verdict (failures far more often), so the reviews estimate what a verdict is
+    worth -- P(reviewer passes | judge verdict) -- within each verdict, not the judge's
+    sensitivity and specificity directly; the corrected rate is therefore the two-phase
+    (double-sampling) estimate ``p·(1 - m) + (1 - p)·o``. The sensitivity and specificity it
+    implies give the same rate through :func:`rogan_gladen`. It holds as far as the reviewed
+    runs are typical of their verdict.
+
+    Interval: MOVER (Zou & Donner 2008), the delta method with each input's own interval --
+    Wilson's for o and 1 - m, ``judge``'s for p -- so it stays inside [0, 1] and is not
+    degenerate when o or m is 0. Below ``min_reviewed`` reviewed failures or passes there is
+    no corrected rate (``reason`` says why).
+    """
+    p, p_low, p_high = judge
+    counts = ((reviewed_failed, "failures"), (reviewed_passed, "passes"))
+    short = [f"{n} reviewed {what}" for n, what in counts if n < min_reviewed]
+    if short:
+        return CorrectedRate(
+            None, None, None, None, None, f"{' and '.join(short)}: fewer than {min_reviewed}"
+        )
+    o = overturned / reviewed_failed
+    s = 1 - missed / reviewed_passed  # the judge's passes a reviewer upholds
+    o_low, o_high = wilson_interval(overturned, reviewed_failed)
+    s_low, s_high = wilson_interval(reviewed_passed - missed, reviewed_passed)
+    assert o_low is not None and o_high is not None and s_low is not None and s_high is not None
+    rate = p * s + (1 - p) * o
+    slope = s - o  # d rate / d p
+    p_down, p_up = (p - p_low, p_high - p) if slope >= 0 else (p_high - p, p - p_low)
+    low = rate - math.hypot(p * (s - s_low), (1 - p) * (o - o_low), abs(slope) * p_down)
+    high = rate + math.hypot(p * (s_high - s), (1 - p) * (o_high - o), abs(slope) * p_up)
+    sens = p * s / rate if rate > 0 else None
+    spec = (1 - p) * (1 - o) / (1 - rate) if rate < 1 else None
+    return CorrectedRate(rate, max(0.0, low), min(1.0, high), sens, spec, None)
+
+
 def _check(k1: int, n1: int, k2: int, n2: int) -> None:
     if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
         raise ValueError(f"counts must satisfy 0 <= k <= n, got {k1}/{n1} and {k2}/{n2}")
@@ -717,18 +847,23 @@ __all__ = [
     "Z_TEST",
     "ClusteredRate",
     "Comparison",
+    "CorrectedRate",
+    "Kappa",
     "StratifiedComparison",
     "Verdict",
     "cluster_quantile",
     "cluster_sums",
     "clustered_from_sums",
     "clustered_interval",
+    "cohen_kappa",
     "compare_counts",
     "compare_stratified",
+    "corrected_pass_rate",
     "fisher_less",
     "holm",
     "less_test",
     "needs_exact",
+    "rogan_gladen",
     "sql_macros",
     "t_quantile_975",
     "two_proportion_test",

@@ -22,6 +22,7 @@ import polars as pl
 
 from ..defaults import ALPHA, GATE_BY, MAX_DROP, MIN_N
 from ..errors import ConfigError, DataError
+from ..scope import check_agent
 from ..warehouse.connection import Source, fetch, opened
 from .stats import StratifiedComparison, Verdict, compare_stratified, verdicts
 
@@ -172,6 +173,7 @@ def pick_versions(
     """``(agent, baseline label, candidate label)``: ``previous``/``latest``, a label or an
     agent-version id; without ``agent_id``, the agent with most results among those that
     have the versions asked for (and at least two versions)."""
+    check_agent(con, None if agent_id is None else int(agent_id))
     seen = agent_versions(con, agent_id)
     if seen.is_empty():
         who = f"agent {agent_id}" if agent_id is not None else "any agent"

@@ -1,5 +1,5 @@
 """Commands over the views: sql, duckdb, pass-rates, compare-versions, outliers,
-failure-modes, gate and report."""
+failure-modes, flaky, review-agreement, gate and report."""
 
 from __future__ import annotations
 
@@ -10,25 +10,40 @@ from typing import Any
 
 import click
 
-from ..defaults import OUTLIER_SETTINGS, REPORT_FORMATS
+from ..defaults import (
+    FLAKY_BY,
+    GATE_FORMATS,
+    MIN_REVIEWED,
+    OUTLIER_SETTINGS,
+    REPORT_FORMATS,
+    REVIEW_BY,
+)
 from .options import (
     agent_id_option,
     as_of_option,
     comparison_options,
     data_dir_option,
     deprecated_version_options,
+    format_option,
     friendly_errors,
     output_options,
     parse_params,
     renamed,
     rules_option,
     since_option,
+    statement_text,
 )
 
 
 @click.command("sql")
 @data_dir_option
-@click.argument("statement")
+@click.argument("statement", required=False)
+@click.option(
+    "--file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read the statement from this file (or give - as STATEMENT to read stdin).",
+)
 @click.option(
     "--param",
     "params",
@@ -42,7 +57,8 @@ from .options import (
 @friendly_errors
 def sql_cmd(
     data_dir: str,
-    statement: str,
+    statement: str | None,
+    file: Path | None,
     params: tuple[str, ...],
     fmt: str,
     out: Path | None,
@@ -50,15 +66,33 @@ def sql_cmd(
     rules: Path | None,
     as_of: str | None,
 ) -> None:
-    """Run STATEMENT over the views (metric_results, pass_rates_by_*, run_details, ...).
+    """Run STATEMENT over the views and tables (runs, metric_results, pass_rates_by_*, ...).
 
     Example: cekura-analytics sql --data-dir D "select * from pass_rates_by_metric
-    where n_evaluated >= $n" --param n=30
+    where n_evaluated >= $n" --param n=30. STATEMENT - reads stdin; --file F reads F.
+    `cekura-analytics tables` lists what there is to query.
     """
     from ..present.output import sql
 
-    args = parse_params(params)
-    click.echo(sql(data_dir, statement, args, fmt=fmt, out=out, rules=rules, as_of=as_of, raw=raw))
+    text, args = statement_text(statement, file), parse_params(params)
+    click.echo(sql(data_dir, text, args, fmt=fmt, out=out, rules=rules, as_of=as_of, raw=raw))
+
+
+@click.command("tables")
+@click.argument("name", required=False)
+@output_options
+@friendly_errors
+def tables_cmd(name: str | None, fmt: str, out: Path | None, raw: bool) -> None:
+    """Every table and view `sql` can query, with its grain; NAME: its columns and their docs.
+
+    Needs no data dir: the columns come from the view definitions and the table registry.
+    """
+    from ..present.output import render
+    from ..warehouse.catalog import table_doc, tables
+
+    if name is not None and fmt == "table":
+        click.echo(table_doc(name))
+    click.echo(render(tables(name), fmt, out, raw=raw))
 
 
 @click.command("duckdb")
@@ -72,15 +106,17 @@ def sql_cmd(
 @rules_option
 @friendly_errors
 def duckdb_cmd(data_dir: str, out: Path, rules: Path | None) -> None:
-    """Write a DuckDB file holding every view, for the duckdb shell and BI tools.
+    """Write a DuckDB file holding every view and table, for Python's duckdb, the duckdb shell
+    and BI tools.
 
-    The views read the data files of the tables' current snapshot by absolute path: rerun
-    after an extract or optimize, or after changing the rules file.
+    The views read the data files of the tables' current snapshot by absolute path: the file
+    works while the data dir stays where it is; rerun after an extract or optimize, after
+    changing the rules file, or after moving the data dir.
     """
+    from ..present.text import duckdb_summary
     from ..warehouse.connection import duckdb
 
-    path = duckdb(data_dir, out, rules=rules)
-    click.echo(f"wrote {path} (open it with: duckdb {path})")
+    click.echo(duckdb_summary(duckdb(data_dir, out, rules=rules), data_dir))
 
 
 @click.command("pass-rates")
@@ -109,12 +145,17 @@ def pass_rates_cmd(
     rules: Path | None,
     as_of: str | None,
 ) -> None:
-    """Metric pass rates per group with Wilson 95 % intervals and unknown counts."""
+    """Metric pass rates per group with scenario-clustered 95 % intervals and unknown counts.
+
+    The table is worst first, in percent, with n as runs (scenarios); csv, json and parquet
+    keep every raw column (rates as fractions).
+    """
     from ..analysis.rates import pass_rates
     from ..present.output import render
+    from ..present.text import rates_for_people
 
     df = pass_rates(data_dir, by=by, since=since, agent_id=agent_id, rules=rules, as_of=as_of)
-    click.echo(render(df, fmt, out, raw=raw))
+    click.echo(render(rates_for_people(df) if fmt == "table" else df, fmt, out, raw=raw))
 
 
 @click.command("compare-versions")
@@ -249,6 +290,94 @@ def outliers_cmd(
     click.echo(render(df, fmt, out, raw=raw))
 
 
+# --- flakiness and trust in the judge ---
+@click.command("flaky")
+@data_dir_option
+@click.option(
+    "--by",
+    type=click.Choice(FLAKY_BY),
+    default=FLAKY_BY[0],
+    show_default=True,
+    help="metric[,agent_version|,week]: per metric, the shares of scenarios that always pass, "
+    "flip or always fail; scenario[,week]: the scenario cells, flakiest first.",
+)
+@click.option("--metric", default=None, help="Only this metric (name or id).")
+@click.option("--flaky-only", is_flag=True, help="With --by scenario: only cells that flipped.")
+@since_option
+@agent_id_option
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def flaky_cmd(
+    data_dir: str,
+    fmt: str,
+    out: Path | None,
+    raw: bool,
+    **scope: Any,
+) -> None:
+    """Which scenarios flip between pass and fail when run again on the same agent version.
+
+    A cell is a scenario × metric × agent version run at least twice; it is flaky when both
+    outcomes were seen. Per metric: the shares of cells that always passed (pass^k), flipped
+    and always failed, with scenario-clustered 95 % intervals.
+    """
+    from ..analysis.flakiness import flaky
+    from ..present.output import render
+    from ..present.quality import readable
+
+    df = flaky(data_dir, **scope)
+    click.echo(render(readable(df) if fmt == "table" else df, fmt, out, raw=raw))
+
+
+@click.command("review-agreement")
+@data_dir_option
+@click.option(
+    "--by",
+    type=click.Choice(REVIEW_BY),
+    default=REVIEW_BY[0],
+    show_default=True,
+    help="metric[,agent_version]: overturn and missed rates and the corrected pass rate; "
+    "agent / agent_version: the judge-vs-reviewer agreement and Cohen's kappa.",
+)
+@click.option("--metric", default=None, help="Only this metric (name or id; --by metric).")
+@click.option(
+    "--min-reviewed",
+    type=int,
+    default=MIN_REVIEWED,
+    show_default=True,
+    help="Correct a metric's pass rate only where at least this many of its failed and of "
+    "its passed results were reviewed.",
+)
+@since_option
+@agent_id_option
+@output_options
+@rules_option
+@as_of_option
+@friendly_errors
+def review_agreement_cmd(
+    data_dir: str,
+    fmt: str,
+    out: Path | None,
+    raw: bool,
+    **scope: Any,
+) -> None:
+    """How far to trust each metric: the LLM judge against the human reviews.
+
+    Per metric: the share of reviewed failures a reviewer overturned, the share of reviewed
+    runs the judge passed that the reviewer failed, and the pass rate corrected by both;
+    per agent: agreement and Cohen's kappa. Reviewers pick runs on purpose: the numbers hold
+    as far as the reviewed runs are typical.
+    """
+    from ..analysis.reviews import review_agreement
+    from ..present.output import render
+    from ..present.quality import readable, trust_caveat
+
+    df = review_agreement(data_dir, **scope)
+    click.echo(render(readable(df) if fmt == "table" else df, fmt, out, raw=raw))
+    click.echo(trust_caveat(scope["min_reviewed"]), err=True)
+
+
 # --- gate ---
 @click.command("gate")
 @data_dir_option
@@ -257,10 +386,16 @@ def outliers_cmd(
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML file.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="PR comment.")
 @click.option("--strict", is_flag=True, help="Insufficient cells fail the gate too.")
+@format_option(
+    GATE_FORMATS,
+    "text: the verdict and one line per cell; json: one document (cells, counts, exit code).",
+)
 @as_of_option
 @rules_option
 @functools.partial(friendly_errors, exit_code=2)
-def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **settings: Any) -> None:
+def gate_cmd(
+    data_dir: str, junit: Path | None, markdown: Path | None, fmt: str, **settings: Any
+) -> None:
     """Fail a CI build when the candidate agent version made a metric significantly worse.
 
     Exit status: 0 pass, 1 regression (or insufficient data with --strict), 2 bad input or
@@ -269,12 +404,12 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     than --max-drop.
     """
     from ..analysis.release_gate import gate
-    from ..present.output import write_gate
+    from ..present.output import gate_json, write_gate
     from ..present.text import gate_text
 
     result = gate(data_dir, **settings)
     write_gate(result, junit=junit, markdown=markdown)
-    click.echo(gate_text(result))
+    click.echo(gate_json(result) if fmt == "json" else gate_text(result))
     sys.exit(result.exit_code)
 
 
@@ -295,13 +430,8 @@ def gate_cmd(data_dir: str, junit: Path | None, markdown: Path | None, **setting
     default=None,
     help="Also write every chart as PNG here (md default: <OUT stem>_charts/ next to OUT).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(REPORT_FORMATS),
-    default="html",
-    show_default=True,
-    help="html: one self-contained file that opens offline; md: Markdown + PNG charts.",
+@format_option(
+    REPORT_FORMATS, "html: one self-contained file that opens offline; md: Markdown + PNG charts."
 )
 @rules_option
 @as_of_option

@@ -32,6 +32,13 @@ def improve_group() -> None:
 @improve_group.command("launch")
 @api_options
 @data_dir_option
+@click.option(
+    "--agent-id",
+    type=int,
+    default=None,
+    help="The agent whose prompt this is (needed when the runs are of several agents); "
+    "--outliers and --per-mode pick among its current version's runs.",
+)
 @click.option("--run-ids", default=None, help="Comma-separated run ids, e.g. 101,102.")
 @click.option("--outliers", type=int, default=None, help="The top N runs of outlier_runs.")
 @click.option(
@@ -55,6 +62,7 @@ def improve_launch_cmd(
     base_url: str | None,
     api_version: str,
     data_dir: str,
+    agent_id: int | None,
     run_ids: str | None,
     outliers: int | None,
     per_mode: int | None,
@@ -65,6 +73,10 @@ def improve_launch_cmd(
     concurrency: int,
 ) -> None:
     """Launch one improve-prompt job per run (runs/improve_prompt_bg/).
+
+    The runs must be in DATA_DIR (run extract first; an unknown id sends nothing) and of one
+    agent; runs that failed no metric are skipped. --outliers and --per-mode pick among the
+    runs of the agent's current version.
 
     Jobs the ledger already holds are not sent again (statuses: queued, in_progress,
     completed, no_change, failed, uncertain). 'uncertain' means an earlier launch was cut
@@ -78,6 +90,7 @@ def improve_launch_cmd(
         data_dir,
         parse_ids(run_ids, "--run-ids"),
         prompt_file,
+        agent_id=agent_id,
         outliers=outliers,
         per_mode=per_mode,
         top_modes=top_modes,
@@ -200,9 +213,12 @@ def improve_impact_cmd(
 
     Before: the agent version the job's run used; after: the agent's next version first seen
     after the job finished. Verdict: improved, no evidence, worse or not yet shipped (one-sided
-    tests as in `gate`, Holm-corrected over all jobs and metrics).
+    tests as in `gate`, Holm-corrected over all jobs and metrics). The table shows the
+    essentials; csv, json and parquet carry every column (counts, p-values, the reason).
     """
     from ..improve.impact import improve_impact
     from ..present.output import render
+    from ..present.text import impact_for_people
 
-    click.echo(render(improve_impact(data_dir, **settings), fmt, out, raw=raw))
+    df = improve_impact(data_dir, **settings)
+    click.echo(render(impact_for_people(df) if fmt == "table" else df, fmt, out, raw=raw))

@@ -10,7 +10,16 @@ from typing import Any, TypeVar
 
 import click
 
-from ..defaults import ALPHA, API_VERSIONS, FORMATS, GATE_BY, JOB_CONCURRENCY, MAX_DROP, MIN_N
+from ..defaults import (
+    ALPHA,
+    API_VERSIONS,
+    ENV_DATA_DIR,
+    FORMATS,
+    GATE_BY,
+    JOB_CONCURRENCY,
+    MAX_DROP,
+    MIN_N,
+)
 from ..errors import CekuraError, ConfigError, os_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +66,10 @@ def data_dir_option(func: F) -> F:
         "--data-dir",
         type=str,
         required=True,
-        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables.",
+        envvar=ENV_DATA_DIR,
+        show_envvar=True,
+        help="Directory (or s3://, gs://, az:// URI) holding the extracted Delta tables "
+        f"(default: ${ENV_DATA_DIR}).",
     )(func)
 
 
@@ -158,14 +170,20 @@ def output_options(func: F) -> F:
         default=None,
         help="Write to this file instead of printing (needed for parquet).",
     )(func)
+    return format_option(FORMATS, "Output format.")(func)
+
+
+def format_option(choices: tuple[str, ...], help: str) -> Callable[[F], F]:
+    """``--format`` (the parameter ``fmt``) from a choice list of :mod:`..defaults`; its
+    first choice is the default."""
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
+        type=click.Choice(choices),
+        default=choices[0],
         show_default=True,
-        help="Output format.",
-    )(func)
+        help=help,
+    )
 
 
 def parse_params(values: tuple[str, ...]) -> dict[str, str]:
@@ -176,6 +194,18 @@ def parse_params(values: tuple[str, ...]) -> dict[str, str]:
             raise ConfigError(f"--param {item!r}: write NAME=VALUE and use $NAME in the SQL")
         params[name.strip()] = value
     return params
+
+
+def statement_text(statement: str | None, file: Path | None) -> str:
+    """The SQL of ``sql``: the argument, stdin for ``-``, or the ``--file``; exactly one."""
+    if (statement is None) == (file is None):
+        raise ConfigError("give the SQL once: as an argument, - to read stdin, or --file F")
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--file {file}: cannot read it ({exc.__class__.__name__})") from None
+    return sys.stdin.read() if statement == "-" else str(statement)
 
 
 def comparison_options(func: F) -> F:

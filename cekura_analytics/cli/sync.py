@@ -1,15 +1,23 @@
-"""Commands that talk to the API or manage the tables' files: extract, optimize, demo,
-mock-server."""
+"""Commands that talk to the API or manage the tables' files: extract, optimize, status,
+demo, mock-server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..defaults import EXTRACT_CONCURRENCY, RETAIN_DAYS
-from .options import agent_id_option, api_options, data_dir_option, friendly_errors, since_option
+from ..defaults import EXTRACT_CONCURRENCY, RETAIN_DAYS, STATUS_FORMATS
+from .options import (
+    agent_id_option,
+    api_options,
+    data_dir_option,
+    format_option,
+    friendly_errors,
+    since_option,
+)
 
 
 # --- extract ---
@@ -31,6 +39,12 @@ from .options import agent_id_option, api_options, data_dir_option, friendly_err
 @click.option(
     "--repair", is_flag=True, help="Take unreadable data files out and fetch their runs again."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Add this server's (or project's) runs to a data dir that holds another's.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @friendly_errors
 def extract_cmd(
     base_url: str | None,
@@ -43,11 +57,14 @@ def extract_cmd(
     concurrency: int,
     quiet: bool,
     repair: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Sync runs, evaluations, transcripts and reference tables into Delta tables in DATA_DIR.
 
     Incremental and resumable: rerun it at any time; the API key comes from
-    CEKURA_API_KEY or a .env file.
+    CEKURA_API_KEY or a .env file. A --since earlier than the stored syncs reach fills the
+    gap. DATA_DIR remembers its server and project and refuses another's without --force.
     """
     from ..lake.sync import extract
 
@@ -62,10 +79,11 @@ def extract_cmd(
         concurrency=concurrency,
         quiet=quiet,
         repair=repair,
+        force=force,
     )
     from ..present.text import extract_summary
 
-    click.echo(extract_summary(summary))
+    click.echo(json.dumps(summary.to_dict()) if as_json else extract_summary(summary))
 
 
 @click.command("optimize")
@@ -84,6 +102,20 @@ def optimize_cmd(data_dir: str, retain_days: float) -> None:
     from ..present.text import optimize_summary
 
     click.echo(optimize_summary(optimize(data_dir, retain_days=retain_days)))
+
+
+@click.command("status")
+@data_dir_option
+@format_option(STATUS_FORMATS, "text for people, json for scripts.")
+@friendly_errors
+def status_cmd(data_dir: str, fmt: str) -> None:
+    """What DATA_DIR holds: tables with rows and versions, the last sync, the watermarks, the
+    API version, the server and project it came from. Reads the Delta logs only."""
+    from ..lake.overview import status
+    from ..present.text import status_text
+
+    got = status(data_dir)
+    click.echo(got.to_json() if fmt == "json" else status_text(got))
 
 
 # --- demo ---

@@ -25,6 +25,7 @@ from ..analysis.stats import BETTER, INSUFFICIENT, NO_DIFFERENCE, compare_strati
 from ..analysis.stats import WORSE as WORSE_CMP
 from ..analysis.versions import strata
 from ..defaults import ALPHA, MIN_N
+from ..scope import check_agent
 from ..warehouse.connection import Source, fetch, opened
 
 IMPROVED, NO_EVIDENCE, WORSE, NOT_SHIPPED = "improved", "no evidence", "worse", "not yet shipped"
@@ -47,6 +48,7 @@ def improve_impact(
     ``verdict`` and ``reason``.
     """
     with opened(data_dir, rules, as_of=as_of) as con:
+        check_agent(con, agent_id)
         df = fetch(
             con,
             "select * from improve_impact"

@@ -37,7 +37,8 @@ from ..errors import (
 from ..lake.maintenance import open_writer
 from ..lake.store import Store
 from ..lake.sync import progress_bar
-from ..warehouse.connection import connect
+from ..scope import check_agent, known_agents_text
+from ..warehouse.connection import fetch, opened
 from . import ledger as lg
 
 
@@ -89,6 +90,7 @@ def improve_launch(
     run_ids: list[int] | None,
     prompt: str | Path,
     *,
+    agent_id: int | None = None,
     outliers: int | None = None,
     per_mode: int | None = None,
     top_modes: int = 5,
@@ -102,40 +104,134 @@ def improve_launch(
 ) -> pl.DataFrame:
     """Launch one improve-prompt job per run (skipping those the ledger holds); rows + action.
 
-    The runs are ``run_ids``, the top ``outliers`` runs of the ``outlier_runs`` view, or the
+    A prompt is one agent's, so the runs are of one agent (``agent_id``, else the only agent
+    the runs or the data dir have) and a job learns from a failure, so runs that failed no
+    metric are skipped. The runs are ``run_ids`` (each must be in the data dir: nothing is
+    sent for an unknown id), or the top ``outliers`` runs of the ``outlier_runs`` view, or the
     ``per_mode`` most central runs of each of the ``top_modes`` largest failure modes (their
-    mode is recorded in the ledger's ``mode_id``; see :func:`.failure_modes.representative_runs`).
+    mode goes into the ledger's ``mode_id``; see :func:`.failure_modes.representative_runs`),
+    the last two among the runs of the agent's current version.
     """
     text = read_prompt(prompt)  # a missing or empty prompt fails before anything else
     if sum(x is not None for x in (run_ids, outliers, per_mode)) != 1:
         raise ConfigError("pass exactly one of --run-ids 1,2, --outliers N or --per-mode N")
-    mode_ids: dict[int, str] = {}
-    if outliers is not None:
-        run_ids = [int(r) for r in find_outliers(data_dir, limit=outliers)["run_id"]]
-    elif per_mode is not None:
-        from ..analysis.modes import representative_runs
-
-        picked = representative_runs(data_dir, per_mode, top_modes=top_modes)
-        run_ids, mode_ids = (
-            picked["run_id"].to_list(),
-            dict(picked.select("run_id", "mode_id").rows()),
-        )
-    ids = list(dict.fromkeys(int(r) for r in run_ids or []))
-    if not ids:
-        raise ConfigError("no run ids to launch: pass --run-ids 1,2 or --outliers N")
-    where = _run_scenarios(data_dir, ids)
-    failed = _failed_metrics(data_dir, ids)
+    picked = _pick_runs(data_dir, run_ids, agent_id, outliers, per_mode, top_modes)
     specs = []
-    for rid in ids:
-        body = wire.ImprovePromptRequest(
-            prompt=text, run_ids=[rid], workflow_metric_ids=failed.get(rid) or None
-        )
-        scenario_id, agent_id = where.get(rid, (None, None))
-        ids_: dict[str, Any] = {"run_id": rid, "scenario_id": scenario_id, "agent_id": agent_id}
-        ids_["mode_id"] = mode_ids.get(rid)
+    for rid, (scenario_id, agent, failed, mode_id) in picked.items():
+        body = wire.ImprovePromptRequest(prompt=text, run_ids=[rid], workflow_metric_ids=failed)
+        ids_: dict[str, Any] = {"run_id": rid, "scenario_id": scenario_id, "agent_id": agent}
+        ids_["mode_id"] = mode_id
         specs.append(_spec("prompt", rid, text, None, body, **ids_))
     opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
+
+
+#: a picked run: scenario, agent, the metric ids it failed, the failure mode it stands for
+_Picked = tuple[int | None, int | None, list[int], str | None]
+
+
+def _pick_runs(
+    data_dir: str | Path,
+    run_ids: list[int] | None,
+    agent_id: int | None,
+    outliers: int | None,
+    per_mode: int | None,
+    top_modes: int,
+) -> dict[int, _Picked]:
+    """The runs to launch jobs for, checked against the data dir before anything is sent."""
+    from ..analysis.versions import agent_versions
+
+    with opened(data_dir) as con:
+        check_agent(con, agent_id)
+        facts = fetch(
+            con,
+            "select r.run_id, r.scenario_id, r.agent_id, r.agent_version,"
+            " coalesce(list(distinct m.metric_id order by m.metric_id)"
+            "   filter (where m.passed = false), []) as failed"
+            " from run_details as r left join metric_results as m on m.run_id = r.run_id"
+            " where $ids is null or list_contains($ids, r.run_id) group by all",
+            {"ids": None if run_ids is None else [int(r) for r in run_ids]},
+        )
+        known = {r["run_id"]: r for r in facts.iter_rows(named=True)}
+        if run_ids is not None:
+            ids = list(dict.fromkeys(int(r) for r in run_ids))
+            if not ids:
+                raise ConfigError("no run ids to launch: pass --run-ids 1,2 or --outliers N")
+            unknown = [r for r in ids if r not in known]
+            if unknown:
+                raise ConfigError(
+                    f"run(s) {', '.join(map(str, unknown[:10]))} are not in {data_dir}: nothing "
+                    "was sent; check the ids, or run `cekura-analytics extract` first"
+                )
+            agent = _one_agent(con, [known[r]["agent_id"] for r in ids], agent_id, "the runs are")
+            wanted = [r for r in ids if known[r]["agent_id"] == agent]
+            if len(wanted) < len(ids):
+                other = [r for r in ids if r not in wanted]
+                raise ConfigError(
+                    f"run(s) {', '.join(map(str, other[:10]))} are not of agent {agent}: a prompt "
+                    "is one agent's; launch them with that agent's prompt"
+                )
+            modes: dict[int, str] = {}
+        else:
+            agent = _one_agent(con, list(known_agents(con)), agent_id, "the data dir holds")
+            versions = agent_versions(con, agent)
+            current = versions["agent_version"][-1] if versions.height else None
+            eligible = {
+                r for r, f in known.items()
+                if f["agent_id"] == agent and f["failed"]
+                and (current is None or f["agent_version"] == current)
+            }  # fmt: skip
+            where = f"agent {agent}" + (f" version {current}" if current is not None else "")
+            if outliers is not None:
+                ranked = find_outliers(con, limit=None)["run_id"].to_list()
+                wanted = [r for r in ranked if r in eligible][: max(0, outliers)]
+                modes = {}
+            else:
+                from ..analysis.modes import representative_runs
+
+                got = representative_runs(con, per_mode or 0, top_modes=top_modes, among=eligible)
+                wanted = got["run_id"].to_list() if got.height else []
+                modes = dict(got.select("run_id", "mode_id").rows()) if got.height else {}
+            if not wanted:
+                raise DataError(
+                    f"no run of {where} (its current version) failed a metric among the "
+                    f"{'outlier runs' if outliers is not None else 'failure modes'}: "
+                    "nothing to improve"
+                )
+    out: dict[int, _Picked] = {}
+    for rid in wanted:
+        f = known[rid]
+        if not f["failed"]:
+            lg.log.warning(
+                "skipped run %s: it failed no metric, so a job has nothing to learn from", rid
+            )
+            continue
+        out[rid] = (f["scenario_id"], f["agent_id"], list(f["failed"]), modes.get(rid))
+    if not out:
+        raise ConfigError("none of the runs failed a metric: a job needs a failure to learn from")
+    return out
+
+
+def known_agents(con: Any) -> list[int]:
+    """The agent ids the runs of a connection's snapshot name."""
+    rows = con.execute("select distinct agent_id from run_details where agent_id is not null")
+    return sorted(int(a) for (a,) in rows.fetchall())
+
+
+def _one_agent(con: Any, agents: list[Any], agent_id: int | None, what: str) -> int:
+    """``agent_id``, else the one agent of ``agents``; several: say a prompt is one agent's."""
+    if agent_id is not None:
+        return int(agent_id)
+    distinct = sorted({int(a) for a in agents if a is not None})
+    if len(distinct) == 1:
+        return distinct[0]
+    if not distinct:
+        raise DataError("the runs name no agent: pass --agent-id")
+    names = dict(con.execute("select agent_id, agent_name from stg_agents").fetchall())
+    listed = known_agents_text([(a, names.get(a)) for a in distinct])
+    raise ConfigError(
+        f"{what} runs of several agents ({listed}): a prompt is one agent's, pass --agent-id"
+    )
 
 
 def improve_instructions(
@@ -175,35 +271,6 @@ def improve_instructions(
         specs.append(_spec("instructions", sid, cur, extra_instructions, body, **ids_))
     opts = (concurrency, retry_failed, retry_uncertain, base_url, api_key, api_version, client)
     return _launch(data_dir, specs, *opts)
-
-
-def _run_scenarios(
-    data_dir: str | Path, run_ids: list[int]
-) -> dict[int, tuple[int | None, int | None]]:
-    """(scenario_id, agent_id) of the runs the data dir holds (context for the ledger/view)."""
-    df = (
-        Store(data_dir)
-        .read("runs", columns=["run_id", "scenario_id", "agent_id"])
-        .filter(pl.col("run_id").is_in(run_ids))
-    )
-    return {r["run_id"]: (r["scenario_id"], r["agent_id"]) for r in df.to_dicts()}
-
-
-def _failed_metrics(data_dir: str | Path, run_ids: list[int]) -> dict[int, list[int]]:
-    """The metric ids each run failed (``metric_results``), so a job targets what failed."""
-    try:
-        con = connect(data_dir)
-    except CekuraError:  # nothing extracted: the jobs go out without a target list
-        return {}
-    try:
-        rows = con.execute(
-            "select run_id, list(distinct metric_id order by metric_id) from metric_results "
-            "where passed = false and run_id in (select unnest(?::bigint[])) group by run_id",
-            [run_ids],
-        ).fetchall()
-    finally:
-        con.close()
-    return {int(r): list(m) for r, m in rows}
 
 
 def _launch(

@@ -32,8 +32,8 @@ from typing import Any
 import polars as pl
 
 from ..api import jobs_wire as wire
-from ..errors import AuthError, CekuraError, ConnectError, NotFoundError
-from ..lake.store import Store
+from ..errors import AuthError, CekuraError, ConfigError, ConnectError, NotFoundError
+from ..lake.store import Store, is_remote
 from ..lake.tables import IMPROVE_JOBS
 
 log = logging.getLogger("cekura_analytics.improve")
@@ -170,5 +170,8 @@ def record_poll(row: dict[str, Any], got: wire.ProgressResponse | CekuraError) -
 
 
 def read_ledger(data_dir: str | Path) -> pl.DataFrame:
-    """The committed ledger of ``data_dir`` (zero rows when no job was ever launched)."""
+    """The committed ledger of ``data_dir`` (zero rows when no job was ever launched); a
+    local data dir that does not exist is a :class:`ConfigError` (a typo, not "no jobs")."""
+    if not is_remote(data_dir) and not Path(data_dir).expanduser().is_dir():
+        raise ConfigError(f"data dir {data_dir} does not exist: check --data-dir")
     return Store(data_dir).read(TABLE, schema=IMPROVE_JOBS)

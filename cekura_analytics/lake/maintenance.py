@@ -158,6 +158,9 @@ def optimize(data_dir: str | Path, *, retain_days: float = RETAIN_DAYS) -> Optim
     ``retain_days`` (time travel before that is then impossible)."""
     if retain_days < 0:
         raise ConfigError(f"--retain-days {retain_days}: give 0 or more days")
+    if not is_remote(data_dir) and not Path(data_dir).expanduser().is_dir():
+        # a typo must not create an empty dir and report it optimized
+        raise ConfigError(f"data dir {data_dir} does not exist: check --data-dir")
     with open_writer(data_dir) as store:
         out = OptimizeSummary(store.uri)
         for table in TABLES:

@@ -124,6 +124,8 @@ class State:
     in_progress: dict[str, Any] | None = None  # the sync being resumed
     last_sync: dict[str, Any] | None = None
     api_version: str | None = None  # "v2" or "v1": what --api-version auto settled on
+    server: str | None = None  # the API origin the data came from (another needs --force)
+    project_ids: list[int] = field(default_factory=list)  # the projects of its agents
 
     def to_json(self) -> str:
         """The state as JSON text."""

@@ -36,7 +36,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,11 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from ..api import models as m
-from ..api.client import MAX_PAGE_SIZE, CekuraClient, Listing
+from ..api.client import MAX_PAGE_SIZE, CekuraClient, Listing, origin
 from ..config import load_settings
 from ..defaults import EXTRACT_CONCURRENCY
-from ..errors import CekuraError, StoreError
-from ..scope import Scope
+from ..errors import CekuraError, ConfigError, StoreError
+from ..scope import Scope, known_agents_text
 from . import build, rows
 from .maintenance import drop_damaged, open_writer
 from .store import Store
@@ -85,11 +85,22 @@ class ExtractSummary:
     api_version: str | None = None
     #: ``"<endpoint>: <field>" -> values kept raw`` (unexpected types, warned once each)
     shapes: dict[str, int] = field(default_factory=dict)
+    #: the API origin the data came from
+    server: str | None = None
+    #: ``--since`` reached before what the earlier syncs covered: the gap was listed too
+    backfilled_from: str | None = None
 
     @property
     def total_requests(self) -> int:
         """All HTTP requests made."""
         return sum(self.requests.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (``extract --json``), the total of requests included."""
+        out = asdict(self)
+        out["data_dir"] = str(self.data_dir)
+        out["total_requests"] = self.total_requests
+        return out
 
 
 def progress_bar(total: int, desc: str, unit: str, *, quiet: bool = False) -> Any:
@@ -295,12 +306,24 @@ def extract(
     client: CekuraClient | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     repair: bool = False,
+    force: bool = False,
 ) -> ExtractSummary:
     """Sync runs (with evaluations and transcripts) and the reference tables into Delta
-    tables; ``repair`` first takes unreadable data files out and fetches their runs again."""
+    tables; ``repair`` first takes unreadable data files out and fetches their runs again.
+
+    A ``since`` before what earlier syncs covered backfills the gap; one in the future, or an
+    ``agent_id`` the server does not know, is a :class:`ConfigError`. The data dir records the
+    server (origin) and the projects its data came from, and refuses another's unless
+    ``force``.
+    """
     started = time.monotonic()
     scope = Scope.of(since, agent_id)
     lower_bound, agent_id = scope.since, scope.agent_id
+    if lower_bound is not None and lower_bound > now() + CLOCK_SKEW:
+        raise ConfigError(
+            f"--since {_iso(lower_bound)} is in the future (now {_iso(now())}): no run can be "
+            "that new; give a date in the past"
+        )
     own_client = client is None
     client = client or CekuraClient(
         load_settings(base_url, api_key), concurrency=concurrency, api_version=api_version
@@ -321,6 +344,7 @@ def extract(
                 page_size,
                 now,
                 commit_runs=commit_runs,
+                force=force,
             )
             summary.runs_repaired = repaired
     finally:
@@ -342,10 +366,19 @@ def _sync(
     page_size: int,
     now: Callable[[], datetime],
     commit_runs: int = COMMIT_RUNS,
+    force: bool = False,
 ) -> ExtractSummary:
     st = store.state
     params = {"agent_id": agent_id, "project_id": project_id}
     scope = ",".join(f"{k}={v}" for k, v in params.items() if v is not None) or "all"
+    shapes = m.ShapeLog()
+    server = server_of(client.base_url)
+    # agents first: whose data this is (server, projects) and whether --agent-id exists
+    agents = _REFERENCE["agents"](client, shapes)
+    projects = sorted({int(p) for p in agents["project_id"].drop_nulls().to_list()})
+    _check_source(store, server, projects, force)
+    if agent_id is not None:
+        _check_agent(client, agents, agent_id, params)
     ip = st.in_progress
     resumed = bool(
         ip
@@ -362,7 +395,6 @@ def _sync(
         window["page_size"] = page_size
         st.in_progress = {**window, "scope": scope}
         store.save_state()
-    shapes = m.ShapeLog()
     sync = _RunSync(client, store, page_size, quiet, shapes, commit_runs)
     try:
         listing = sync.run_window(scope, params, window, skip_stored=not full)
@@ -379,11 +411,19 @@ def _sync(
     sync.commit(refreshed, {})
 
     for table, fetch in _REFERENCE.items():
-        store.replace_table(table, fetch(client, shapes))
+        store.replace_table(table, agents if table == "agents" else fetch(client, shapes))
     merged = sync.batches_merged + store.compact()
     st.api_version = client.resolved_version
-    # the newest run listed (never past upper), else the watermark the window started from
-    st.scopes[scope] = {"watermark": window.get("newest"), "synced_at": _iso(now())}
+    st.server = server
+    st.project_ids = sorted(set(st.project_ids) | set(projects))
+    # the newest run listed (never past upper), else the watermark the window started from;
+    # and how far back the syncs of this scope reach ("" = from the beginning)
+    covered = _covered_from(st.scopes.get(scope, {}), window)
+    st.scopes[scope] = {
+        "watermark": window.get("newest"),
+        "synced_at": _iso(now()),
+        "covered_from": covered,
+    }
     st.in_progress = None
     st.last_sync = {"finished_at": _iso(now()), "scope": scope, "runs_fetched": sync.fetched}
     store.save_state()
@@ -401,7 +441,65 @@ def _sync(
         batches_merged=merged,
         api_version=client.resolved_version,
         shapes=dict(shapes.seen),
+        server=server,
+        backfilled_from=window.get("backfill"),
     )
+
+
+def server_of(base_url: str) -> str:
+    """A base URL's origin as the data dir records it: ``https://api.cekura.ai:443``."""
+    scheme, host, port = origin(base_url)
+    return f"{scheme}://{host}:{port}"
+
+
+def _check_source(store: Store, server: str, projects: list[int], force: bool) -> None:
+    """The data dir holds this server's (and these projects') data, or none yet; else a
+    :class:`ConfigError` unless ``force``: two servers' runs merged silently are wrong answers."""
+    st = store.state
+    if force:
+        return
+    if st.server is not None and st.server != server:
+        raise ConfigError(
+            f"{store.uri} holds data from {st.server}, not {server}: use another --data-dir "
+            "(one per server), or pass --force to add this server's runs to it"
+        )
+    if st.project_ids and projects and set(projects).isdisjoint(st.project_ids):
+        raise ConfigError(
+            f"{store.uri} holds project(s) {', '.join(map(str, st.project_ids))}, and this API "
+            f"key reads project(s) {', '.join(map(str, projects))}: use another --data-dir, or "
+            "pass --force to add them"
+        )
+
+
+def _check_agent(
+    client: CekuraClient, agents: pl.DataFrame, agent_id: int, params: dict[str, Any]
+) -> None:
+    """An ``--agent-id`` the server knows (its agents, or at least one run); else a one-line
+    :class:`ConfigError` listing its agents, before any run is fetched."""
+    if agent_id in agents["agent_id"].to_list():
+        return
+    if int(client.read(RUNS, {**params, "page_size": 1}).get("count") or 0) > 0:
+        return  # runs of an agent the agents list leaves out (deleted, another listing)
+    listed = known_agents_text(agents.select("agent_id", "agent_name").rows())
+    raise ConfigError(
+        f"--agent-id {agent_id}: the server at {client.base_url} has no such agent; its "
+        f"agents: {listed or 'none'}"
+    )
+
+
+def _covered_from(scope_state: dict[str, Any], window: dict[str, Any]) -> str | None:
+    """How far back this scope's syncs reach after ``window``: ``""`` from the beginning,
+    an ISO time, or None when unknown (data dirs of older releases, until a backfill)."""
+    lower = window.get("lower") or ""
+    if not scope_state:  # the first sync of this scope covers from its lower bound
+        return lower
+    before = scope_state.get("covered_from")
+    reached_back = bool(window.get("backfill") or window.get("full"))
+    if before is None:
+        return lower if reached_back else None
+    if before == "" or not reached_back:
+        return before
+    return min(before, lower) if lower else ""
 
 
 def _new_window(
@@ -447,17 +545,30 @@ def _new_window(
             _iso(upper - OVERLAP),
         )
         mark = upper
-    lower = since
+    if since is not None and since > upper:
+        raise ConfigError(
+            f"--since {_iso(since)} is after the server's clock ({_iso(upper)}): no run can be "
+            "that new; give a date in the past"
+        )
+    lower, backfill = since, None
     if mark is not None and not full:
-        lower = max(lower, mark - OVERLAP) if lower else mark - OVERLAP
-    if lower is not None and lower > upper:  # --since in the server's future: empty window
-        lower = upper
+        covered = _parse(scope_state.get("covered_from") or None)
+        reaches = scope_state.get("covered_from") == "" or (
+            covered is not None and since is not None and covered <= since
+        )
+        if since is not None and not reaches:
+            # earlier than the stored syncs reach (or unknown how far): list from --since;
+            # the runs already stored are listed but not fetched again
+            backfill = _iso(since)
+        else:
+            lower = max(lower, mark - OVERLAP) if lower else mark - OVERLAP
     return {
         "upper": _iso(upper),
         "lower": lower and _iso(lower),
         "newest": mark and _iso(mark),
         "full": full,
         "since": since and _iso(since),
+        "backfill": backfill,
         "pages_done": [],
     }
 

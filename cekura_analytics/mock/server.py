@@ -21,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from ..errors import ConfigError
 from . import routes
 from .data import FIRST_RUN_ID, STATUS_CODE, MockData
 from .drf import ApiError, ints, json_response
@@ -218,17 +219,23 @@ def serve_forever(
 ) -> None:  # fmt: skip
     """Run the mock in the foreground until interrupted (the ``mock-server`` command)."""
     t = time.perf_counter()
-    app = create_app(config)
-    data: MockData = app.state.mock.data
-    sock = bind_socket(host, port)
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    announce(
-        f"mock Cekura API on {url}  (runs {FIRST_RUN_ID}..{FIRST_RUN_ID + data.runs.height - 1}, "
-        f"seed {config.seed}, built in {time.perf_counter() - t:.1f}s; Ctrl-C stops)"
-    )
-    served = uvicorn.Config(app, log_level="warning", access_log=False, date_header=False)
-    server = uvicorn.Server(served)
+    try:  # first, so a busy port fails at once, before the data is built
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"mock-server cannot listen on {host}:{port} ({exc.strerror or exc}): another "
+            "program uses it; pass another --port, or --port 0 for any free one"
+        ) from None
     try:
-        server.run(sockets=[sock])
+        app = create_app(config)
+        data: MockData = app.state.mock.data
+        url = f"http://{host}:{sock.getsockname()[1]}"
+        last = FIRST_RUN_ID + data.runs.height - 1
+        announce(
+            f"mock Cekura API on {url}  (runs {FIRST_RUN_ID}..{last}, seed {config.seed}, "
+            f"built in {time.perf_counter() - t:.1f}s; Ctrl-C stops)"
+        )
+        served = uvicorn.Config(app, log_level="warning", access_log=False, date_header=False)
+        uvicorn.Server(served).run(sockets=[sock])
     finally:
         sock.close()

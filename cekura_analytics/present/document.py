@@ -33,11 +33,12 @@ from ..analysis.versions import VersionComparison, agent_versions, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
 from ..lake.store import Store
-from ..scope import Scope, scope_sql
+from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import fetch, opened
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
+from .quality import flaky_section, trust_section
 from .text import change_text, count, impact_rows, interval, pct, side
 
 FORMATS = ("html", "md")
@@ -151,8 +152,10 @@ def _headline(
         " from t",
         params,
     ).row(0, named=True)
-    if not runs["n"]:
-        raise DataError("no runs in scope: widen --since or check --agent-id")
+    if not runs["n"]:  # name only the options that were given (an --as-of alone: say that)
+        given = [("widen --since", params["since"]), ("check --agent-id", params["agent_id"]),
+                 ("give a later --as-of", as_of or None)]  # fmt: skip
+        raise DataError("no runs in scope: " + (" or ".join(w for w, v in given if v) or "none"))
     rate = m["k"] / m["n"] if m["n"] else None
     fresh, mark = _freshness(data_dir, as_of)
     period = "–" if runs["t0"] is None else f"{runs['t0']:%Y-%m-%d} → {runs['t1']:%Y-%m-%d}"
@@ -236,6 +239,8 @@ def _answer(
     worst: list[dict[str, str]],
     modes: pl.DataFrame,
     headline: list[dict[str, str]],
+    flaky: dict[str, Any] | None = None,
+    trust: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report's first screen: what got worse, the worst cells, how metrics fail, and what
     to do next — each line from a computation shown in full further down."""
@@ -283,6 +288,20 @@ def _answer(
             "Some results are 'unknown' (no pass rule applies): give their numeric or enum "
             "metrics a threshold or a pass-set in cekura-analytics.toml (see the README, "
             "'The rules file')."
+        )
+    if flaky and flaky.get("n_flaky"):
+        todo.append(
+            f"{flaky['n_flaky']:,} of {flaky['n_cells']:,} scenario × metric × version cells "
+            "flip between runs: rerun a flaky scenario before blaming a change (see 'Flaky "
+            "scenarios')."
+        )
+    rows = (trust or {}).get("metrics", {}).get("rows") or []
+    if rows:  # the least trusted metric first
+        metric, overturned = rows[0][0], rows[0][1]  # "38.7 % [35.5 – 42.1 %] 321 of 829"
+        share, _, counted = str(overturned).partition("] ")
+        todo.append(
+            f"Read {metric}'s failures with care: reviewers overturned {counted} of the failures "
+            f"they checked ({share}]; see 'How far to trust each metric')."
         )
     if modes.is_empty():
         todo.append("Run `cekura-analytics failure-modes` to see how each metric fails.")
@@ -373,6 +392,7 @@ def _collect(
     scope = {"since": since, "agent_id": agent_id}
     # one connection, one snapshot: every number below comes from the same committed version
     with opened(data_dir, rules, as_of=as_of) as con:
+        check_agent(con, Scope.of(since, agent_id).agent_id)  # an unknown agent: say so
         snapshot = _snapshot_note(con)
         headline = _headline(con, data_dir, params, as_of is not None)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
@@ -383,6 +403,7 @@ def _collect(
         weekly = modes_weekly(con)
         suggestions = _suggestions(con, agent_id, n_jobs)
         impact = impact_rows(improve_impact(con, agent_id=agent_id))
+        flaky, trust = flaky_section(con, **scope), trust_section(con, **scope)
         # every agent's latest version against the one before, all time: the one comparison,
         # whose verdicts the charts draw and the summary states (the busiest agent first)
         comparisons = _comparisons(con, agent_id)
@@ -426,6 +447,8 @@ def _collect(
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
         _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, weekly)),
+        _chart("flaky", "Flaky scenarios per metric", flaky["chart"]),
+        _chart("trust", "Overturned failures and corrected pass rates", trust["chart"]),
     ]
     if not comparisons:
         note = "no agent has two versions with results yet"
@@ -453,12 +476,14 @@ def _collect(
         "headline": headline,
         "charts": charts,
         "worst": worst,
-        "answer": _answer(comparisons, worst, modes, headline),
+        "answer": _answer(comparisons, worst, modes, headline, flaky, trust),
         "min_n": min_n,
         "outliers": rows,
         "modes": _mode_rows(modes),
         "suggestions": suggestions,
         "impact": impact,
+        "flaky": flaky,
+        "trust": trust,
         "data_dir_name": str(data_dir).rstrip("/").rsplit("/", 1)[-1],
         "version": __version__,
     }

@@ -6,11 +6,13 @@ command's twin (a statement over the views, rendered).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb as ddb
 import polars as pl
 
 from ..defaults import FORMATS
@@ -96,7 +98,60 @@ def sql(
     """What ``cekura-analytics sql`` prints: ``statement`` run over the views, rendered."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if not statement.strip():
+        raise ConfigError("no SQL given: pass a statement, - to read it from stdin, or --file F")
+    if isinstance(params, Mapping):
+        check_params(statement, params)
     return render(query(data_dir, statement, params, rules=rules, as_of=as_of), fmt, out, raw=raw)
+
+
+def check_params(statement: str, params: Mapping[str, Any]) -> None:
+    """Every ``$name`` the statement uses has a value and every value is used, else a
+    one-line :class:`ConfigError` naming the parameter (DuckDB's own parser finds them, so
+    a ``'$x'`` inside a string literal is not one)."""
+    try:
+        parsed = ddb.extract_statements(statement)
+    except ddb.Error:
+        return  # a syntax error: running the statement reports it with DuckDB's words
+    used = {name for s in parsed for name in s.named_parameters}
+    if any(name.isdigit() for name in used):
+        raise ConfigError(
+            "the statement uses ? placeholders: write $NAME in the SQL and give --param NAME=VALUE"
+        )
+    unused = sorted(set(params) - used)
+    if unused:
+        where = ", ".join(f"${u}" for u in sorted(used)) or "no parameter"
+        raise ConfigError(
+            f"--param {unused[0]}: the statement has no ${unused[0]} (it uses {where}); "
+            f"write ${unused[0]} where the value goes, or leave out --param {unused[0]}"
+        )
+    missing = sorted(used - set(params))
+    if missing:
+        raise ConfigError(
+            f"the statement uses ${missing[0]}: give its value with --param {missing[0]}=VALUE"
+        )
+
+
+def gate_json(g: GateResult) -> str:
+    """The gate as one JSON document: verdict, exit code, versions, settings, counts and every
+    cell's numbers and status, worst first (a script's ``--format json``)."""
+    cells = json.loads(g.frame().write_json())
+    rank = {id(c): i for i, c in enumerate(g.worst_first())}
+    order = {(c.metric_id, c.dimension_value): rank[id(c)] for c in g.cells}
+    cells.sort(key=lambda r: order[(r["metric_id"], r["dimension_value"])])
+    doc = {
+        "passed": g.passed,
+        "exit_code": g.exit_code,
+        "agent_id": g.agent_id,
+        "baseline": g.baseline,
+        "candidate": g.candidate,
+        "settings": g.settings,
+        "n_cells": len(g.cells),
+        "n_failed": len(g.failures),
+        "n_insufficient": len(g.insufficient),
+        "cells": cells,
+    }
+    return json.dumps(doc, indent=2)
 
 
 def write_gate(
@@ -116,4 +171,12 @@ def write_gate(
         target.write_text(text(g), encoding="utf-8")
 
 
-__all__ = ["FORMATS", "neutralise_formulas", "render", "sql", "write_gate"]
+__all__ = [
+    "FORMATS",
+    "check_params",
+    "gate_json",
+    "neutralise_formulas",
+    "render",
+    "sql",
+    "write_gate",
+]

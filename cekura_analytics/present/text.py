@@ -10,6 +10,7 @@ import difflib
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from ..analysis.release_gate import GateResult
     from ..analysis.versions import Cell
     from ..lake.maintenance import OptimizeSummary
+    from ..lake.overview import Status
     from ..lake.sync import ExtractSummary
 
 MISSING = "–"
@@ -153,6 +155,63 @@ def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> li
     return [fmt(headers), *(fmt(r) for r in rows)]
 
 
+# -- frames for people (``--format table``; csv, json and parquet keep the raw columns) -----------
+def _texts(values: list[str], name: str) -> pl.Series:
+    return pl.Series(name, values, dtype=pl.String)
+
+
+def rates_for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """Pass rates as people read them: worst first, the group's names (ids where there is no
+    name), the rate and its interval as percents, n as runs (scenarios), unknown apart."""
+    df = df.sort("pass_rate", "ci_high", nulls_last=True, maintain_order=True)
+    counts = ("n_evaluated", "n_passed", "n_unknown", "n_scenarios", "design_effect")
+    stats = (*counts, "pass_rate", "ci_low", "ci_high")
+    groups = [
+        c for c in df.columns
+        if c not in stats and not (c.endswith("_id") and c[:-3] + "_name" in df.columns)
+    ]  # fmt: skip
+    n_label = "runs (scenarios)" if "metric_id" in df.columns else "results (scenarios)"
+    rows = df.iter_rows(named=True)
+    cells = [
+        (pct(r["pass_rate"]), interval(r["ci_low"], r["ci_high"]),
+         count(_int(r["n_evaluated"]), _int(r["n_scenarios"])), count(_int(r["n_unknown"])))
+        for r in rows
+    ]  # fmt: skip
+    return df.select(groups).with_columns(
+        _texts([c[0] for c in cells], "pass rate"),
+        _texts([c[1] for c in cells], "95 % interval"),
+        _texts([c[2] for c in cells], n_label),
+        _texts([c[3] for c in cells], "unknown"),
+    )
+
+
+def impact_for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """``improve impact`` as a table that fits a terminal: run, metric, each side as
+    ``version rate n (scenarios)``, the scenario-matched change with its interval, verdict."""
+    out: dict[str, list[Any]] = {k: [] for k in ("run", "metric", "before", "after", "change")}
+    for r in df.iter_rows(named=True):
+        out["run"].append(r["run_id"])
+        out["metric"].append(str(r["metric_name"] or f"metric {r['metric_id']}"))
+        for which in ("before", "after"):
+            version = r[f"{which}_version"]
+            out[which].append(
+                "not shipped yet"
+                if version is None
+                else f"{version}: {pct(r[f'pass_rate_{which}'])} n="
+                + count(_int(r[f"n_{which}"]), _int(r[f"n_scenarios_{which}"]))
+            )
+        change, lo, hi = r["change"], r["ci_low_change"], r["ci_high_change"]
+        change = points(change) + ("" if lo is None else f" [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+        out["change"].append(change)
+    frame = pl.DataFrame(out, schema={"run": pl.Int64, **dict.fromkeys(list(out)[1:], pl.String)})
+    return frame.with_columns(df["verdict"].alias("verdict"))
+
+
+def _int(value: Any) -> int | None:
+    """A count from SQL (DuckDB sums arrive as Decimal) as an int."""
+    return None if value is None else int(value)
+
+
 # -- summaries of commands -------------------------------------------------------------------------
 def extract_summary(s: ExtractSummary) -> str:
     """What ``extract`` prints: time, window, runs fetched and rows per table."""
@@ -166,12 +225,62 @@ def extract_summary(s: ExtractSummary) -> str:
         f"  runs fetched: {s.runs_fetched}, already stored: {s.runs_skipped}, "
         f"re-fetched unfinished: {s.pending_refetched}, still unfinished: {s.pending_left}",
     ]
+    if s.backfilled_from:
+        lines.append(
+            f"  backfilled from {s.backfilled_from}: earlier than the previous syncs reached, so "
+            "the whole window was listed (stored runs were not fetched again)"
+        )
     if s.runs_repaired:
         lines.append(f"  runs fetched again to repair damaged files: {s.runs_repaired}")
     for table, n in sorted(s.rows.items()):
         lines.append(f"  {table:<20} {n:>9,} rows")
     for where, n in sorted(s.shapes.items()):
         lines.append(f"  kept {n} value(s) of an unexpected type: {where} (see extra_json)")
+    return "\n".join(lines)
+
+
+def duckdb_summary(path: Path, data_dir: str | Path) -> str:
+    """What ``duckdb`` prints: what the file holds, that it reads the data dir by absolute path
+    (so it stays valid only while the data dir does not move), and two ways to open it."""
+    data = Path(data_dir).expanduser().resolve()
+    peek = f"print(duckdb.connect({str(path)!r}, read_only=True).sql('from pass_rates_by_metric'))"
+    return "\n".join(
+        [
+            f"wrote {path}: every view and table of {data_dir}, as of its latest snapshot",
+            f"  its views read the data files under {data} by absolute path: keep the data dir",
+            "  where it is, and run this command again after extract, optimize, a rules change,",
+            "  or moving the data dir",
+            f'  open it with Python\'s duckdb: python -c "import duckdb; {peek}"',
+            "  or with the DuckDB command-line shell (not part of the Python package: install",
+            f"  it with your system's package manager, e.g. brew install duckdb): duckdb {path}",
+        ]
+    )
+
+
+def status_text(s: Status) -> str:
+    """What ``status`` prints: where the data came from, the syncs, then one line per table."""
+    last = s.last_sync or {}
+    lines = [
+        f"data dir {s.data_dir}",
+        f"  server: {s.server or 'not recorded'}, project(s): "
+        f"{', '.join(map(str, s.project_ids)) or 'not recorded'}, API {s.api_version or '?'} reads",
+        f"  last sync: {last.get('finished_at') or 'none finished yet'}"
+        + (f" ({last.get('scope')}, {last.get('runs_fetched')} runs fetched)" if last else ""),
+    ]
+    for scope, mark in sorted(s.watermarks.items()):
+        lines.append(f"  watermark ({scope}): runs up to {mark}")
+    if s.pending_runs:
+        lines.append(f"  unfinished runs to fetch again: {s.pending_runs}")
+    if s.in_progress:
+        ip = s.in_progress
+        lines.append(
+            f"  a sync stopped half way ({ip.get('scope')}, {ip.get('lower') or 'beginning'} .. "
+            f"{ip.get('upper')}, {ip.get('pages_done')} pages done): the next extract resumes it"
+        )
+    if not s.tables:
+        lines.append("  no tables yet: run `cekura-analytics extract`")
+    for table, t in s.tables.items():
+        lines.append(f"  {table:<22} {t['rows']:>10,} rows  version {t['version']:<5} {t['grain']}")
     return "\n".join(lines)
 
 

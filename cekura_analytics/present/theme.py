@@ -192,22 +192,58 @@ def save_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
     return path
 
 
-def use_notebook_renderer() -> str:
-    """Render charts in Jupyter without fetching JavaScript from a CDN; returns the renderer.
+#: the renderer :func:`use_notebook_renderer` registers with altair
+NOTEBOOK_RENDERER = "cekura"
 
-    With ``anywidget`` installed (the ``[notebooks]`` extra) charts are interactive, tooltips
-    and all (``jupyter`` renderer, offline bundle); otherwise they are static SVG drawn by
-    vl-convert, and a warning says how to get the interactive ones.
+
+def notebook_bundle(spec: dict[str, Any], **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A chart's Jupyter output: a PNG drawn by vl-convert and the Vega-Lite spec, plus (with
+    ``interactive``) the interactive widget. Jupyter shows the widget; an nbconvert HTML
+    export, GitHub and any viewer without the widget's state show the PNG."""
+    from altair.utils.mimebundle import spec_to_mimebundle
+
+    png, png_meta = spec_to_mimebundle(
+        spec,
+        format="png",
+        mode="vega-lite",
+        vega_version=alt.VEGA_VERSION,
+        vegaembed_version=alt.VEGAEMBED_VERSION,
+        vegalite_version=alt.VEGALITE_VERSION,
+        scale_factor=options.get("scale_factor", 1.5),
+    )
+    major = alt.VEGALITE_VERSION.split(".")[0]
+    data: dict[str, Any] = {**png, f"application/vnd.vegalite.v{major}+json": spec}
+    meta: dict[str, Any] = dict(png_meta)
+    if options.get("interactive"):
+        with alt.renderers.enable("jupyter", offline=True):  # restored when the block ends
+            widget = alt.renderers.get()(spec)  # type: ignore[misc]
+        widget_data, widget_meta = widget if isinstance(widget, tuple) else (widget, {})
+        data.update(widget_data)
+        meta.update(widget_meta)
+    return data, meta
+
+
+alt.renderers.register(NOTEBOOK_RENDERER, notebook_bundle)
+
+
+def use_notebook_renderer() -> str:
+    """Render charts in Jupyter without fetching JavaScript from a CDN; returns the kind.
+
+    Every chart carries a static PNG and its Vega-Lite spec, so a notebook exported with
+    nbconvert, shown on GitHub or in any offline viewer keeps its charts. With ``anywidget``
+    installed (the ``[notebooks]`` extra) Jupyter shows them interactive, tooltips and all
+    (``"jupyter"``, offline bundle); otherwise the PNG (``"png"``), and a warning says how to
+    get the interactive ones.
     """
     try:
         import anywidget  # noqa: F401
     except ImportError:
-        alt.renderers.enable("svg")
+        alt.renderers.enable(NOTEBOOK_RENDERER, interactive=False)
         warnings.warn(
-            "charts are static SVG (no tooltips): pip install 'cekura-analytics[notebooks]' "
+            "charts are static PNG (no tooltips): pip install 'cekura-analytics[notebooks]' "
             "for interactive ones",
             stacklevel=2,
         )
-        return "svg"
-    alt.renderers.enable("jupyter", offline=True)
+        return "png"
+    alt.renderers.enable(NOTEBOOK_RENDERER, interactive=True)
     return "jupyter"

@@ -19,6 +19,7 @@ no progress bar. Tables hold settings: ``pass_rules`` (the rules file, see :mod:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,7 +39,9 @@ from ..lake.store import Store, is_remote, missing_file_in, unreadable
 from ..lake.tables import EXTRACTED, TABLES, TERMINAL_STATUSES
 from ..lake.tables import schema as table_schema
 from ..scope import parse_as_of
-from .rules import load_rules, rules_path
+from .rules import Rules, load_rules, rules_path, unmatched_keys
+
+log = logging.getLogger("cekura_analytics.warehouse")
 
 #: where the view definitions live (inside the package)
 SQL_DIR = Path(__file__).with_name("sql")
@@ -124,6 +127,8 @@ def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, Del
         if dt is None or as_of is None:
             out[table] = dt
             continue
+        latest = store.version(table)
+        had_rows = table == "runs" and bool(dt.file_uris())
         try:
             if table == "runs" and isinstance(as_of, int):
                 # history of the latest snapshot: after time travel it numbers versions wrong
@@ -139,8 +144,36 @@ def snapshot(store: Store, as_of: int | datetime | None = None) -> dict[str, Del
                     f" it is at version {store.version('runs')}"
                 ) from None
             dt = None  # the table did not exist yet
+        if dt is not None:
+            _check_as_of(store, table, dt, as_of, had_rows, latest)
         out[table] = dt
     return out
+
+
+def _when(as_of: int | datetime) -> str:
+    return str(as_of) if isinstance(as_of, int) else as_of.isoformat().replace("+00:00", "Z")
+
+
+def _check_as_of(
+    store: Store, table: str, dt: DeltaTable, as_of: int | datetime, had_rows: bool, latest: Any
+) -> None:
+    """A time-travelled snapshot that can answer: not from before the first extract committed
+    a run (it would answer "0 rows"), and not one whose files ``optimize`` has deleted (those
+    were removed on purpose: not damage for ``--repair``)."""
+    if table == "runs" and had_rows and not dt.file_uris():
+        raise ConfigError(
+            f"--as-of {_when(as_of)}: no run had been extracted yet then (before the first extract "
+            f"committed any); give a later version or time (the runs table is at version {latest})"
+        )
+    if store.remote:
+        return
+    gone = [f for f in dt.file_uris() if not os.path.exists(f)]
+    if gone:
+        raise ConfigError(
+            f"--as-of {_when(as_of)}: {table} as it stood then needs {len(gone)} data file(s) that "
+            "`optimize` has since deleted (time travel reaches back --retain-days); give a "
+            f"later version or time ({table} is at version {latest})"
+        )
 
 
 def _commit_ms(dt: DeltaTable, version: int) -> int:
@@ -151,7 +184,8 @@ def _commit_ms(dt: DeltaTable, version: int) -> int:
     raise DataError(f"--as-of {version}: the runs table has no such version")
 
 
-def _empty_sql(table: str) -> str:
+def empty_sql(table: str) -> str:
+    """An empty relation with ``table``'s columns and types (a table not written yet)."""
     cols = [f"cast(null as {_duck_type(t)}) as {c}" for c, t in table_schema(table).items()]
     return f"(select {', '.join(cols)} limit 0)"
 
@@ -161,7 +195,7 @@ def source_sql(con: ddb.DuckDBPyConnection, table: str, dt: DeltaTable | None, r
     dataset of the snapshot (object storage), or an empty typed relation. Columns the
     contract has but the files lack (added after they were written) come as nulls."""
     if dt is None:
-        return _empty_sql(table)
+        return empty_sql(table)
     if remote:
         name = f"_delta_{table}"
         con.register(name, dt.to_pyarrow_dataset(as_large_types=True))
@@ -169,7 +203,7 @@ def source_sql(con: ddb.DuckDBPyConnection, table: str, dt: DeltaTable | None, r
     else:
         files = dt.file_uris()
         if not files:
-            return _empty_sql(table)
+            return empty_sql(table)
         listed = ", ".join(_literal(f) for f in files)
         rel = f"read_parquet([{listed}], union_by_name = true)"
     have = {f.name for f in dt.schema().fields}
@@ -228,13 +262,13 @@ def connect(
         con.execute("set parquet_metadata_cache = true")
         con.execute(python_macros())
         sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
-        for f in sql_files():
-            text = _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
+        for f, text in view_statements(sources):
             try:
                 con.execute(text)
             except ddb.Error as exc:
                 context = f"{f.name}: cannot define it over {store.uri}"
                 raise _unreadable_or(store, exc, context) from None
+        con.execute(table_views_sql(sources))
         con.execute(
             "insert into outlier_settings values ($min_group_pass_rate, $min_group_results, "
             "$score_z, $duration_z)",
@@ -256,6 +290,7 @@ def connect(
                     _pin(con, name)
                 except ddb.Error as exc:
                     raise _unreadable_or(store, exc, f"{name}: cannot read {store.uri}") from None
+        warn_unmatched_rules(con, parsed)
     except BaseException:
         con.close()
         raise
@@ -267,6 +302,39 @@ def _pin(con: ddb.DuckDBPyConnection, name: str) -> None:
     rules and the snapshot it depends on are fixed for the connection's life)."""
     con.execute(f"create temp table _pinned_{name} as select * from {name}")
     con.execute(f"create or replace view {name} as select * from temp._pinned_{name}")
+
+
+def view_statements(sources: Mapping[str, str]) -> Iterator[tuple[Path, str]]:
+    """Each ``sql/`` file and its statement over ``sources`` (``{runs}`` -> what to read)."""
+    for f in sql_files():
+        yield f, _PLACEHOLDER.sub(lambda m: sources[m.group(1)], f.read_text(encoding="utf-8"))
+
+
+def table_views_sql(sources: Mapping[str, str]) -> str:
+    """A view per extracted table under the table's own name (``runs``, ``run_metrics``, ...):
+    its rows and columns as stored, as the README and ``lake/tables.py`` describe them."""
+    return "".join(
+        f"create or replace view {t} as select * from {sources[t]};\n" for t in EXTRACTED
+    )
+
+
+#: rules-file warnings already given in this process (a notebook connects many times)
+_WARNED: set[str] = set()
+
+
+def warn_unmatched_rules(con: ddb.DuckDBPyConnection, rules: Rules) -> None:
+    """Warn (once per process, one line each) about rules-file keys that name no metric;
+    never fails the connection over it."""
+    if not rules.rows():
+        return
+    try:
+        metrics = con.execute("select metric_id, metric_name from metric_catalog").fetchall()
+    except ddb.Error:
+        return
+    for line in unmatched_keys(rules, metrics):
+        if line not in _WARNED:
+            _WARNED.add(line)
+            log.warning("warning: %s", line)
 
 
 #: what a question can be asked of: a data dir (a connection is opened for it and closed
@@ -349,9 +417,12 @@ def query(
 def duckdb(data_dir: str | Path, out: str | Path, *, rules: str | Path | None = None) -> Path:
     """Write a DuckDB database file holding every view (over the snapshot's data files).
 
-    Open it with the duckdb shell or a BI tool. The views list the data files of the
-    snapshot taken now: rerun after an extract (or an optimize, which removes old files)
-    to see the new data, and to pick up a changed rules file. Local data dirs only.
+    Open it with Python's duckdb, the duckdb shell or a BI tool. The views list the data
+    files of the snapshot taken now, by absolute path (DuckDB would resolve relative ones
+    against the reader's working directory, not the file's): the file must stay on the
+    machine that holds the data dir, and be written again after the data dir moves, after an
+    extract (or an optimize, which removes old files), or to pick up a changed rules file.
+    Local data dirs only.
     """
     if is_remote(data_dir):
         raise ConfigError(

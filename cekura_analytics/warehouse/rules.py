@@ -132,6 +132,25 @@ def load_rules(path: str | Path | None) -> Rules:
     return Rules(thresholds, pass_values, path)
 
 
+def unmatched_keys(rules: Rules, metrics: list[tuple[int | None, str | None]]) -> list[str]:
+    """One line per rules-file key that names no metric of ``metrics`` (id, name), with the
+    close matches: a misspelt name would otherwise leave its metric's results "unknown".
+    Nothing when there are no metrics yet (nothing extracted to compare with)."""
+    names = sorted({n for _, n in metrics if n})
+    ids = {str(i) for i, _ in metrics if i is not None}
+    if not names and not ids:
+        return []
+    where = rules.source or "the rules"
+    out = []
+    for key, as_id, *_ in rules.rows():
+        if key in names or (as_id is not None and str(as_id) in ids):
+            continue
+        near = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(repr(n) for n in near)}?" if near else "no close name"
+        out.append(f"{where}: no metric is named {key!r} ({hint}); its rule applies to nothing")
+    return out
+
+
 def _find_line(lines: list[str], key: str, section: str | None) -> int | None:
     """1-based line where ``key`` is written (inside ``section`` when it has a header)."""
     pat = re.compile(r'(^|[\s{,."\'])' + re.escape(key) + r'(["\']?\s*=|["\']?\s*$|["\']?\s*\])')
@@ -150,4 +169,4 @@ def _find_line(lines: list[str], key: str, section: str | None) -> int | None:
     return None
 
 
-__all__ = ["RULES_FILE", "Rules", "load_rules", "rules_path"]
+__all__ = ["RULES_FILE", "Rules", "load_rules", "rules_path", "unmatched_keys"]

@@ -173,18 +173,36 @@ def test_far_failures_open_a_new_mode() -> None:
 
 
 def test_per_mode_launches_one_job_per_mode(mocked: tuple[Any, Path]) -> None:
+    """--per-mode with --agent-id: the modes with most members among the runs of the agent's
+    current version, one job each for its most central such member."""
     srv, d = mocked
-    modes = failure_modes(d)
+    failure_modes(d)
+    agent = query(d, "select agent_id from runs group by 1 order by count(*) desc limit 1").item()
+    latest = query(
+        d,
+        "select agent_version from runs where agent_id = $a group by 1"
+        " order by min(timestamp) desc limit 1",
+        {"a": agent},
+    ).item()
     args = ["improve", "launch", "--data-dir", str(d), "--base-url", srv.base_url]
     out = CliRunner().invoke(cli, [*args, "--prompt-file", str(SAMPLE), "--per-mode", "1",
-                                   "--top-modes", "4"])  # fmt: skip
+                                   "--top-modes", "4", "--agent-id", str(agent)])  # fmt: skip
     assert out.exit_code == 0, out.output
     jobs = query(d, "select * from improve_jobs")
     ledger = lg.read_ledger(d)
-    largest = modes.sort(["n_failed", "mode_id"], descending=[True, False]).head(4)
-    assert jobs.height == 4
-    assert sorted(ledger["mode_id"].to_list()) == sorted(largest["mode_id"].to_list())
-    mem = members(d)
+    eligible = query(
+        d, "select run_id from runs where agent_id = $a and agent_version = $v",
+        {"a": agent, "v": latest},
+    )["run_id"]  # fmt: skip
+    mem = members(d).filter(pl.col("run_id").is_in(eligible.implode()))
+    n_failed = query(d, "select mode_id, n_failed from failure_modes")
+    largest = (
+        mem.group_by("mode_id").len().join(n_failed, on="mode_id")
+        .sort(["len", "n_failed", "mode_id"], descending=[True, True, False])
+        .head(4)
+    )  # fmt: skip
+    assert jobs.height == 4 and set(ledger["agent_id"]) == {agent}
+    assert sorted(ledger["mode_id"]) == sorted(largest["mode_id"])
     for r in ledger.iter_rows(named=True):  # each job's run is its mode's most central member
         of_mode = mem.filter(pl.col("mode_id") == r["mode_id"]).sort(
             ["similarity", "run_id"], descending=[True, False]
@@ -222,7 +240,7 @@ def test_report_section_escapes_the_example(mocked: tuple[Any, Path], tmp_path: 
     modes = failure_modes(d)
     assert modes["example_explanation"].str.contains("<script>", literal=True).all()
     html = report(d, tmp_path / "r.html").read_text(encoding="utf-8")
-    section = html[html.index("<h2>Failure modes") : html.index("<h2>Improve")]
+    section = html[html.index('<h2 id="modes">Failure modes') : html.index('<h2 id="flaky">')]
     assert evil not in html
     assert section.count("&lt;script&gt;alert(1)&lt;/script&gt;") == section.count("<tr>") - 1 > 3
     assert 'id="spec-failure_modes"' in html

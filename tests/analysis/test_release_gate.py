@@ -115,7 +115,7 @@ def test_by_language_finds_the_cell_that_regressed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--agent-id", "9"], "no data: agent 9"),
+        (["--agent-id", "9"], "--agent-id 9: this data dir holds no agent 9; its agents: 1"),
         (["--agent-id", "1", "--candidate", "v7"], "no results for version 'v7'"),
         (["--agent-id", "1", "--max-drop", "2"], "--max-drop"),
         (["--agent-id", "1", "--alpha", "0"], "--alpha"),

@@ -112,3 +112,37 @@ def test_mock_commands_without_the_mock_extra_say_how_to_get_it(
     assert res.output.strip() == (
         "error: the mock server needs the [mock] extra: pip install 'cekura-analytics[mock]'"
     )
+
+
+def test_mock_server_on_a_busy_port_is_one_line_exit_2() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        res = CliRunner().invoke(cli, ["mock-server", "--port", str(port), "--runs", "10"])
+    assert res.exit_code == 2, res.output
+    assert res.output.count("\n") == 1 and "Traceback" not in res.output
+    assert res.output.startswith(f"error: mock-server cannot listen on 127.0.0.1:{port} (")
+    assert "--port 0" in res.output
+
+
+def test_shell_completion_as_the_readme_documents_it() -> None:
+    """The README's `eval "$(_CEKURA_ANALYTICS_COMPLETE=bash_source cekura-analytics)"`:
+    the script, then the completions it asks for."""
+    runner = CliRunner()
+    script = runner.invoke(
+        cli, [], prog_name="cekura-analytics", env={"_CEKURA_ANALYTICS_COMPLETE": "bash_source"}
+    )
+    assert script.exit_code == 0 and "_cekura_analytics_completion()" in script.output
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "_CEKURA_ANALYTICS_COMPLETE=bash_source cekura-analytics" in readme
+    words = runner.invoke(
+        cli,
+        [],
+        prog_name="cekura-analytics",
+        env={"_CEKURA_ANALYTICS_COMPLETE": "bash_complete", "COMP_WORDS": "cekura-analytics st",
+             "COMP_CWORD": "1"},
+    )  # fmt: skip
+    assert "plain,status" in words.output.splitlines()

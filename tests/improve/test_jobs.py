@@ -64,16 +64,23 @@ def reset(srv: Any) -> None:
     requests.post(f"{srv.base_url}/_mock/stats/reset", timeout=10).raise_for_status()
 
 
-def run_ids(srv: Any, n: int) -> list[int]:
-    """``n`` run ids the mock knows (newest first)."""
-    r = requests.get(
-        f"{srv.base_url}{V1}/runs/",
-        params={"page_size": n},
-        headers={"X-CEKURA-API-KEY": srv.config.api_key},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return [x["id"] for x in r.json()["results"]]
+def failing(srv: Any, d: Path, n: int) -> list[int]:
+    """``n`` runs of one agent that failed a metric, extracted from ``srv`` into ``d`` (a job
+    is launched only for runs the data dir holds and that failed something)."""
+    from cekura_analytics.lake.sync import extract
+    from cekura_analytics.warehouse.connection import query
+
+    if not (d / "runs").is_dir():
+        extract(d, base_url=srv.base_url, api_key=srv.config.api_key, quiet=True)
+    got = query(
+        d,
+        "select run_id from metric_results where passed = false and agent_id = ("
+        " select agent_id from run_details group by 1 order by count(*) desc, 1 limit 1)"
+        " group by run_id order by run_id desc limit $n",
+        {"n": n},
+    )["run_id"].to_list()
+    assert len(got) == n
+    return got
 
 
 def prompt_file(tmp_path: Path, text: str | None = None) -> Path:
@@ -114,7 +121,7 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
 # -- launching -------------------------------------------------------------------------------
 def test_launch_twice_posts_once_per_run(server: Any, tmp_path: Path) -> None:
     srv = server()
-    ids = run_ids(srv, 3)
+    ids = failing(srv, tmp_path / "d", 3)
     pf = prompt_file(tmp_path)
     first = improve.improve_launch(tmp_path / "d", ids, pf, base_url=srv.base_url)
     assert first["status"].to_list() == ["queued"] * 3
@@ -137,7 +144,7 @@ def test_bad_prompt_file_fails_before_any_request(
     server: Any, tmp_path: Path, content: str | None, via: str
 ) -> None:
     srv = server()
-    ids = run_ids(srv, 2)
+    ids = failing(srv, tmp_path / "d", 2)
     reset(srv)
     pf = tmp_path / "prompt.txt"
     if content is not None:
@@ -158,7 +165,7 @@ def test_bad_prompt_file_fails_before_any_request(
 @pytest.mark.parametrize("limited", [LAUNCH, PROGRESS], ids=["launch", "collect"])
 def test_rate_limits_are_retried(server: Any, tmp_path: Path, limited: str) -> None:
     srv = server(rate_limit_rps=2.0, fault_paths=[limited])
-    ids, d = run_ids(srv, 4), tmp_path / "d"
+    ids, d = failing(srv, tmp_path / "d", 4), tmp_path / "d"
     pf = prompt_file(tmp_path)
     df = improve.improve_launch(d, ids, pf, base_url=srv.base_url, concurrency=4)
     assert df["status"].to_list() == ["queued"] * 4
@@ -177,7 +184,7 @@ def test_rate_limits_are_retried(server: Any, tmp_path: Path, limited: str) -> N
 
 def test_server_error_on_launch_is_uncertain_until_asked(server: Any, tmp_path: Path) -> None:
     srv = server(fail_rate=1.0, fault_paths=[LAUNCH])
-    ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 2), prompt_file(tmp_path), tmp_path / "d"
     df = improve.improve_launch(d, ids, pf, base_url=srv.base_url)
     assert df["status"].to_list() == ["uncertain"] * 2
     assert all("--retry-uncertain" in m for m in df["message"])
@@ -196,7 +203,7 @@ def test_a_launching_row_left_by_a_crash_is_reconciled_not_resent(
     server: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     srv = server()
-    ids, pf, d = run_ids(srv, 1), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 1), prompt_file(tmp_path), tmp_path / "d"
     job_id = lg.make_job_id("prompt", ids[0], lg.sha256_text(pf.read_text()))
     with Store(d, lock=True) as store:  # what a process killed mid-POST leaves behind
         book = lg.Ledger(store)
@@ -216,7 +223,7 @@ def test_interrupted_launch_marks_the_request_in_flight_uncertain(
     from cekura_analytics.config import load_settings
 
     srv = server()
-    ids, pf, d = run_ids(srv, 3), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 3), prompt_file(tmp_path), tmp_path / "d"
     client = CekuraClient(load_settings(srv.base_url), concurrency=1)
     sent: list[str] = []
 
@@ -236,7 +243,7 @@ def test_interrupted_launch_marks_the_request_in_flight_uncertain(
 
 def test_wrong_key_sends_nothing_and_leaves_no_row(server: Any, tmp_path: Path) -> None:
     srv = server()
-    ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 2), prompt_file(tmp_path), tmp_path / "d"
     with pytest.raises(JobError, match="401"):
         improve.improve_launch(d, ids, pf, base_url=srv.base_url, api_key="wrong-key")
     assert ledger(d).is_empty()  # nothing was created, so a plain rerun launches
@@ -245,19 +252,93 @@ def test_wrong_key_sends_nothing_and_leaves_no_row(server: Any, tmp_path: Path) 
 
 
 def test_rejected_launch_is_failed_with_the_api_message(server: Any, tmp_path: Path) -> None:
-    srv = server()
-    df = improve.improve_launch(
-        tmp_path / "d", [987_654_321], prompt_file(tmp_path), base_url=srv.base_url
-    )
+    """A run the data dir holds but the server does not know (a data dir of another server,
+    or a run deleted since) is rejected with a 400: recorded as failed with the message."""
+    ids, d = failing(server(), tmp_path / "d", 1), tmp_path / "d"
+    smaller = server(runs=50)  # the same data, fewer runs: it does not know ids[0]
+    df = improve.improve_launch(d, ids, prompt_file(tmp_path), base_url=smaller.base_url)
     assert df["status"].to_list() == ["failed"]
     assert "400" in df["error"][0] and "run_ids" in df["error"][0]
     assert df["progress_id"].null_count() == 1 and "--retry-failed" in df["message"][0]
 
 
+def test_an_unknown_run_id_is_refused_before_anything_is_sent(server: Any, tmp_path: Path) -> None:
+    srv, d = server(), tmp_path / "d"
+    ids = failing(srv, d, 1)
+    reset(srv)
+    with pytest.raises(ConfigError, match=r"run\(s\) 987654321 are not in .*nothing was sent"):
+        improve.improve_launch(d, [*ids, 987_654_321], SAMPLE, base_url=srv.base_url)
+    args = ["improve", "launch", "--run-ids", "987654321", "--prompt-file", str(SAMPLE)]
+    res = CliRunner().invoke(cli, cli_args(srv, d, *args))
+    assert res.exit_code == 2 and res.output.startswith("error: run(s) 987654321 are not in")
+    assert stats(srv)["total"] == 0 and ledger(d).is_empty()
+
+
+def test_runs_that_failed_no_metric_are_skipped(
+    server: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cekura_analytics.warehouse.connection import query
+
+    srv, d = server(), tmp_path / "d"
+    bad = failing(srv, d, 1)
+    agent = query(d, "select agent_id from runs where run_id = $r", {"r": bad[0]}).item()
+    clean = query(
+        d,
+        "select run_id from run_details where agent_id = $a and run_id not in ("
+        " select run_id from metric_results where passed = false) order by run_id limit 1",
+        {"a": agent},
+    ).item()
+    df = improve.improve_launch(d, [clean, *bad], SAMPLE, base_url=srv.base_url)
+    assert df["run_id"].to_list() == bad and stats(srv)[LAUNCH] == 1
+    assert f"skipped run {clean}: it failed no metric" in caplog.text
+    with pytest.raises(ConfigError, match="none of the runs failed a metric"):
+        improve.improve_launch(d, [clean], SAMPLE, base_url=srv.base_url)
+
+
+def test_agent_id_picks_the_agents_current_version(server: Any, tmp_path: Path) -> None:
+    """--outliers / --per-mode once mixed three agents' runs, all on old versions, under one
+    agent's prompt: now they need --agent-id (several agents) and pick among the runs of its
+    latest version that failed a metric."""
+    from cekura_analytics.warehouse.connection import query
+
+    srv, d = server(runs=600), tmp_path / "d"
+    failing(srv, d, 1)  # extracted
+    with pytest.raises(ConfigError, match=r"holds runs of several agents .*: a prompt is one"):
+        improve.improve_launch(d, None, SAMPLE, outliers=3, base_url=srv.base_url)
+    agents = query(d, "select agent_id from agents order by 1")["agent_id"].to_list()
+    assert len(agents) > 1
+    res = CliRunner().invoke(cli, cli_args(srv, d, "improve", "launch", "--agent-id",
+                                           str(agents[0]), "--outliers", "3", "--prompt-file",
+                                           str(SAMPLE)))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    jobs = ledger(d)
+    latest = query(
+        d,
+        "select agent_version from metric_results where agent_id = $a and agent_version is not"
+        " null group by 1 order by min(timestamp) desc limit 1",
+        {"a": agents[0]},
+    ).item()
+    picked = query(
+        d,
+        "select r.run_id, r.agent_id, r.agent_version, count(m.run_id) as n_failed"
+        " from run_details r left join metric_results m on m.run_id = r.run_id and not m.passed"
+        " where list_contains($ids, r.run_id) group by all",
+        {"ids": jobs["run_id"].to_list()},
+    )
+    assert picked.height == jobs.height == 3
+    assert set(picked["agent_id"]) == {agents[0]} and set(picked["agent_version"]) == {latest}
+    assert picked["n_failed"].min() >= 1  # type: ignore[operator]
+    outlier_order = query(d, "select run_id from outlier_runs")["run_id"].to_list()
+    ranks = sorted(outlier_order.index(r) for r in jobs["run_id"])
+    assert ranks == sorted(ranks)  # the most surprising eligible runs, in the view's order
+    with pytest.raises(ConfigError, match="holds no agent 4242"):
+        improve.improve_launch(d, None, SAMPLE, agent_id=4242, outliers=1, base_url=srv.base_url)
+
+
 # -- collecting ------------------------------------------------------------------------------
 def test_collect_stores_answers_and_show_renders_diffs(server: Any, tmp_path: Path) -> None:
     srv = server(api_key="sk-live-SECRET-4242")
-    ids, d = run_ids(srv, 3), tmp_path / "d"
+    ids, d = failing(srv, tmp_path / "d", 3), tmp_path / "d"
     hostile = SAMPLE.read_text() + "\n<script>alert('x')</script>\n"
     pf = prompt_file(tmp_path, hostile)
     kw = {"base_url": srv.base_url, "api_key": "sk-live-SECRET-4242"}
@@ -302,7 +383,7 @@ def test_jobs_end_in_the_right_status(
     server: Any, tmp_path: Path, knob: str, status: str, words: str
 ) -> None:
     srv = server(**{knob: 1.0})
-    ids, d = run_ids(srv, 2), tmp_path / "d"
+    ids, d = failing(srv, tmp_path / "d", 2), tmp_path / "d"
     improve.improve_launch(d, ids, prompt_file(tmp_path), base_url=srv.base_url)
     started = time.monotonic()
     df = improve.improve_collect(d, base_url=srv.base_url, **{**FAST, "timeout": 1.0})
@@ -321,7 +402,7 @@ def test_jobs_end_in_the_right_status(
 
 def test_retry_failed_relaunches(server: Any, tmp_path: Path) -> None:
     srv = server(job_fail_rate=1.0)
-    ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 2), prompt_file(tmp_path), tmp_path / "d"
     improve.improve_launch(d, ids, pf, base_url=srv.base_url)
     improve.improve_collect(d, base_url=srv.base_url, **FAST)
     faults(srv, job_fail_rate=0.0)
@@ -341,7 +422,7 @@ def test_retry_failed_relaunches(server: Any, tmp_path: Path) -> None:
 # -- crashes ---------------------------------------------------------------------------------
 def test_kill_during_launch_then_rerun(server: Any, tmp_path: Path) -> None:
     srv = server(latency_ms=150)
-    ids, pf, d = run_ids(srv, 8), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 8), prompt_file(tmp_path), tmp_path / "d"
     args = ["improve", "launch", "--run-ids", ",".join(map(str, ids)), "--prompt-file", str(pf)]
     proc = spawn(srv, d, *args, "--concurrency", "1")
     wait_for(lambda: (ledger(d)["status"] == "queued").sum() >= 2, "two launched jobs")
@@ -377,7 +458,7 @@ def test_kill_during_launch_then_rerun(server: Any, tmp_path: Path) -> None:
 
 def test_kill_during_collect_keeps_answers(server: Any, tmp_path: Path) -> None:
     srv = server()
-    ids, d = run_ids(srv, 8), tmp_path / "d"
+    ids, d = failing(srv, tmp_path / "d", 8), tmp_path / "d"
     improve.improve_launch(d, ids, prompt_file(tmp_path), base_url=srv.base_url)
     faults(srv, latency_ms=150)  # polls one at a time, 150 ms each: answers trickle in
     proc = spawn(srv, d, "improve", "collect", "--poll", "0.01", "--concurrency", "1", "--quiet")
@@ -405,7 +486,7 @@ def test_kill_during_collect_keeps_answers(server: Any, tmp_path: Path) -> None:
 # -- CLI, instructions, view, demo -----------------------------------------------------------
 def test_cli_launch_collect_show(server: Any, tmp_path: Path) -> None:
     srv = server()
-    ids, pf, d = run_ids(srv, 2), prompt_file(tmp_path), tmp_path / "d"
+    ids, pf, d = failing(srv, tmp_path / "d", 2), prompt_file(tmp_path), tmp_path / "d"
     run = CliRunner().invoke
     launch_args = ["improve", "launch", "--run-ids", ",".join(map(str, ids)), "--prompt-file"]
     out = run(cli, cli_args(srv, d, *launch_args, str(pf)))
@@ -489,30 +570,36 @@ def test_improve_jobs_view(extracted: tuple[Any, Path]) -> None:
 
 
 def test_launch_outliers_then_demo_improve(extracted: tuple[Any, Path]) -> None:
+    from cekura_analytics.warehouse.connection import query
+
     srv, d = extracted
+    busiest = query(d, "select agent_id from runs group by 1 order by count(*) desc, 1 limit 1")
     # a fresh process: `--outliers` imports the outlier rules from scratch
-    proc = spawn(srv, d, "improve", "launch", "--outliers", "2", "--prompt-file", str(SAMPLE))
+    args = ["--agent-id", str(busiest.item()), "--outliers", "2", "--prompt-file", str(SAMPLE)]
+    proc = spawn(srv, d, "improve", "launch", *args)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     assert "2 queued" in out.decode()
     from cekura_analytics.showcase import improve_jobs
 
     text = improve_jobs(d, srv.base_url, KEY)
-    assert text.count("- run ") == 5 and "completed" in text and "improve show" in text
-    assert stats(srv)[LAUNCH] == 5  # the two launched from the CLI were not sent again
+    n = text.count("- run ")  # up to 5: the eligible outliers of the agent's current version
+    assert 2 <= n <= 5 and "completed" in text and "improve show" in text
+    assert "failed metrics: none" not in text  # a job needs a failure to learn from
+    assert stats(srv)[LAUNCH] == n  # the two launched from the CLI were not sent again
 
 
 # -- today's service: the endpoint may be gone; a job targets the run's failed metrics ------
 def test_launch_on_a_server_without_improve_prompt_records_nothing(
     server: Callable[..., Any], tmp_path: Path
 ) -> None:
-    srv = server(improve_prompt_endpoints=False)
+    srv, d = server(improve_prompt_endpoints=False), tmp_path / "d"
     with pytest.raises(JobError) as err:
-        improve.improve_launch(tmp_path, run_ids(srv, 2), SAMPLE, base_url=srv.base_url)
+        improve.improve_launch(d, failing(srv, d, 2), SAMPLE, base_url=srv.base_url)
     message = str(err.value)
     assert "does not offer POST /test_framework/v1/runs/improve_prompt_bg/ (404" in message
     assert "outlier_runs" in message and "\n" not in message
-    assert Store(tmp_path).read("improve_jobs").height == 0  # nothing recorded as launched
+    assert Store(d).read("improve_jobs").height == 0  # nothing recorded as launched
 
 
 def test_launch_targets_the_runs_failed_metrics(server: Callable[..., Any], tmp_path: Path) -> None:
@@ -537,3 +624,15 @@ def test_launch_targets_the_runs_failed_metrics(server: Callable[..., Any], tmp_
     improve.improve_launch(tmp_path, list(failed), SAMPLE, client=client)
     bodies = {b["run_ids"][0]: b for b in map(json.loads, sent)}
     assert {rid: b["workflow_metric_ids"] for rid, b in bodies.items()} == failed
+
+
+def test_improve_show_on_a_missing_data_dir_is_an_error(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["improve", "show", "--data-dir", str(tmp_path / "typo")])
+    assert res.exit_code == 2
+    assert (
+        res.output.strip()
+        == f"error: data dir {tmp_path / 'typo'} does not exist: check --data-dir"
+    )
+    assert not (tmp_path / "typo").exists()
+    empty = CliRunner().invoke(cli, ["improve", "show", "--data-dir", str(tmp_path)])
+    assert empty.exit_code == 0 and "no finished improve jobs" in empty.output

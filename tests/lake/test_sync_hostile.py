@@ -22,6 +22,7 @@ from cekura_analytics.lake.maintenance import open_writer
 from cekura_analytics.lake.store import Store
 from cekura_analytics.lake.sync import ExtractSummary
 from cekura_analytics.mock.data import FIRST_RUN_ID
+from cekura_analytics.present.text import extract_summary
 
 KEY = "test-key"
 MB = 1 << 20
@@ -87,7 +88,7 @@ def test_every_run_is_stored(hostile_server: Any, tmp_path: Path, hostility: Hos
     if hostility.repeat_ids and "runs/" in hostility.paths:
         # page 2 repeats the end of page 1, page 3 the end of page 2 that page 2 dropped
         assert summary.runs_repeated == 20
-        assert "(20 repeated across pages)" in str(summary)
+        assert "(20 repeated across pages)" in extract_summary(summary)
     for table, path in [("results", "results/"), ("scenarios", "scenarios/")]:
         want = requests.get(
             f"{proxy.mock.base_url}/test_framework/v1/{path}",

@@ -233,8 +233,11 @@ def test_notebook_renderer_is_interactive_with_anywidget_and_says_when_not(
     try:
         assert use_notebook_renderer() == "jupyter"
         monkeypatch.setitem(sys.modules, "anywidget", None)  # as if not installed
-        with pytest.warns(UserWarning, match=r"static SVG.*\[notebooks\]"):
-            assert use_notebook_renderer() == "svg"
+        with pytest.warns(UserWarning, match=r"static PNG.*\[notebooks\]"):
+            assert use_notebook_renderer() == "png"
+        bundle = alt.Chart(pl.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+        data, _ = alt.renderers.get()(bundle.to_dict())  # type: ignore[misc]
+        assert data["image/png"] and "application/vnd.jupyter.widget-view+json" not in data
     finally:
         alt.renderers.enable(before)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from factories import result, run, write_tables
 
 from cekura_analytics.errors import ConfigError
-from cekura_analytics.warehouse.connection import connect, query
-from cekura_analytics.warehouse.rules import Rules, load_rules, rules_path
+from cekura_analytics.warehouse.connection import connect, query, warn_unmatched_rules
+from cekura_analytics.warehouse.rules import Rules, load_rules, rules_path, unmatched_keys
 
 # -- the rules file -------------------------------------------------------------------------
 
@@ -90,3 +91,48 @@ def test_changing_the_rules_needs_no_reextract(tmp_path: Path) -> None:
     assert query(tmp_path, sql)["passed"].to_list() == [True]
     f.write_text('thresholds = { "1" = 6 }')
     assert query(tmp_path, sql)["passed"].to_list() == [False]
+
+
+# -- a rules-file key that names no metric ----------------------------------------------------
+def test_a_misspelt_metric_name_is_warned_about_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    f = tmp_path / "cekura-analytics.toml"
+    f.write_text('thresholds = { "Empathyy" = 4, "Clarity" = 3, "7" = 1, "99" = 2 }\n')
+    rows = [result(1, 7, metric_name="Empathy", score=5.0), result(1, 8, metric_name="Clarity")]
+    write_tables(tmp_path, runs=[run(1)], run_metrics=rows)
+    with caplog.at_level("WARNING", logger="cekura_analytics.warehouse"):
+        got = query(tmp_path, "select metric_name, passed from metric_results order by 1")
+    # the misspelt rule applies to nothing: Empathy's score 5 stays unknown
+    assert got.rows() == [("Clarity", None), ("Empathy", None)]
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"warning: {f}: no metric is named '99' (no close name); its rule applies to nothing",
+        f"warning: {f}: no metric is named 'Empathyy' (did you mean 'Empathy'?); its rule "
+        "applies to nothing",
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cekura_analytics.warehouse"):
+        query(tmp_path, "select 1")
+    assert not caplog.records  # once per process: a notebook connects many times
+
+
+def test_rules_are_not_checked_against_an_empty_catalogue(tmp_path: Path) -> None:
+    rules = Rules({"Anything": 1.0}, {}, tmp_path / "r.toml")
+    assert unmatched_keys(rules, []) == []
+    assert unmatched_keys(rules, [(1, "Anything else")]) == [
+        f"{tmp_path / 'r.toml'}: no metric is named 'Anything' (did you mean 'Anything else'?);"
+        " its rule applies to nothing"
+    ]
+
+
+def test_the_check_cannot_break_a_connection(caplog: pytest.LogCaptureFixture) -> None:
+    """A connection without the catalogue (a view that failed to define) gets no warning and
+    no error from the check."""
+    bare = duckdb.connect()
+    try:
+        warn_unmatched_rules(bare, Rules({"Nope": 1.0}, {}, Path("r.toml")))
+        assert bare.execute("select 42").fetchall() == [(42,)]
+    finally:
+        bare.close()
+    assert not caplog.records

@@ -128,6 +128,9 @@ def build(d: Path) -> Path:
         run(92, status="timeout", success=None),
         run(93, status="cancelled", success=False, scenario_id=3, personality_id=3),
     ]
+    for r in runs[4:7]:  # reviewed runs, so that the review views have rows (issue 18)
+        r |= {"is_reviewed": True, "evaluation_status": "reviewed_failure"}
+        r["critical_categories_json"] = '[{"category_id": 1, "wrongly_marked": true}]'
     write_tables(
         d,
         runs=runs,
@@ -446,7 +449,8 @@ def test_pass_rates_scope(data: Path, expected: pl.DataFrame) -> None:
     got = pass_rates(data, by="metric", since="2026-03-05", agent_id=1)
     scoped = expected.filter(pl.col("timestamp") >= since, pl.col("agent_id") == 1)
     _same(got, expected_rates(scoped, ["metric_id", "metric_name"]), ["metric_id"])
-    assert pass_rates(data, by="metric", agent_id=999).is_empty()
+    with pytest.raises(ConfigError, match="--agent-id 999: this data dir holds no agent 999"):
+        pass_rates(data, by="metric", agent_id=999)
     with pytest.raises(DataError, match="cannot group pass rates by 'colour'"):
         pass_rates(data, by="metric,colour")
     with pytest.raises(ConfigError, match="not an ISO date"):
@@ -720,3 +724,77 @@ def test_the_statistics_macros_file_is_generated_from_stats() -> None:
     spec.loader.exec_module(tool)
     assert tool.MACROS.read_text() == tool.macros_file()
     assert "clustered_low" in tool.macros_file() and "t975" in tool.macros_file()
+
+
+def test_the_tables_are_views_under_their_own_names(tmp_path: Path) -> None:
+    """``select count(*) from runs`` works as the README's table list suggests: every
+    extracted table is a view of its stored rows and columns, and no view name clashes."""
+    from cekura_analytics.lake.tables import EXTRACTED, SCHEMAS
+
+    assert set(EXTRACTED).isdisjoint(view_names())
+    d = write_tables(
+        tmp_path, runs=[run(1), run(2)], run_metrics=[result(1, 5, metric_name="M", score=1.0)]
+    )
+    con = connect(d)
+    try:
+        for table in EXTRACTED:
+            got = con.sql(f"select * from {table}").pl()
+            assert got.columns[: len(SCHEMAS[table])] == list(SCHEMAS[table]), table
+        assert con.sql("select count(*) from runs").fetchall() == [(2,)]
+        assert con.sql("select metric_name from run_metrics").fetchall() == [("M",)]
+        assert con.sql("select count(*) from agents").fetchall() == [(0,)]  # not written: empty
+    finally:
+        con.close()
+
+
+def test_the_duckdb_file_opens_as_its_message_says(tmp_path: Path) -> None:
+    """The message names a way to open the file that the user has (Python's duckdb, run
+    here as printed) and says the file reads the data dir by absolute path."""
+    import shlex
+    import subprocess
+    import sys
+
+    d = write_tables(tmp_path / "d", runs=[run(1)], run_metrics=[result(1, 1, score=1.0)])
+    out = tmp_path / "views.duckdb"
+    res = _cli("duckdb", "--data-dir", d, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "by absolute path" in res.output and str(d.resolve()) in res.output
+    assert "package manager" in res.output and f"duckdb {out}" in res.output
+    (line,) = [ln for ln in res.output.splitlines() if "python -c" in ln]
+    command = shlex.split(line.split("open it with Python's duckdb: ", 1)[1])
+    assert command[:2] == ["python", "-c"]
+    shown = subprocess.run(
+        [sys.executable, "-c", command[2]], capture_output=True, text=True, check=True
+    ).stdout
+    assert "metric_id" in shown and "pass_rate" in shown and "1 row" in shown
+
+
+def test_as_of_before_the_first_extract_is_an_error_not_zero_rows(tmp_path: Path) -> None:
+    """Version 0 (the empty table the first extract starts with) or a time before it would
+    answer "0 rows" with exit 0: it is a one-line error, exit 2."""
+    with Store(tmp_path, lock=True) as store:
+        store.save_state()  # what extract commits first: the window it is about to fetch
+        empty = store.version("runs")
+        store.upsert_runs(frame("runs", [run(1)]), frame("run_metrics", [result(1, 1)]))
+    for as_of in (empty, "2020-01-01"):
+        with pytest.raises(ConfigError, match="no run had been extracted yet then") as err:
+            query(tmp_path, "select count(*) from runs", as_of=as_of)
+        assert "\n" not in str(err.value)
+    res = _cli("sql", "--data-dir", tmp_path, "select count(*) from runs", "--as-of", str(empty))
+    assert res.exit_code == 2 and res.output.startswith("error: --as-of ")
+    assert query(tmp_path, "select count(*) as n from runs", as_of=empty + 1)["n"].item() == 1
+
+
+def test_as_of_a_version_optimize_removed_says_so_not_repair(tmp_path: Path) -> None:
+    """Files ``optimize`` vacuumed were removed on purpose: the error says time travel ends
+    there, not that a file is damaged and needs ``extract --repair``."""
+    from cekura_analytics.lake.maintenance import optimize
+
+    write_tables(tmp_path, runs=[run(1)], run_metrics=[result(1, 1, score=1.0)])
+    first = DeltaTable(str(tmp_path / "runs")).version()
+    write_tables(tmp_path, runs=[run(2)], run_metrics=[result(2, 1, score=1.0)])
+    optimize(tmp_path, retain_days=0)
+    with pytest.raises(ConfigError, match="`optimize` has since deleted") as err:
+        query(tmp_path, "select count(*) from runs", as_of=first)
+    assert "repair" not in str(err.value) and "retain-days" in str(err.value)
+    assert query(tmp_path, "select count(*) as n from runs")["n"].item() == 2

@@ -1,8 +1,9 @@
 -- one row per finished improve-prompt job × targeted metric (a metric the job's run failed):
 -- "before" is the agent version the run used, "after" the same agent's next version first seen
 -- after the job finished (null: not yet shipped), each with its pass counts, scenarios and
--- scenario-clustered 95 % interval over all of that version's results. Only jobs that produced a suggestion count
--- (status completed); instructions jobs change scenarios, not the agent, and are left out.
+-- scenario-clustered 95 % interval over all of that version's results. Only jobs that
+-- produced a suggestion count (status completed); instructions jobs change scenarios, not the
+-- agent, and are left out.
 -- The comparison of before vs after (scenario by scenario) and the verdict:
 -- cekura_analytics.improve.impact.improve_impact.
 create or replace view improve_impact as
@@ -20,10 +21,11 @@ targets as (
     where kind = 'prompt' and status = 'completed' and agent_version is not null
 ),
 versions as (
-    select agent_id, agent_version, min(timestamp) as first_seen_at
-    from metric_results
-    where agent_version is not null
-    group by agent_id, agent_version
+    select m.agent_id, m.agent_version, min(m.timestamp) as first_seen_at
+    from metric_results as m
+    semi join (select distinct agent_id from targets) as a on a.agent_id = m.agent_id
+    where m.agent_version is not null
+    group by m.agent_id, m.agent_version
 ),
 shipped as (
     -- the first version of the job's agent whose first result came after the job finished
@@ -35,16 +37,28 @@ shipped as (
         and v.agent_version <> t.before_version
     qualify row_number() over (partition by t.job_id order by v.first_seen_at, v.agent_version) = 1
 ),
+wanted as (
+    -- only the versions and metrics some job targets: nothing is counted without a ledger
+    select distinct agent_id, before_version as agent_version, metric_id from targets
+    union
+    select distinct t.agent_id, s.after_version, t.metric_id
+    from targets as t
+    join shipped as s on s.job_id = t.job_id
+),
 per_scenario as (
     select
-        agent_id,
-        agent_version,
-        metric_id,
-        scenario_id,
-        count(passed) as n,
-        count(*) filter (where passed) as k
-    from metric_results
-    group by agent_id, agent_version, metric_id, scenario_id
+        m.agent_id,
+        m.agent_version,
+        m.metric_id,
+        m.scenario_id,
+        count(m.passed) as n,
+        count(*) filter (where m.passed) as k
+    from metric_results as m
+    semi join wanted as w
+        on w.agent_id = m.agent_id
+        and w.agent_version = m.agent_version
+        and w.metric_id = m.metric_id
+    group by m.agent_id, m.agent_version, m.metric_id, m.scenario_id
 ),
 counts as (
     select
