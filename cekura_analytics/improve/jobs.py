@@ -412,6 +412,7 @@ def improve_collect(
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Poll open jobs (backoff ``poll`` → ``max_poll``) until done or ``timeout``; their rows."""
+    lg.check_data_dir(data_dir)  # a typo must not create a dir and say "no open jobs"
     with open_writer(data_dir) as store:
         ledger = lg.Ledger(store)
         ledger.reconcile()

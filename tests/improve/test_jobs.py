@@ -636,3 +636,15 @@ def test_improve_show_on_a_missing_data_dir_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "typo").exists()
     empty = CliRunner().invoke(cli, ["improve", "show", "--data-dir", str(tmp_path)])
     assert empty.exit_code == 0 and "no finished improve jobs" in empty.output
+
+
+def test_improve_collect_on_a_missing_data_dir_is_an_error(tmp_path: Path) -> None:
+    """A typo once created the dir and said "no open improve jobs to collect", exit 0."""
+    typo = tmp_path / "typo"
+    res = CliRunner().invoke(cli, ["improve", "collect", "--data-dir", str(typo)])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"error: data dir {typo} does not exist: check --data-dir"
+    assert not typo.exists()
+    with pytest.raises(ConfigError, match="does not exist: check --data-dir"):
+        improve.improve_collect(typo)
+    assert not typo.exists()
