@@ -98,6 +98,18 @@ def test_pass_rate_by_metric_sorted_with_error_bars(by_metric: pl.DataFrame) -> 
     empathy = next(r for r in rows if r["metric_name"] == "Empathy")
     assert empathy["rate_label"] == "80.0 %" and empathy["interval"] == "67.0 – 88.8 %"
     assert d["config"]["font"] == ch.THEME["font"]  # the shared theme is applied
+    assert "zoomed" not in d["title"]["subtitle"]  # 20 % and 80 %: the axis starts at 0
+
+
+def test_pass_rate_by_metric_zooms_and_says_so() -> None:
+    """Ten metrics between 85 and 96 % on a 0-100 % axis hid every difference and interval:
+    the axis spans the intervals, and the subtitle says it is zoomed."""
+    df = rates([cell(400, k, metric_id=i, metric_name=f"M{i}")
+                for i, k in enumerate((340, 360, 372, 384))])  # fmt: skip
+    d = spec(ch.pass_rate_by_metric(df))
+    scale = d["layer"][1]["encoding"]["x"]["scale"]
+    assert scale["zero"] is False and 0.78 < scale["domain"][0] < 0.85
+    assert scale["domain"][1] < 1 and "axis zoomed to the data" in d["title"]["subtitle"]
 
 
 def test_heatmaps_mark_cells_with_few_results(by_persona: pl.DataFrame) -> None:
