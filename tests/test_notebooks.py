@@ -57,6 +57,21 @@ def test_stored_without_outputs(name: str) -> None:
     assert book.metadata["kernelspec"]["name"] == "python3"
 
 
+def test_every_notebook_starts_with_the_same_setup() -> None:
+    """The setup cell (``.env`` read from here or a folder above, live on the key alone, else
+    the embedded mock) is one text in all three, so the tests that run it in 01 hold for each."""
+    setups = []
+    for name in NAMES:
+        book = nbformat.read(NOTEBOOKS / name, as_version=4)
+        setups.append(next(c.source for c in book.cells if c.cell_type == "code"))
+    assert setups[0] == setups[1] == setups[2]
+    assert "load_dotenv(find_dotenv(usecwd=True))" in setups[0]
+    assert 'LIVE = bool(os.environ.get("CEKURA_API_KEY"))' in setups[0]
+    code = [ln for ln in setups[0].splitlines() if not ln.startswith("#")]
+    assert "load_settings().base_url" in setups[0]  # the URL: the key alone is enough
+    assert not any("CEKURA_BASE_URL" in ln for ln in code)
+
+
 def test_notebooks_run_against_the_mock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env: dict[str, str | None] = {
         # set but empty: a .env in a folder above (the notebooks look there) cannot fill it

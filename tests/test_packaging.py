@@ -51,6 +51,9 @@ def test_the_wheel_carries_sql_templates_and_samples(wheel: Path) -> None:
     assert "cekura_analytics/present/templates/report.html.j2" in names
     assert "cekura_analytics/samples/sample_prompt.txt" in names
     assert "cekura_analytics/samples/demo-rules.toml" in names
+    # pyproject says MIT: the licence text ships with it (issue 20: there was no LICENSE)
+    (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    assert zipfile.ZipFile(wheel).read(licence).startswith(b"MIT License")
 
 
 #: what the optional extras ([mock], [modes], [notebooks]) install, by the first word of a

@@ -89,7 +89,15 @@ def run_durations(
         )
 
 
+def last_day(data_dir: Source, *, as_of: str | int | datetime | None = None) -> date | None:
+    """The UTC day of the newest run (None without runs): the day the data runs through."""
+    with opened(data_dir, as_of=as_of) as con:
+        day: date | None = con.execute("select max(day) from run_details").fetchall()[0][0]
+        return day
+
+
 __all__ = [
+    "last_day",
     "pass_rates",
     "pass_rates_sql",
     "run_durations",

@@ -180,14 +180,19 @@ def compare_versions_cmd(
     **settings: Any,
 ) -> None:
     """Each metric (or metric × language / personality) of the candidate version against the
-    baseline, scenario by scenario: rates, the change, the test and the verdict."""
+    baseline, scenario by scenario: rates, the change, the test and the verdict.
+
+    The table is worst first, in percent, with n as runs (scenarios); csv, json and parquet
+    keep every raw column (the test, both intervals, the scenarios run on one side only).
+    """
     from ..analysis.versions import compare_versions
     from ..present.output import render
+    from ..present.text import comparison_for_people
 
     baseline = renamed("--a", "--baseline", a, baseline)
     candidate = renamed("--b", "--candidate", b, candidate)
     df = compare_versions(data_dir, baseline=baseline, candidate=candidate, **settings)
-    click.echo(render(df, fmt, out, raw=raw))
+    click.echo(render(comparison_for_people(df) if fmt == "table" else df, fmt, out, raw=raw))
 
 
 @click.command("failure-modes")

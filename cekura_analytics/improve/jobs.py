@@ -163,7 +163,7 @@ def _pick_runs(
                     f"run(s) {', '.join(map(str, unknown[:10]))} are not in {data_dir}: nothing "
                     "was sent; check the ids, or run `cekura-analytics extract` first"
                 )
-            agent = _one_agent(con, [known[r]["agent_id"] for r in ids], agent_id, "the runs are")
+            agent = _one_agent(con, [known[r]["agent_id"] for r in ids], agent_id, "--run-ids name")
             wanted = [r for r in ids if known[r]["agent_id"] == agent]
             if len(wanted) < len(ids):
                 other = [r for r in ids if r not in wanted]
@@ -412,6 +412,7 @@ def improve_collect(
     client: CekuraClient | None = None,
 ) -> pl.DataFrame:
     """Poll open jobs (backoff ``poll`` → ``max_poll``) until done or ``timeout``; their rows."""
+    lg.check_data_dir(data_dir)  # a typo must not create a dir and say "no open jobs"
     with open_writer(data_dir) as store:
         ledger = lg.Ledger(store)
         ledger.reconcile()

@@ -169,9 +169,15 @@ def record_poll(row: dict[str, Any], got: wire.ProgressResponse | CekuraError) -
     return False
 
 
+def check_data_dir(data_dir: str | Path) -> None:
+    """A local data dir that does not exist is a :class:`ConfigError`: a typo, not "no jobs"
+    (and a command must not create it)."""
+    if not is_remote(data_dir) and not Path(data_dir).expanduser().is_dir():
+        raise ConfigError(f"data dir {data_dir} does not exist: check --data-dir")
+
+
 def read_ledger(data_dir: str | Path) -> pl.DataFrame:
     """The committed ledger of ``data_dir`` (zero rows when no job was ever launched); a
     local data dir that does not exist is a :class:`ConfigError` (a typo, not "no jobs")."""
-    if not is_remote(data_dir) and not Path(data_dir).expanduser().is_dir():
-        raise ConfigError(f"data dir {data_dir} does not exist: check --data-dir")
+    check_data_dir(data_dir)
     return Store(data_dir).read(TABLE, schema=IMPROVE_JOBS)

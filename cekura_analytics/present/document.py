@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from .._version import __version__
 from ..analysis.modes import modes_view, modes_weekly
-from ..analysis.rates import pass_rates_sql, run_durations, version_changes
+from ..analysis.rates import last_day, pass_rates_sql, run_durations, version_changes
 from ..analysis.versions import VersionComparison, agent_versions, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
@@ -401,6 +401,7 @@ def _collect(
         outliers = _outliers(con, params, n_outliers)
         modes = modes_view(con).filter(pl.col("n_failed") > 0)
         weekly = modes_weekly(con)
+        modes_through = last_day(con)  # the modes are all agents', all time: so is their week
         suggestions = _suggestions(con, agent_id, n_jobs)
         impact = impact_rows(improve_impact(con, agent_id=agent_id))
         flaky, trust = flaky_section(con, **scope), trust_section(con, **scope)
@@ -446,7 +447,11 @@ def _collect(
         ],
         _chart("durations", "Run duration", lambda: ch.duration_distribution(durations)),
         _chart("outliers", "Outlier runs", lambda: ch.outlier_table(outliers)),
-        _chart("failure_modes", "Failure modes", lambda: failure_mode_chart(modes, weekly)),
+        _chart(
+            "failure_modes",
+            "Failure modes",
+            lambda: failure_mode_chart(modes, weekly, through=modes_through),
+        ),
         _chart("flaky", "Flaky scenarios per metric", flaky["chart"]),
         _chart("trust", "Overturned failures and corrected pass rates", trust["chart"]),
     ]

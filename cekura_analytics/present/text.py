@@ -207,6 +207,34 @@ def impact_for_people(df: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(df["verdict"].alias("verdict"))
 
 
+def comparison_for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """``compare-versions`` as a table that fits a terminal, worst first: the cell, each side
+    as ``version: rate n=runs (scenarios)``, the scenario-matched change with its interval,
+    the Holm-corrected p of "worse" and the verdict (the raw frame has 45 columns)."""
+    df = df.sort(
+        [pl.col("fails_gate"), pl.col("verdict") == "worse", pl.col("change")],
+        descending=[True, True, False],
+        nulls_last=True,
+        maintain_order=True,
+    )
+    keys = ("metric", "baseline", "candidate", "change", "Holm p (worse)", "verdict")
+    out: dict[str, list[str]] = {k: [] for k in keys}
+    for r in df.iter_rows(named=True):
+        metric = str(r["metric_name"] or f"metric {r['metric_id']}")
+        if r.get("dimension_value") is not None:
+            metric += f" · {r['dimension_value']}"
+        out["metric"].append(metric)
+        for which in ("baseline", "candidate"):
+            n = count(_int(r[f"n_{which}"]), _int(r[f"n_scenarios_{which}"]))
+            out[which].append(f"{r[which]}: {pct(r[f'rate_{which}'])} n={n}")
+        lo, hi = r["ci_low_change"], r["ci_high_change"]
+        interval_text = "" if lo is None or hi is None else f" [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        out["change"].append(points(r["change"]) + interval_text)
+        out["Holm p (worse)"].append(p_value(r["p_holm_worse"]))
+        out["verdict"].append(str(r["verdict"]) + (" · fails the gate" if r["fails_gate"] else ""))
+    return pl.DataFrame(out, schema=dict.fromkeys(keys, pl.String))
+
+
 def _int(value: Any) -> int | None:
     """A count from SQL (DuckDB sums arrive as Decimal) as an int."""
     return None if value is None else int(value)

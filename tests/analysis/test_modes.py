@@ -222,6 +222,12 @@ def test_cli(mocked: tuple[Any, Path]) -> None:
     assert bad.exit_code == 1 and "Nope" in bad.output and "\n" not in bad.output.strip()
     since = runner.invoke(cli, ["failure-modes", "--data-dir", str(d), "--since", "soon"])
     assert since.exit_code == 2 and "--since" in since.output
+    # from a data dir, the chart knows the day the data runs through (its last run's day)
+    through = query(d, "select max(day) as d from run_details")["d"].item()
+    last = query(d, "select max(week_start) as w from failure_modes_weekly")["w"].item()
+    title = failure_mode_chart(d).to_dict()["title"]["subtitle"]
+    partial = (through - last).days < 6  # the last week ends after the last day: partial
+    assert (f"partial (data through {through})" in title) == partial
 
 
 def test_without_scikit_learn_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:

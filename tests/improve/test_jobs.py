@@ -274,6 +274,29 @@ def test_an_unknown_run_id_is_refused_before_anything_is_sent(server: Any, tmp_p
     assert stats(srv)["total"] == 0 and ledger(d).is_empty()
 
 
+def test_run_ids_of_several_or_another_agent_are_refused_before_anything_is_sent(
+    server: Any, tmp_path: Path
+) -> None:
+    """A prompt is one agent's: --run-ids naming runs of two agents needs --agent-id, and runs
+    of another agent than --agent-id are named; in both cases nothing is sent."""
+    from cekura_analytics.warehouse.connection import query
+
+    srv, d = server(), tmp_path / "d"
+    mine = failing(srv, d, 1)
+    agent = query(d, "select agent_id from runs where run_id = $r", {"r": mine[0]}).item()
+    other = query(d, "select min(run_id) from runs where agent_id <> $a", {"a": agent}).item()
+    reset(srv)
+    with pytest.raises(
+        ConfigError, match=r"^--run-ids name runs of several agents \(.*--agent-id$"
+    ):
+        improve.improve_launch(d, [*mine, other], SAMPLE, base_url=srv.base_url)
+    args = ["improve", "launch", "--agent-id", str(agent), "--run-ids", f"{mine[0]},{other}"]
+    res = CliRunner().invoke(cli, cli_args(srv, d, *args, "--prompt-file", str(SAMPLE)))
+    assert res.exit_code == 2
+    assert res.output.startswith(f"error: run(s) {other} are not of agent {agent}: a prompt is")
+    assert stats(srv)["total"] == 0 and ledger(d).is_empty()
+
+
 def test_runs_that_failed_no_metric_are_skipped(
     server: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -636,3 +659,15 @@ def test_improve_show_on_a_missing_data_dir_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "typo").exists()
     empty = CliRunner().invoke(cli, ["improve", "show", "--data-dir", str(tmp_path)])
     assert empty.exit_code == 0 and "no finished improve jobs" in empty.output
+
+
+def test_improve_collect_on_a_missing_data_dir_is_an_error(tmp_path: Path) -> None:
+    """A typo once created the dir and said "no open improve jobs to collect", exit 0."""
+    typo = tmp_path / "typo"
+    res = CliRunner().invoke(cli, ["improve", "collect", "--data-dir", str(typo)])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"error: data dir {typo} does not exist: check --data-dir"
+    assert not typo.exists()
+    with pytest.raises(ConfigError, match="does not exist: check --data-dir"):
+        improve.improve_collect(typo)
+    assert not typo.exists()

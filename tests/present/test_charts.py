@@ -98,6 +98,18 @@ def test_pass_rate_by_metric_sorted_with_error_bars(by_metric: pl.DataFrame) -> 
     empathy = next(r for r in rows if r["metric_name"] == "Empathy")
     assert empathy["rate_label"] == "80.0 %" and empathy["interval"] == "67.0 – 88.8 %"
     assert d["config"]["font"] == ch.THEME["font"]  # the shared theme is applied
+    assert "zoomed" not in d["title"]["subtitle"]  # 20 % and 80 %: the axis starts at 0
+
+
+def test_pass_rate_by_metric_zooms_and_says_so() -> None:
+    """Ten metrics between 85 and 96 % on a 0-100 % axis hid every difference and interval:
+    the axis spans the intervals, and the subtitle says it is zoomed."""
+    df = rates([cell(400, k, metric_id=i, metric_name=f"M{i}")
+                for i, k in enumerate((340, 360, 372, 384))])  # fmt: skip
+    d = spec(ch.pass_rate_by_metric(df))
+    scale = d["layer"][1]["encoding"]["x"]["scale"]
+    assert scale["zero"] is False and 0.78 < scale["domain"][0] < 0.85
+    assert scale["domain"][1] < 1 and "axis zoomed to the data" in d["title"]["subtitle"]
 
 
 def test_heatmaps_mark_cells_with_few_results(by_persona: pl.DataFrame) -> None:
@@ -254,3 +266,26 @@ def test_a_partial_last_week_is_drawn_as_partial(daily: pl.DataFrame) -> None:
     assert "partial" in " ".join(spec(chart)["title"]["subtitle"].split())
     whole = ch.trend(weeks, freq="week", through=dt.date(2024, 1, 21))  # the Sunday: complete
     assert not any(r["partial"] for r in data_rows(whole) if r["kind"] == "rate")
+
+
+def test_failure_modes_draw_a_partial_last_week_as_partial() -> None:
+    """Failures per mode and week: a last week counted through its Wednesday fell towards zero
+    and read as a fix; its points are hollow, joined by a dashed line, and the title says so."""
+    modes = pl.DataFrame({"mode_id": ["a", "b"], "metric_id": [1, 1], "metric_name": ["M1"] * 2,
+                          "label": ["wrong day", "hung up"], "n_failed": [30, 12],
+                          "mode_rank": [1, 2]})  # fmt: skip
+    mondays = [dt.date(2024, 1, 1), dt.date(2024, 1, 8), dt.date(2024, 1, 15)]
+    weekly = pl.DataFrame({"mode_id": ["a"] * 3 + ["b"] * 3, "week_start": mondays * 2,
+                           "n_failed": [10, 12, 4, 5, 4, 1]})  # fmt: skip
+    chart = ch.failure_mode_chart(modes, weekly, through=dt.date(2024, 1, 17))
+    rows = [r for r in data_rows(chart) if "week_start" in r]
+    assert [r["partial"] for r in rows] == [False, False, True] * 2
+    assert [r["tail"] for r in rows] == [False, True, True] * 2
+    line = spec(chart)["vconcat"][0]["hconcat"][1]
+    marks = [layer["mark"] for layer in line["layer"]]
+    assert marks[1]["strokeDash"] and marks[2]["type"] == "point"  # the dashed tail, the dots
+    assert "partial (data through 2024-01-17)" in spec(chart)["title"]["subtitle"]
+    whole = ch.failure_mode_chart(modes, weekly, through=dt.date(2024, 1, 21))  # the Sunday
+    assert not any(r.get("partial") for r in data_rows(whole))
+    assert "partial" not in spec(whole)["title"]["subtitle"]
+    assert "partial" not in spec(ch.failure_mode_chart(modes, weekly))["title"]["subtitle"]

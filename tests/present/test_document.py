@@ -264,3 +264,24 @@ def test_outlier_runs_are_taken_in_turn_from_each_kind_of_reason(data_dir: Path)
     assert len(kinds) >= 2  # the mock has surprising failures, low scores and long runs
     per_kind = picked["reason_kind"].value_counts()["count"].to_list()
     assert max(per_kind) - min(per_kind) <= 1 and set(picked["reason_kind"]) == kinds
+
+
+def test_every_agent_gets_its_version_chart_and_the_trend_one_agent(
+    html: str, data_dir: Path
+) -> None:
+    """The version comparison was drawn for the busiest agent only, and the trend mixed three
+    agents' version rules: now one chart per agent with two versions (each with intervals and
+    n), and the trend follows one agent (the busiest) and says which."""
+    from cekura_analytics.warehouse.connection import query
+
+    two = query(
+        data_dir,
+        "select agent_id, sum(n) as n from (select agent_id, agent_version, count(*) as n"
+        " from metric_results where agent_version is not null group by all)"
+        " group by agent_id having count(*) >= 2 order by n desc, agent_id",
+    )["agent_id"].to_list()
+    assert len(two) >= 2  # the mock's agents each ship versions
+    titles = re.findall(r"Agent (\d+): version \S+ → \S+<", html)
+    assert [int(a) for a in dict.fromkeys(titles)] == two  # the busiest first
+    assert re.search(r'"label_b": "[\d.]+ % \[[\d.]+ – [\d.]+ %\] n=[\d,]+ \(\d+\)"', html)
+    assert f"Trend (agent {two[0]})" in html

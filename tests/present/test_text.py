@@ -1,5 +1,6 @@
 """Tables for people (``--format table``): pass rates worst first in percent with runs
-(scenarios); improve impact in the columns that fit. csv and json keep the raw numbers."""
+(scenarios); improve impact and compare-versions in the columns that fit. csv and json keep
+the raw numbers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from click.testing import CliRunner
 from factories import result, run, write_tables
 
 from cekura_analytics.cli import cli
-from cekura_analytics.present.text import impact_for_people, rates_for_people
+from cekura_analytics.present.text import (
+    comparison_for_people,
+    impact_for_people,
+    rates_for_people,
+)
 
 
 def test_rates_for_people_are_worst_first_in_percent() -> None:
@@ -92,3 +97,27 @@ def test_pass_rates_cli_table_for_people_csv_and_json_raw(tmp_path: Path) -> Non
     js = CliRunner().invoke(cli, ["pass-rates", "--data-dir", d, "--by", "metric", "--format",
                                   "json"]).output  # fmt: skip
     assert sorted(r["pass_rate"] for r in json.loads(js)) == [0.5, 1.0]
+
+
+def test_compare_versions_for_people_fits_a_terminal_worst_first(tmp_path: Path) -> None:
+    """``compare-versions`` printed its 45 raw columns cut to three characters each; the table
+    now has the cell, both sides, the change and the verdict, the regression first."""
+    from gate_data import REGRESSION, write_versions
+
+    from cekura_analytics.analysis.versions import compare_versions
+
+    d = write_versions(tmp_path / "d", REGRESSION)
+    got = comparison_for_people(compare_versions(d, agent_id=1))
+    assert got.columns == ["metric", "baseline", "candidate", "change", "Holm p (worse)", "verdict"]
+    assert got.row(0)[:3] == ("Empathy", "v1: 95.0 % n=100 (1)", "v2: 70.0 % n=100 (1)")
+    assert got.row(0)[3].startswith("-25.0 pts [") and got.row(0)[5] == "worse · fails the gate"
+    res = CliRunner().invoke(cli, ["compare-versions", "--data-dir", str(d), "--agent-id", "1"])
+    assert res.exit_code == 0, res.output
+    assert max(len(line) for line in res.output.splitlines()) < 140
+    lines = [ln for ln in res.output.splitlines() if "│" in ln]
+    assert "Empathy" in lines[1] and "fails the gate" in lines[1]
+    js = CliRunner().invoke(
+        cli, ["compare-versions", "--data-dir", str(d), "--agent-id", "1", "--format", "json"]
+    )
+    raw = json.loads(js.output)
+    assert {"p_worse", "ci_low_change", "scenarios_baseline_only"} <= set(raw[0])
