@@ -121,12 +121,17 @@ def check_agent(con: Any, agent_id: int | None, where: str = "this data dir") ->
     )
 
 
-def scope_sql(prefix: str = "") -> str:
-    """The SQL condition of a scope over a relation with ``timestamp`` and ``agent_id``."""
-    return (
-        f"(cast($since as timestamptz) is null or {prefix}timestamp >= cast($since as timestamptz))"
-        f" and (cast($agent_id as bigint) is null or {prefix}agent_id = cast($agent_id as bigint))"
+def scope_sql(prefix: str = "", *, timed: bool = True) -> str:
+    """The SQL condition of a scope over a relation with ``timestamp`` and ``agent_id``;
+    ``timed=False``: over one with ``agent_id`` only (it holds nothing when ``$since`` is
+    given, so pick it for scopes without a start only)."""
+    since = (
+        f"cast($since as timestamptz) is null or {prefix}timestamp >= cast($since as timestamptz)"
+        if timed
+        else "cast($since as timestamptz) is null"
     )
+    agent = f"cast($agent_id as bigint) is null or {prefix}agent_id = cast($agent_id as bigint)"
+    return f"({since}) and ({agent})"
 
 
 __all__ = [

@@ -15,12 +15,16 @@ import polars as pl
 
 from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import Source, fetch, opened
-from ..warehouse.families import rates_sql
+from ..warehouse.families import METRIC_RESULTS, metric_source, rates_sql
 
 
-def pass_rates_sql(by: str | Iterable[str] = ("metric", "personality")) -> str:
-    """The SQL :func:`pass_rates` runs (parameters ``$since`` and ``$agent_id``)."""
-    return rates_sql(by, where=scope_sql())
+def pass_rates_sql(
+    by: str | Iterable[str] = ("metric", "personality"), scope: Scope | None = None
+) -> str:
+    """The SQL :func:`pass_rates` runs (parameters ``$since`` and ``$agent_id``) for
+    ``scope``: over the counted cells unless the scope starts at a time (or is unknown)."""
+    source = metric_source(by, timed=scope is None or scope.since is not None)
+    return rates_sql(by, source, where=scope_sql(timed=source is METRIC_RESULTS))
 
 
 def pass_rates(
@@ -41,8 +45,8 @@ def pass_rates(
     ``pass_rates_by_metric``.
     """
 
-    statement = pass_rates_sql(by)
     scope = Scope.of(since, agent_id)  # bad input fails before anything is read
+    statement = pass_rates_sql(by, scope)
     with opened(data_dir, rules, as_of=as_of) as con:
         check_agent(con, scope.agent_id)
         return fetch(con, statement, scope.params())

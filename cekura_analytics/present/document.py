@@ -388,15 +388,16 @@ def _collect(
     """Everything the templates show, as plain values and altair charts."""
 
     n_worst, n_outliers, n_jobs = limits
-    params = Scope.of(since, agent_id).params()
+    scoped = Scope.of(since, agent_id)
+    params = scoped.params()
     scope = {"since": since, "agent_id": agent_id}
     # one connection, one snapshot: every number below comes from the same committed version
     with opened(data_dir, rules, as_of=as_of) as con:
-        check_agent(con, Scope.of(since, agent_id).agent_id)  # an unknown agent: say so
+        check_agent(con, scoped.agent_id)  # an unknown agent: say so
         snapshot = _snapshot_note(con)
         headline = _headline(con, data_dir, params, as_of is not None)
         # the twins' SQL on this one connection: same numbers as analysis.pass_rates
-        rates = {by: fetch(con, pass_rates_sql(by), params) for by in RATE_GROUPS}
+        rates = {by: fetch(con, pass_rates_sql(by, scoped), params) for by in RATE_GROUPS}
         durations = run_durations(con, **scope)
         outliers = _outliers(con, params, n_outliers)
         modes = modes_view(con).filter(pl.col("n_failed") > 0)
@@ -411,7 +412,9 @@ def _collect(
         main = comparisons[0].agent_id if comparisons else agent_id
         # the trend follows one agent, so its version rules belong to the line they cross
         freq, through = _trend_grain(rates[("day", "metric")])
-        agent_rates = fetch(con, pass_rates_sql((freq, "metric")), {**params, "agent_id": main})
+        agent_rates = fetch(
+            con, pass_rates_sql((freq, "metric"), scoped), {**params, "agent_id": main}
+        )
         changes = version_changes(con, since=since, agent_id=main)
     by_pers, by_lang = rates[("metric", "personality")], rates[("metric", "language")]
     worst = _worst({"personality_name": by_pers, "scenario_language": by_lang}, min_n, n_worst)

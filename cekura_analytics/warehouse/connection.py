@@ -39,6 +39,7 @@ from ..lake.store import Store, is_remote, missing_file_in, unreadable
 from ..lake.tables import EXTRACTED, TABLES, TERMINAL_STATUSES
 from ..lake.tables import schema as table_schema
 from ..scope import parse_as_of
+from .cache import CACHE_DIR, cache_key, pin
 from .rules import Rules, load_rules, rules_path, unmatched_keys
 
 log = logging.getLogger("cekura_analytics.warehouse")
@@ -49,9 +50,13 @@ SQL_DIR = Path(__file__).with_name("sql")
 
 #: Small relations that every metric query would otherwise rebuild, each with a scan of the
 #: large tables (``metric_catalog`` reads every ``run_metrics`` metric_id for the ids the
-#: metrics table lacks; the ``int_*`` read ``runs`` for ids their tables lack): an in-memory
-#: connection computes them once, from its one snapshot, and its views read the result.
-PINNED = ("int_scenarios", "int_personalities", "metric_catalog")
+#: metrics table lacks; the ``int_*`` read ``runs`` for ids their tables lack;
+#: ``metric_cells`` counts every metric result, which the pass-rate views sum, and
+#: ``pass_rates_daily`` counts them per day, too fine a grain to keep as cells): an in-memory
+#: connection reads them from the data dir's cache for its snapshot and rules, or computes
+#: them once (:mod:`.cache`), and its views read the result.
+PINNED = ("int_scenarios", "int_personalities", "metric_catalog", "metric_cells",
+          "pass_rates_daily")  # fmt: skip
 
 #: ``{table}`` -> the table's rows as of the snapshot :func:`connect` pinned
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(TABLES) + r")\}")
@@ -285,9 +290,11 @@ def connect(
             ],
         )
         if database == ":memory:":  # a database file keeps plain views over the files
+            folder = None if store.remote else Path(store.uri) / CACHE_DIR
+            key = cache_key(snap, rows, [python_macros(), *(f.read_text() for f in sql_files())])
             for name in PINNED:
                 try:
-                    _pin(con, name)
+                    pin(con, name, folder, key)
                 except ddb.Error as exc:
                     raise _unreadable_or(store, exc, f"{name}: cannot read {store.uri}") from None
         warn_unmatched_rules(con, parsed)
@@ -295,13 +302,6 @@ def connect(
         con.close()
         raise
     return con
-
-
-def _pin(con: ddb.DuckDBPyConnection, name: str) -> None:
-    """Compute view ``name`` once into a temporary table and point the view at it (the
-    rules and the snapshot it depends on are fixed for the connection's life)."""
-    con.execute(f"create temp table _pinned_{name} as select * from {name}")
-    con.execute(f"create or replace view {name} as select * from temp._pinned_{name}")
 
 
 def view_statements(sources: Mapping[str, str]) -> Iterator[tuple[Path, str]]:

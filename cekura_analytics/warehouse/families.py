@@ -60,12 +60,16 @@ ALIASES = {
 
 @dataclass(frozen=True)
 class Source:
-    """What a rate counts: the relation, its verdict column, the rows it keeps, and words."""
+    """What a rate counts: the relation, its verdict column, the rows it keeps, and words.
+
+    ``keys``: the columns a relation of counted cells (``n_evaluated``, ``n_passed``,
+    ``n_unknown`` per row) is grouped by; empty for a relation of single results."""
 
     relation: str
     flag: str
     where: str
     what: str
+    keys: tuple[str, ...] = ()
 
 
 #: metric results passed / evaluated (unknown verdicts counted apart)
@@ -76,6 +80,26 @@ METRIC_RESULTS = Source(
     "metric results passed / evaluated, scenario-clustered 95 % interval\n"
     "-- unknown results (no pass rule applies) are counted in n_unknown and left out of the rate",
 )
+#: the same counts, summed per metric × scenario × personality × language × agent version
+#: (``sql/intermediate/26_metric_cells.sql``; pinned and cached per snapshot)
+METRIC_CELLS = Source(
+    "metric_cells",
+    "passed",
+    "",
+    METRIC_RESULTS.what,
+    ("metric_id", "scenario_id", "personality_id", "scenario_language", "agent_id",
+     "agent_version"),
+)  # fmt: skip
+
+
+def metric_source(by: str | Iterable[str], *, timed: bool = False) -> Source:
+    """The relation that holds a grouping's metric counts: ``metric_cells`` when its keys
+    cover the grouping and the agent scope, else ``metric_results`` (also when the scope
+    starts at a time, ``timed``, which only single results can answer)."""
+    needed = {*key_columns(by), "scenario_id", "agent_id"}
+    return METRIC_CELLS if not timed and needed <= set(METRIC_CELLS.keys) else METRIC_RESULTS
+
+
 #: run-level success over terminal runs
 RUN_SUCCESS = Source(
     "run_details",
@@ -188,6 +212,18 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
                 joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
     conditions = " and ".join(f"({c})" for c in (source.where, where) if c)
     flag = source.flag
+    if source.keys:  # cells counted already: add them up (as bigint, like count())
+        counted = [
+            "cast(sum(n_evaluated) as bigint) as n,",
+            "cast(sum(n_passed) as bigint) as k,",
+            "cast(sum(n_unknown) as bigint) as u",
+        ]
+    else:
+        counted = [
+            f"count({flag}) as n,",
+            f"count(*) filter (where {flag}) as k,",
+            f"count(*) - count({flag}) as u",
+        ]
     sums = "n_passed, n_evaluated, sum_kk, sum_kn, sum_nn, n_scenarios"
     qd = "k.n_passed, k.n_evaluated, k.quantile, k.design_effect"
     lines = [
@@ -196,9 +232,7 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
         "    select",
         f"        {per_scenario},",
         *[f"        any_value({label}) as {label},  -- one per {key}" for label, key in carried],
-        f"        count({flag}) as n,",
-        f"        count(*) filter (where {flag}) as k,",
-        f"        count(*) - count({flag}) as u",
+        *[f"        {c}" for c in counted],
         f"    from {source.relation}",
         *([f"    where {conditions}"] if conditions else []),
         f"    group by {per_scenario}",
@@ -208,9 +242,9 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
         "    select",
         f"        {cell},",
         *[f"        any_value({label}) as {label}," for label, _ in carried],
-        "        sum(n) as n_evaluated,",
-        "        sum(k) as n_passed,",
-        "        sum(u) as n_unknown,",
+        "        cast(sum(n) as bigint) as n_evaluated,  -- a count, not a hugeint",
+        "        cast(sum(k) as bigint) as n_passed,",
+        "        cast(sum(u) as bigint) as n_unknown,",
         "        count(*) filter (where n > 0) as n_scenarios,",
         "        sum(k * k) as sum_kk,",
         "        sum(k * n) as sum_kn,",
@@ -249,7 +283,8 @@ def rate_view_sql(name: str) -> str:
     grain = " × ".join(_GRAIN_WORDS.get(d, d) for d in view.by)
     header = f"-- one row per {grain}: {view.source.what}\n"
     header += f"-- {GENERATED}\n"
-    return header + f"create or replace view {name} as\n" + rates_sql(view.by, view.source)
+    source = metric_source(view.by) if view.source == METRIC_RESULTS else view.source
+    return header + f"create or replace view {name} as\n" + rates_sql(view.by, source)
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,19 @@ with scenarios as (
     -- aggregate on ids only, names are looked up afterwards (cheaper than text)
     select
         personality_id, scenario_id,
-        count(passed) as n,
-        count(*) filter (where passed) as k,
-        count(*) - count(passed) as u
-    from metric_results
+        cast(sum(n_evaluated) as bigint) as n,
+        cast(sum(n_passed) as bigint) as k,
+        cast(sum(n_unknown) as bigint) as u
+    from metric_cells
     group by personality_id, scenario_id
 ),
 counts as (
     -- per cell: the counts, and the sums over its scenarios the clustered interval needs
     select
         personality_id,
-        sum(n) as n_evaluated,
-        sum(k) as n_passed,
-        sum(u) as n_unknown,
+        cast(sum(n) as bigint) as n_evaluated,  -- a count, not a hugeint
+        cast(sum(k) as bigint) as n_passed,
+        cast(sum(u) as bigint) as n_unknown,
         count(*) filter (where n > 0) as n_scenarios,
         sum(k * k) as sum_kk,
         sum(k * n) as sum_kn,

@@ -18,9 +18,9 @@ counts as (
     -- per cell: the counts, and the sums over its scenarios the clustered interval needs
     select
         scenario_language,
-        sum(n) as n_evaluated,
-        sum(k) as n_passed,
-        sum(u) as n_unknown,
+        cast(sum(n) as bigint) as n_evaluated,  -- a count, not a hugeint
+        cast(sum(k) as bigint) as n_passed,
+        cast(sum(u) as bigint) as n_unknown,
         count(*) filter (where n > 0) as n_scenarios,
         sum(k * k) as sum_kk,
         sum(k * n) as sum_kn,
