@@ -61,11 +61,14 @@ def outliers(
         raise ConfigError(f"limit must be 0 or more, got {limit!r}")
 
     with opened(data_dir, rules, as_of=as_of) as con:
-        con.execute(
-            "update outlier_settings set min_group_pass_rate = ?, min_group_results = ?,"
-            " score_z = ?, duration_z = ?",
-            [float(min_group_pass_rate), int(min_group_results), float(score_z), float(duration_z)],
-        )
+        settings = {
+            "min_group_pass_rate": float(min_group_pass_rate),
+            "min_group_results": int(min_group_results),
+            "score_z": float(score_z),
+            "duration_z": float(duration_z),
+        }
+        for name, value in settings.items():  # what the outlier_settings view reads
+            con.execute(f"set variable outlier_{name} = ?", [value])
         if limit is None:
             return fetch(con, "select * from outlier_runs")
         return fetch(con, "select * from outlier_runs limit $limit", {"limit": int(limit)})

@@ -1,13 +1,16 @@
-"""The data dir's cache of pinned relations: computed once per snapshot and rules, read after.
+"""The data dir's cache of the views: built once per snapshot and rules, attached after.
 
-A pinned relation (``metric_cells``: every metric result counted per metric × scenario ×
-personality × language × agent version) takes one pass over the snapshot's results, about
-two seconds at a million runs; reading it back takes milliseconds. The file's name carries a
-key of everything the relation depends on: each table's Delta identity and version, the pass
-rules, the view definitions and the DuckDB version, so a new extract, another rules file or
-a changed view never reads an old file. The cache lives in ``<data dir>/.cache/`` (local data
-dirs only), keeps the newest :data:`KEEP` files per relation and is safe to delete at any
-time; a cache that cannot be written (read-only dir, full disk) is skipped, never an error.
+Defining the views costs a connection about a second whatever the data's size (DuckDB binds
+each view's whole tree), and the pinned relations (``metric_cells``: every metric result
+counted per metric × scenario × personality × language × agent version) take a pass over
+the snapshot's results, a few seconds at a million runs. Both are done once, into a DuckDB
+database file that later connections attach read-only in milliseconds. The file's name
+carries a key of everything the views depend on: each table's Delta identity and version,
+the pass rules, the view definitions with the snapshot's file names (so the data dir's
+place too) and the DuckDB version, so a new extract, another rules file or a changed view
+never reads an old file. The cache lives in ``<data dir>/.cache/`` (local data dirs only),
+keeps the newest :data:`KEEP` files and is safe to delete at any time; a cache that cannot
+be written (read-only dir, full disk) or read (damaged) costs time, never an error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb as ddb
@@ -27,15 +30,15 @@ log = logging.getLogger("cekura_analytics.warehouse")
 
 #: the cache folder inside a local data dir
 CACHE_DIR = ".cache"
-#: files kept per relation (a few snapshots, e.g. the latest and an ``--as-of`` one)
+#: files kept (a few snapshots: the latest, an ``--as-of`` one, another rules file)
 KEEP = 4
 
 
 def cache_key(
     snap: Mapping[str, DeltaTable | None], rules: Sequence[Sequence[object]], texts: Iterable[str]
 ) -> str:
-    """A key of everything a pinned relation depends on: each table's identity and version,
-    the pass-rules rows and the view definitions' texts (and DuckDB's version)."""
+    """A key of everything the views depend on: each table's identity and version, the
+    pass-rules rows and the view definitions' texts (and DuckDB's version)."""
     h = hashlib.sha256(ddb.__version__.encode())
     for table, dt in sorted(snap.items()):
         ident = f"{dt.metadata().id}@{dt.version()}" if dt is not None else "-"
@@ -46,61 +49,61 @@ def cache_key(
     return h.hexdigest()[:32]
 
 
-def pin(con: ddb.DuckDBPyConnection, name: str, folder: Path | None, key: str) -> None:
-    """Make view ``name`` read a temporary table of its rows: from the cache file for ``key``
-    when there is one, else computed (and then written to the cache, best effort)."""
-    table = f"_pinned_{name}"
-    path = folder / f"{name}-{key}.parquet" if folder is not None else None
-    if path is not None and path.is_file():
+def pin(con: ddb.DuckDBPyConnection, name: str, *, temp: bool) -> None:
+    """Compute view ``name`` once into a table (temporary if ``temp``) and point the view at
+    it: the snapshot and rules it depends on are fixed for the connection's life."""
+    table = f"temp._pinned_{name}" if temp else f"_pinned_{name}"
+    con.execute(f"create or replace {'temp ' if temp else ''}table _pinned_{name} as "
+                f"select * from {name}")  # fmt: skip
+    con.execute(f"create or replace view {name} as select * from {table}")
+
+
+def cached_views(
+    folder: Path, key: str, build: Callable[[ddb.DuckDBPyConnection], None]
+) -> Path | None:
+    """The cache's database file for ``key``, built with ``build`` if missing or damaged;
+    ``None`` if it cannot be written (errors about the data itself are raised)."""
+    path = folder / f"views-{key}.duckdb"
+    if path.is_file():
         try:
-            con.execute(f"create temp table {table} as select * from read_parquet(?)", [str(path)])
-        except ddb.Error as exc:  # vanished or damaged since: compute it again
-            log.debug("cache file %s unreadable (%s): recomputing", path, exc)
-        else:
-            _point(con, name, table)
-            return
-    con.execute(f"create or replace temp table {table} as select * from {name}")
-    _point(con, name, table)
-    if path is not None:
-        _write(con, table, path)
-
-
-def _point(con: ddb.DuckDBPyConnection, name: str, table: str) -> None:
-    con.execute(f"create or replace view {name} as select * from temp.{table}")
-
-
-def _write(con: ddb.DuckDBPyConnection, table: str, path: Path) -> None:
-    """Write the table to ``path`` atomically (a unique temporary name, then a rename), then
-    drop the relation's oldest files; any failure only costs the next reader a recompute."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+            ddb.connect(str(path), read_only=True).close()
+            return path
+        except ddb.Error as exc:  # damaged: build it again
+            log.debug("cache file %s unreadable (%s): rebuilding", path, exc)
+    tmp = folder / f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"copy temp.{table} to '{_quoted(tmp)}' (format parquet)")
+        folder.mkdir(parents=True, exist_ok=True)
+        con = ddb.connect(str(tmp))
+        try:
+            build(con)
+        finally:
+            con.close()
         os.replace(tmp, path)
-        _prune(path)
-    except (OSError, ddb.Error) as exc:
+    except Exception as exc:
+        if not isinstance(exc, OSError) and tmp.name not in str(exc):
+            raise  # about the data (a damaged file, a bad rules file), not the cache
         log.debug("cache not written to %s: %s", path, exc)
-        with contextlib.suppress(OSError):  # e.g. the cache path is not a folder
-            tmp.unlink(missing_ok=True)
+        return None
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(OSError):  # e.g. the cache path is not a folder
+                leftover.unlink(missing_ok=True)
+    _prune(folder)
+    return path
 
 
-def _prune(path: Path) -> None:
-    relation = path.name.rsplit("-", 1)[0]
-    files = sorted(path.parent.glob(f"{relation}-*.parquet"), key=_mtime, reverse=True)
+def _prune(folder: Path) -> None:
+    files = sorted(folder.glob("views-*.duckdb"), key=_mtime, reverse=True)
     for old in files[KEEP:]:
-        old.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            old.unlink(missing_ok=True)
 
 
 def _mtime(f: Path) -> float:
     try:
         return f.stat().st_mtime
-    except OSError:  # removed by another reader's prune meanwhile
+    except OSError:  # removed by another process's prune meanwhile
         return 0.0
 
 
-def _quoted(path: Path) -> str:
-    # COPY takes no parameter for its target: a literal with quotes doubled
-    return str(path).replace("'", "''")
-
-
-__all__ = ["CACHE_DIR", "KEEP", "cache_key", "pin"]
+__all__ = ["CACHE_DIR", "KEEP", "cache_key", "cached_views", "pin"]

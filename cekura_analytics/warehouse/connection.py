@@ -11,9 +11,11 @@ versions replaced since) are never read, so the staging SQL only renames and cas
 Time travel: ``connect(..., as_of=VERSION|TIMESTAMP)`` (:func:`parse_as_of`, :func:`snapshot`).
 
 Connections run with ``TimeZone = 'UTC'`` (text timestamps without an offset are UTC) and
-no progress bar. Tables hold settings: ``pass_rules`` (the rules file, see :mod:`.passing`),
-``outlier_settings`` (the thresholds of the ``outlier_runs`` view) and ``table_versions``
-(the Delta version of each table the views read).
+no progress bar. Tables hold settings: ``pass_rules`` (the rules file, see :mod:`.rules`)
+and ``table_versions`` (the Delta version of each table the views read); ``outlier_settings``
+(the thresholds of the ``outlier_runs`` view) reads the connection's variables. An in-memory
+connection over a local data dir attaches the views from the data dir's cache
+(:mod:`.cache`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +42,7 @@ from ..lake.store import Store, is_remote, missing_file_in, unreadable
 from ..lake.tables import EXTRACTED, TABLES, TERMINAL_STATUSES
 from ..lake.tables import schema as table_schema
 from ..scope import parse_as_of
-from .cache import CACHE_DIR, cache_key, pin
+from .cache import CACHE_DIR, cache_key, cached_views, pin
 from .rules import Rules, load_rules, rules_path, unmatched_keys
 
 log = logging.getLogger("cekura_analytics.warehouse")
@@ -247,6 +250,9 @@ def connect(
     ``table_versions`` says which version of each table that is.
     ``rules`` is a TOML rules file (default: ``<data_dir>/cekura-analytics.toml`` if present).
     ``database`` may name a file: the views are then stored in it (see :func:`duckdb`).
+    An in-memory connection over a local data dir reads the views and the :data:`PINNED`
+    relations from the data dir's cache for its snapshot and rules (:mod:`.cache`), built
+    on first use; objects you create go to its own ``main`` schema.
     Raises :class:`DataError` for a missing or empty data dir, :class:`ConfigError` for a bad
     rules file or as-of value, :class:`StoreError` for an unreadable table.
     """
@@ -257,51 +263,112 @@ def connect(
     snap = snapshot(store, when)
     con = ddb.connect(database)
     try:
-        # no progress bar on stdout; timestamps given as text without an offset mean UTC
-        # inside Jupyter without ipywidgets DuckDB refuses to change this setting
-        with contextlib.suppress(ddb.Error):
-            con.execute("set enable_progress_bar = false")
-        con.execute("set TimeZone = 'UTC'")
-        # the snapshot's data files never change (Delta writes new files): read each file's
-        # footer once per connection, not once per query that binds the views
-        con.execute("set parquet_metadata_cache = true")
-        con.execute(python_macros())
+        _session(con)
         sources = {t: source_sql(con, t, dt, store.remote) for t, dt in snap.items()}
-        for f, text in view_statements(sources):
-            try:
-                con.execute(text)
-            except ddb.Error as exc:
-                context = f"{f.name}: cannot define it over {store.uri}"
-                raise _unreadable_or(store, exc, context) from None
-        con.execute(table_views_sql(sources))
-        con.execute(
-            "insert into outlier_settings values ($min_group_pass_rate, $min_group_results, "
-            "$score_z, $duration_z)",
-            OUTLIER_SETTINGS,
+        build = _Build(store, snap, when, parsed.rows(), list(view_statements(sources)), sources)
+        folder = (
+            Path(store.uri) / CACHE_DIR if database == ":memory:" and not store.remote else None
         )
-        rows = parsed.rows()
-        if rows:
-            con.executemany("insert into pass_rules values (?, ?, ?, ?)", rows)
-        con.executemany(
-            "insert into table_versions values (?, ?, ?)",
-            [
-                (t, dt.version() if dt else None, None if when is None else str(when))
-                for t, dt in snap.items()
-            ],
-        )
-        if database == ":memory:":  # a database file keeps plain views over the files
-            folder = None if store.remote else Path(store.uri) / CACHE_DIR
-            key = cache_key(snap, rows, [python_macros(), *(f.read_text() for f in sql_files())])
-            for name in PINNED:
-                try:
-                    pin(con, name, folder, key)
-                except ddb.Error as exc:
-                    raise _unreadable_or(store, exc, f"{name}: cannot read {store.uri}") from None
+        cached = cached_views(folder, build.key(), build.file) if folder is not None else None
+        if cached is None or not _attached(con, cached):
+            # a database file, object storage, no writable cache: views of its own
+            build.into(con, temp=database == ":memory:")
         warn_unmatched_rules(con, parsed)
     except BaseException:
         con.close()
         raise
     return con
+
+
+#: the name a connection gives the cached views' database it attaches
+SNAPSHOT_DB = "snapshot"
+
+
+def _attached(con: ddb.DuckDBPyConnection, path: Path) -> bool:
+    """Attach the cached views read-only, behind the connection's own schema; False if the
+    file went away meanwhile (another process's prune)."""
+    try:
+        con.execute(f"attach {_literal(str(path))} as {SNAPSHOT_DB} (read_only)")
+    except ddb.Error as exc:
+        log.debug("cached views %s not attached: %s", path, exc)
+        return False
+    con.execute(f"set search_path = 'memory.main,{SNAPSHOT_DB}.main'")
+    return True
+
+
+def _session(con: ddb.DuckDBPyConnection) -> None:
+    """The settings every connection runs with (they belong to the connection, not to a
+    database file, so a connection reading cached views sets them too)."""
+    # no progress bar on stdout; inside Jupyter without ipywidgets DuckDB refuses to change it
+    with contextlib.suppress(ddb.Error):
+        con.execute("set enable_progress_bar = false")
+    con.execute("set TimeZone = 'UTC'")  # timestamps given as text without an offset: UTC
+    # the snapshot's data files never change (Delta writes new files): read each file's
+    # footer once per connection, not once per query that binds the views
+    con.execute("set parquet_metadata_cache = true")
+    for name, value in OUTLIER_SETTINGS.items():  # the outlier_settings view reads these
+        con.execute(f"set variable outlier_{name} = ?", [value])
+
+
+@dataclass(frozen=True)
+class _Build:
+    """What the views of one connection are made of: the snapshot, the rules, the texts."""
+
+    store: Store
+    snap: Mapping[str, DeltaTable | None]
+    when: int | datetime | None
+    rules: list[tuple[Any, ...]]
+    statements: list[tuple[Path, str]]
+    sources: Mapping[str, str]
+
+    def key(self) -> str:
+        """The cache key: every input of the views (the texts name the snapshot's files)."""
+        return cache_key(self.snap, self.rules, [python_macros(), *(t for _, t in self.statements)])
+
+    def file(self, con: ddb.DuckDBPyConnection) -> None:
+        """Build the views into a new database file (the cache's)."""
+        _session(con)
+        self.into(con, temp=False)
+
+    def into(self, con: ddb.DuckDBPyConnection, *, temp: bool) -> None:
+        """Define every view on ``con``, the settings tables filled first, and compute each
+        :data:`PINNED` relation as soon as it is defined (a temporary table if ``temp``)."""
+        con.execute(python_macros())
+        setup = [(f, text) for f, text in self.statements if f.parent.name == "setup"]
+        for f, text in setup:
+            _define(con, self.store, f, text)
+        try:
+            con.execute(table_views_sql(self.sources))
+        except ddb.Error as exc:
+            raise _unreadable_or(self.store, exc, f"cannot read {self.store.uri}") from None
+        if self.rules:
+            con.executemany("insert into pass_rules values (?, ?, ?, ?)", self.rules)
+        con.executemany(
+            "insert into table_versions values (?, ?, ?)",
+            [
+                (t, dt.version() if dt else None, None if self.when is None else str(self.when))
+                for t, dt in self.snap.items()
+            ],
+        )
+        for f, text in [s for s in self.statements if s not in setup]:
+            _define(con, self.store, f, text)
+            name = f.stem.split("_", 1)[1]
+            if name in PINNED:
+                # pinned as soon as defined, so the views after it bind to a table rather
+                # than to the tree of views below it
+                try:
+                    pin(con, name, temp=temp)
+                except ddb.Error as exc:
+                    raise _unreadable_or(
+                        self.store, exc, f"{name}: cannot read {self.store.uri}"
+                    ) from None
+
+
+def _define(con: ddb.DuckDBPyConnection, store: Store, f: Path, text: str) -> None:
+    try:
+        con.execute(text)
+    except ddb.Error as exc:
+        raise _unreadable_or(store, exc, f"{f.name}: cannot define it over {store.uri}") from None
 
 
 def view_statements(sources: Mapping[str, str]) -> Iterator[tuple[Path, str]]:

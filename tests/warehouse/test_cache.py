@@ -1,9 +1,11 @@
-"""The counted cells and their per-snapshot cache: the same numbers as the row-level SQL,
-never an answer from another snapshot or rules file, and a damaged cache costs only time."""
+"""The counted cells and the per-snapshot cache of the views: the same numbers as the
+row-level SQL, never an answer from another snapshot or rules file, and a damaged or
+unwritable cache costs only time."""
 
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from factories import result, run, write_part
 from polars.testing import assert_frame_equal
 
 from cekura_analytics.analysis.rates import pass_rates
-from cekura_analytics.warehouse import cache
+from cekura_analytics.warehouse import cache, connection
 from cekura_analytics.warehouse.connection import PINNED, connect, fetch
 from cekura_analytics.warehouse.connection import duckdb as write_duckdb
 from cekura_analytics.warehouse.families import (
@@ -68,8 +70,7 @@ def test_cells_give_the_rates_of_the_single_results(planted_4k: Planted, by: Any
 
 def test_views_read_from_the_cache_answer_as_the_live_views(data: Path, tmp_path: Path) -> None:
     cold = _rates(data)
-    folder = data / cache.CACHE_DIR
-    assert sorted(f.name.split("-")[0] for f in folder.glob("*.parquet")) == sorted(PINNED)
+    assert [f.suffix for f in (data / cache.CACHE_DIR).iterdir()] == [".duckdb"]
     # a database file keeps live views over the files: no cache involved
     db = duckdb.connect(str(write_duckdb(data, tmp_path / "views.duckdb")), read_only=True)
     try:
@@ -81,15 +82,30 @@ def test_views_read_from_the_cache_answer_as_the_live_views(data: Path, tmp_path
         assert_frame_equal(frame, cold[view])
 
 
-def test_a_warm_connection_computes_nothing(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_warm_connection_defines_nothing(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cold = _rates(data)
 
-    def refuse(*_: Any) -> None:
-        raise AssertionError("the cache was written again")
+    def refuse(*_: Any, **__: Any) -> None:
+        raise AssertionError("the views were defined again")
 
-    monkeypatch.setattr(cache, "_write", refuse)
+    monkeypatch.setattr(connection._Build, "into", refuse)
     for view, frame in _rates(data).items():
         assert_frame_equal(frame, cold[view])
+    with connect(data) as con:  # the connection's own schema stays writable
+        con.execute("create table mine as select count(*) as n from metric_cells")
+        n_cells = con.execute("select count(*) from metric_cells").fetchall()
+        assert con.execute("select n from mine").fetchall() == n_cells
+        for name in PINNED:
+            assert con.execute(f"select count(*) from {name}").fetchall()[0][0] > 0
+
+
+def test_connections_racing_on_a_cold_cache_all_answer(data: Path) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: _rates(data)["pass_rates_by_metric"], range(4)))
+    for frame in got[1:]:
+        assert_frame_equal(frame, got[0])
+    assert len(list((data / cache.CACHE_DIR).glob("views-*.duckdb"))) == 1
+    assert not list((data / cache.CACHE_DIR).glob(".*"))
 
 
 def test_new_rules_or_a_new_snapshot_never_read_an_old_cache(data: Path) -> None:
@@ -122,21 +138,21 @@ def test_a_damaged_or_unwritable_cache_only_costs_time(data: Path, damage: str) 
     if damage == "not a folder":
         shutil.rmtree(folder)
         folder.write_text("in the way")
-    for f in folder.glob("*.parquet") if folder.is_dir() else []:
-        f.write_bytes(b"PAR1 not parquet" if damage == "garbage" else b"")
+    for f in folder.glob("*.duckdb") if folder.is_dir() else []:
+        f.write_bytes(b"DUCK not a database" * 100 if damage == "garbage" else b"")
     for view, frame in _rates(data).items():
         assert_frame_equal(frame, want[view])
     if damage != "not a folder":  # rewritten, readable again
-        assert all(f.stat().st_size > 100 for f in folder.glob("*.parquet"))
+        assert all(f.stat().st_size > 10_000 for f in folder.glob("*.duckdb"))
 
 
 def test_old_snapshots_files_are_pruned(data: Path) -> None:
     for i in range(cache.KEEP + 2):
         write_part(data, "runs", [run(10**9 + i)])
         _rates(data)
-    cells = list((data / cache.CACHE_DIR).glob("metric_cells-*.parquet"))
-    assert len(cells) == cache.KEEP
-    assert not list((data / cache.CACHE_DIR).glob(".*.tmp"))
+    kept = list((data / cache.CACHE_DIR).glob("views-*.duckdb"))
+    assert len(kept) == cache.KEEP
+    assert not list((data / cache.CACHE_DIR).glob(".*"))
 
 
 @pytest.mark.parametrize("agent", [None, "first"])

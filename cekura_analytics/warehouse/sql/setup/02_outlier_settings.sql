@@ -1,8 +1,13 @@
--- one row: the thresholds the outlier_runs view applies; filled by
--- cekura_analytics.warehouse.connection.connect from OUTLIER_SETTINGS (outliers() may change them)
-create or replace table outlier_settings (
-    min_group_pass_rate double not null,  -- a failure is surprising when its group passes this often
-    min_group_results bigint not null,    -- ... over at least this many evaluated results
-    score_z double not null,              -- numeric score: robust z <= -score_z
-    duration_z double not null            -- duration: robust z >= duration_z
-);
+-- one row per connection: the thresholds the outlier_runs view applies, from its variables
+-- (cekura_analytics.warehouse.connection sets them from OUTLIER_SETTINGS; outliers() may change
+-- them: variables belong to the connection, so cached views stay read-only)
+create or replace view outlier_settings as
+select
+    -- a failure is surprising when its group passes this often ...
+    cast(getvariable('outlier_min_group_pass_rate') as double) as min_group_pass_rate,
+    -- ... over at least this many evaluated results
+    cast(getvariable('outlier_min_group_results') as bigint) as min_group_results,
+    -- numeric score: robust z <= -score_z
+    cast(getvariable('outlier_score_z') as double) as score_z,
+    -- duration: robust z >= duration_z
+    cast(getvariable('outlier_duration_z') as double) as duration_z
