@@ -159,7 +159,8 @@ def agent_versions(con: Any, agent_id: int | None = None) -> pl.DataFrame:
     return fetch(
         con,
         "select agent_id, agent_version, min(agent_version_id) as agent_version_id,"
-        " min(timestamp) as first_seen_at, count(*) as n_results from metric_results"
+        " min(first_seen_at) as first_seen_at,"
+        " cast(sum(n_evaluated + n_unknown) as bigint) as n_results from metric_cells"
         " where agent_version is not null"
         " and ($agent_id is null or agent_id = cast($agent_id as bigint))"
         " group by agent_id, agent_version order by agent_id, first_seen_at, agent_version",
@@ -243,18 +244,27 @@ def _scenario_counts(
     con: Any, agent: int, pair: tuple[str, str], by: str, metric: str | int | None
 ) -> pl.DataFrame:
     """Passes and evaluated results per cell × version × scenario."""
+    # from the counted cells (one row per metric × scenario × ... × version), names looked up
+    # where metric_results takes them from
     dim = DIMENSION[by]
-    key = f"cast({dim[1]} as varchar)" if dim else "null"
-    label = f"cast(any_value({dim[2]}) as varchar)" if dim else "null"
+    key = f"cast(c.{dim[1]} as varchar)" if dim else "null"
+    # a key that is its own label (language) is the cell's; a name is the personality's
+    owner = "c" if dim and dim[2] == dim[1] else "p"
+    label = f"cast(any_value({owner}.{dim[2]}) as varchar)" if dim else "null"
     return fetch(
         con,
-        f"select metric_id, any_value(metric_name) as metric_name, {key} as dim_key,"
-        f" {label} as dim_label, agent_version, scenario_id,"
-        " any_value(scenario_name) as scenario_name,"
-        " count(passed) as n, count(*) filter (where passed) as k from metric_results"
-        " where agent_id = $agent and agent_version in ($b, $c)"
-        " and ($metric is null or metric_name = $metric or cast(metric_id as varchar) = $metric)"
-        " group by all",
+        f"select c.metric_id, any_value(m.metric_name) as metric_name, {key} as dim_key,"
+        f" {label} as dim_label, c.agent_version, c.scenario_id,"
+        " any_value(s.scenario_name) as scenario_name,"
+        " cast(sum(c.n_evaluated) as bigint) as n, cast(sum(c.n_passed) as bigint) as k"
+        " from metric_cells as c"
+        " left join metric_catalog as m on m.metric_id = c.metric_id"
+        " left join int_scenarios as s on s.scenario_id = c.scenario_id"
+        " left join int_personalities as p on p.personality_id = c.personality_id"
+        " where c.agent_id = $agent and c.agent_version in ($b, $c)"
+        " and ($metric is null or m.metric_name = $metric"
+        " or cast(c.metric_id as varchar) = $metric)"
+        " group by c.metric_id, dim_key, c.agent_version, c.scenario_id",
         {
             "agent": agent,
             "b": pair[0],

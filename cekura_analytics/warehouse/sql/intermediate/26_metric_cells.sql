@@ -13,6 +13,9 @@ select
     agent_version,
     count(passed) as n_evaluated,
     count(*) filter (where passed) as n_passed,
-    count(*) - count(passed) as n_unknown
+    count(*) - count(passed) as n_unknown,
+    -- what the version questions need beside the counts (analysis.versions)
+    min(agent_version_id) as agent_version_id,
+    min(timestamp) as first_seen_at
 from metric_results
-group by all
+group by metric_id, scenario_id, personality_id, scenario_language, agent_id, agent_version
