@@ -19,7 +19,7 @@ from ..defaults import FLAKY_BY
 from ..errors import ConfigError, DataError
 from ..scope import Scope, scope_sql
 from ..warehouse.connection import Source, fetch, opened
-from ..warehouse.families import choose_by, flaky_sql
+from ..warehouse.families import METRIC_RESULTS, choose_by, flaky_source, flaky_sql
 
 #: the condition of ``--metric`` (a name or an id) over a relation with metric_id / metric_name
 METRIC_SQL = "($metric is null or metric_name = $metric or cast(metric_id as varchar) = $metric)"
@@ -60,10 +60,11 @@ def flaky(
     ``metric`` (name or id) keeps one metric; ``since`` / ``agent_id`` narrow the runs;
     ``flaky_only`` keeps flaky cells (cell rows only); ``as_of`` reads the data as it stood.
     """
-    params = Scope.of(since, agent_id).params() | {
-        "metric": None if metric is None else str(metric)
-    }
-    statement = flaky_sql(by, f"{scope_sql()} and {METRIC_SQL}")
+    scope = Scope.of(since, agent_id)
+    params = scope.params() | {"metric": None if metric is None else str(metric)}
+    source = flaky_source(by, timed=scope.since is not None)
+    where = f"{scope_sql(timed=source is METRIC_RESULTS)} and {METRIC_SQL}"
+    statement = flaky_sql(by, where, source)
     if flaky_only and not choose_by(by, FLAKY_BY, "flaky").startswith("scenario"):
         raise ConfigError("--flaky-only keeps flaky cells: use it with --by scenario")
     with opened(data_dir, rules, as_of=as_of) as con:

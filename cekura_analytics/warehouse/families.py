@@ -399,10 +399,15 @@ def _indent(lines: list[str], n: int = 4) -> list[str]:
     return [" " * n + ln if ln else ln for ln in lines]
 
 
-def _flaky_cells(extra: tuple[str, ...], where: str, *, full: bool) -> list[str]:
+def _flaky_cells(
+    extra: tuple[str, ...], where: str, *, full: bool, source: Source = METRIC_RESULTS
+) -> list[str]:
     """The cells: evaluated results per scenario × metric × agent version (× ``extra``) with
-    at least MIN_REPEATS of them; ``full`` adds the outcome sequence, times and an example."""
+    at least MIN_REPEATS of them; ``full`` adds the outcome sequence, times and an example
+    (single results only); from ``source``, the results or the counted cells."""
     keys = [*_CELL_KEYS, *extra]
+    counted = bool(source.keys)
+    n_runs = "cast(sum(n_evaluated) as bigint)" if counted else "count(*)"
     select = [
         "scenario_id,",
         *(["any_value(scenario_name) as scenario_name,"] if full else []),
@@ -411,8 +416,10 @@ def _flaky_cells(extra: tuple[str, ...], where: str, *, full: bool) -> list[str]
         "agent_id,",
         "agent_version,",
         *[f"{k}," for k in extra],
-        "count(*) as n_runs,",
-        "count(*) filter (where passed) as n_passed" + ("," if full else ""),
+        f"{n_runs} as n_runs,",
+        ("cast(sum(n_passed) as bigint)" if counted else "count(*) filter (where passed)")
+        + " as n_passed"
+        + ("," if full else ""),
     ]
     if full:
         select += [
@@ -425,17 +432,18 @@ def _flaky_cells(extra: tuple[str, ...], where: str, *, full: bool) -> list[str]
             "arg_max(run_id, (timestamp, run_id)) filter (where not passed)"
             " as example_failed_run_id",
         ]
+    evaluated = "n_evaluated > 0" if counted else "passed is not null"
     return [
         "select",
         *_indent(select),
-        "from metric_results",
-        *_where("passed is not null and scenario_id is not null", where),
+        f"from {source.relation}",
+        *_where(f"{evaluated} and scenario_id is not null", where),
         f"group by {', '.join(keys)}",
-        f"having count(*) >= {MIN_REPEATS}",
+        f"having {n_runs} >= {MIN_REPEATS}",
     ]
 
 
-def _flaky_shares(extra: tuple[str, ...], where: str) -> list[str]:
+def _flaky_shares(extra: tuple[str, ...], where: str, source: Source = METRIC_RESULTS) -> list[str]:
     """Per metric (× ``extra``): the shares of cells always passed, flaky and always failed,
     each with its scenario-clustered interval (a scenario's cells are its versions / weeks)."""
     cell_extra = tuple(k for k in extra if k == "week")
@@ -465,7 +473,7 @@ def _flaky_shares(extra: tuple[str, ...], where: str) -> list[str]:
     out[-1] = out[-1].rstrip(",")
     return [
         "with cells as (",
-        *_indent(_flaky_cells(cell_extra, where, full=False)),
+        *_indent(_flaky_cells(cell_extra, where, full=False, source=source)),
         "),",
         "scenarios as (",
         "    -- per scenario: its cells in the group (one per agent version, or per week) by kind",
@@ -509,7 +517,15 @@ def _flaky_shares(extra: tuple[str, ...], where: str) -> list[str]:
     ]
 
 
-def flaky_sql(by: str = "metric", where: str = "") -> str:
+def flaky_source(by: str, *, timed: bool = False) -> Source:
+    """What a flakiness question reads: the counted cells for the per-metric shares over
+    versions (no week, no scope start: ``timed``), else the single results."""
+    by = choose_by(by, FLAKY_BY, "flaky")
+    by_week = "week" in _EXTRA_KEYS[by]
+    return METRIC_CELLS if not timed and not by_week and by.startswith("metric") else METRIC_RESULTS
+
+
+def flaky_sql(by: str = "metric", where: str = "", source: Source | None = None) -> str:
     """The flakiness query for ``by`` (:data:`~cekura_analytics.defaults.FLAKY_BY`); ``where``
     narrows the metric results first (a scope, a metric).
 
@@ -526,7 +542,7 @@ def flaky_sql(by: str = "metric", where: str = "") -> str:
         keys = ["metric_id", "scenario_id", "agent_id", "agent_version", *extra]
         lines = [*_flaky_cells(extra, where, full=True), f"order by {', '.join(keys)}"]
     else:
-        lines = _flaky_shares(extra, where)
+        lines = _flaky_shares(extra, where, source or flaky_source(by))
     return "\n".join(lines) + "\n"
 
 

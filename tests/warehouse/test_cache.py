@@ -16,6 +16,7 @@ from conftest import Planted
 from factories import result, run, write_part
 from polars.testing import assert_frame_equal
 
+from cekura_analytics.analysis.flakiness import flaky
 from cekura_analytics.analysis.rates import pass_rates
 from cekura_analytics.warehouse import cache, connection
 from cekura_analytics.warehouse.connection import PINNED, connect, fetch
@@ -24,6 +25,8 @@ from cekura_analytics.warehouse.families import (
     METRIC_CELLS,
     METRIC_RESULTS,
     PASS_RATE_VIEWS,
+    flaky_source,
+    flaky_sql,
     metric_source,
     rates_sql,
 )
@@ -166,3 +169,19 @@ def test_a_scope_without_a_start_reads_cells_with_the_same_numbers(
     cells = pass_rates(planted_4k.data_dir, by=by, agent_id=agent_id)
     rows = pass_rates(planted_4k.data_dir, by=by, agent_id=agent_id, since="2000-01-01")
     assert_frame_equal(cells, rows)
+
+
+@pytest.mark.parametrize("by", ["metric", "metric,agent_version"])
+def test_flaky_shares_from_cells_equal_those_from_single_results(
+    planted_4k: Planted, by: str
+) -> None:
+    assert flaky_source(by) == METRIC_CELLS and flaky_source(by, timed=True) == METRIC_RESULTS
+    with connect(planted_4k.data_dir) as con:
+        cells = fetch(con, flaky_sql(by, source=METRIC_CELLS))
+        rows = fetch(con, flaky_sql(by, source=METRIC_RESULTS))
+    assert cells["n_flaky"].sum() > 0
+    assert_frame_equal(cells, rows)
+    # the function: no start reads the cells, an early start the results: same numbers
+    assert_frame_equal(
+        flaky(planted_4k.data_dir, by), flaky(planted_4k.data_dir, by, since="2000-01-01")
+    )

@@ -14,7 +14,8 @@ select
     count(passed) as n_evaluated,
     count(*) filter (where passed) as n_passed,
     count(*) - count(passed) as n_unknown,
-    -- what the version questions need beside the counts (analysis.versions)
+    -- what the version and flakiness questions need beside the counts
+    any_value(metric_name) as metric_name,  -- one per metric_id (metric_catalog)
     min(agent_version_id) as agent_version_id,
     min(timestamp) as first_seen_at
 from metric_results

@@ -10,12 +10,12 @@ with cells as (
         any_value(metric_name) as metric_name,
         agent_id,
         agent_version,
-        count(*) as n_runs,
-        count(*) filter (where passed) as n_passed
-    from metric_results
-    where (passed is not null and scenario_id is not null)
+        cast(sum(n_evaluated) as bigint) as n_runs,
+        cast(sum(n_passed) as bigint) as n_passed
+    from metric_cells
+    where (n_evaluated > 0 and scenario_id is not null)
     group by scenario_id, metric_id, agent_id, agent_version
-    having count(*) >= 2
+    having cast(sum(n_evaluated) as bigint) >= 2
 ),
 scenarios as (
     -- per scenario: its cells in the group (one per agent version, or per week) by kind
