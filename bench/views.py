@@ -109,11 +109,9 @@ def reviews(rng: np.random.Generator, connected: Any, success: Any) -> dict[str,
     judged = np.where(success, "success", "failure")
     return {
         "is_reviewed": reviewed,
-        "evaluation_status": np.where(
-            connected,
-            np.where(reviewed, np.where(verdict, "reviewed_success", "reviewed_failure"), judged),
-            None,
-        ),
+        "evaluation_status": pl.Series(
+            np.where(reviewed, np.where(verdict, "reviewed_success", "reviewed_failure"), judged)
+        ).set(pl.Series(~connected), None),
         "critical_categories_json": pl.Series(categories, dtype=pl.String),
     }
 
