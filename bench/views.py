@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -433,8 +434,7 @@ def main() -> None:
             timed[v] = best_of(args.repeat, lambda v=v: con.sql(f"select * from {v}").pl())
         con.close()
         questions = {
-            name: best_of(args.repeat, lambda ask=ask: ask(root))[0]
-            for name, ask in QUESTIONS.items()
+            name: best_of(args.repeat, partial(ask, root))[0] for name, ask in QUESTIONS.items()
         }
         group = None
         t_load = 0.0
