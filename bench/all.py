@@ -203,7 +203,8 @@ REFERENCES = """\
 References, each measured in the same run:
 - bare loop: the same requests as `extract` (v2 list pages, then `runs/bulk/` per 100 ids) on 8
   threads, JSON parsed and nothing else, on the same mock and at the same size: the floor.
-- extract peak RSS: the same extract at the smaller size (flat memory: the ratio near 1).
+- extract peak RSS: the same extract at the smaller size (flat memory: the ratio near 1). Peak
+  RSS is sampled every 20 ms over the process and those it starts (the extract's worker).
 - listing files: opening every table's latest Delta snapshot and listing its data files, the
   part of `connect()` no reader avoids; first connect(): the previous row (a cache kept per
   snapshot shows as a ratio well under 1).

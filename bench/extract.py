@@ -28,6 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import memory  # a sibling script: bench/ is first on the path
 import requests
 
 from cekura_analytics.api.client import MAX_PAGE_SIZE
@@ -46,26 +47,21 @@ def requests_made(url: str) -> int:
 
 
 def extract_child(url: str, data_dir: Path) -> tuple[float, float]:
-    """Run `extract` in a child process; return (wall s, peak RSS MB) of that child."""
+    """Run `extract` in a child process; return (wall s of the extract call, peak RSS MB of
+    that child and the processes it starts, sampled: see memory.py)."""
     code = (
-        "import resource, sys, time;"
+        "import time;"
         "from cekura_analytics import extract;"
         "t = time.perf_counter();"
         f"extract({str(data_dir)!r}, base_url={url!r}, quiet=True);"
-        "w = time.perf_counter() - t;"
-        "print(w, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print(time.perf_counter() - t)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "CEKURA_API_KEY": KEY},
-        capture_output=True,
-        text=True,
-        check=False,
+    out, _, rss = memory.run(
+        [sys.executable, "-c", code], env={**os.environ, "CEKURA_API_KEY": KEY}
     )
     if out.returncode:
         raise RuntimeError(out.stderr.strip()[-800:])
-    wall, rss = out.stdout.split()
-    return float(wall), float(rss)
+    return float(out.stdout.split()[-1]), rss
 
 
 def bare_loop(url: str, threads: int) -> int:
