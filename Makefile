@@ -46,10 +46,10 @@ test: lint typecheck pytest
 notebooks: $(NB_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+# every benchmark figure in one table, each against its reference from the same run (about
+# 20 minutes on 2 cores); BENCH_ARGS=--quick for small sizes, DLT_PYTHON=P to compare with dlt
 bench: $(DEV_STAMP)
-	$(BIN)/python bench/extract.py
-	$(BIN)/python bench/views.py
-	$(BIN)/python bench/failure_modes.py
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,15 +1,18 @@
 """Extraction benchmark against the mock at 50 ms latency, side by side in one run.
 
 Prints, for the same mock and the same URLs:
-  * cekura-analytics `extract` into Delta tables at 20 k and 200 k runs: wall time,
+  * cekura-analytics `extract` into Delta tables at 10 k, 20 k and 200 k runs: wall time,
     per-run cost, requests, peak RSS; then the two ratios that must stay near 1 (cost per
     run and peak RSS, 200 k over 20 k: linear cost, flat memory);
-  * a bare sequential fetch loop (follow `next`, then `runs/bulk/` per page), and the same
-    loop on 8 threads: the floor any extractor pays for these requests (extract / floor);
+  * a bare fetch loop on 8 threads at 10 k and at 200 k runs (follow the v2 list pages,
+    then `runs/bulk/` per 100 ids), and the same loop sequential at 10 k: the floor any
+    extractor pays for these requests (extract / floor, per run, goal 1.3x);
   * dlt's `rest_api` source, when a Python with dlt is given (`--dlt-python`); dlt is not a
-    dependency of this project: `python3 -m venv /tmp/dlt && /tmp/dlt/bin/pip install dlt`.
+    dependency of this project: `python3 -m venv /tmp/dlt && /tmp/dlt/bin/pip install
+    'dlt[duckdb]'`.
 
-Usage: python bench/extract.py [--runs 20000] [--big 200000] [--latency-ms 50] [--dlt-python P]
+Usage: python bench/extract.py [--runs 10000] [--rss-runs 20000] [--big 200000]
+                               [--latency-ms 50] [--dlt-python P] [--json FILE]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import memory  # a sibling script: bench/ is first on the path
 import requests
 
 from cekura_analytics.api.client import MAX_PAGE_SIZE
@@ -43,26 +47,21 @@ def requests_made(url: str) -> int:
 
 
 def extract_child(url: str, data_dir: Path) -> tuple[float, float]:
-    """Run `extract` in a child process; return (wall s, peak RSS MB) of that child."""
+    """Run `extract` in a child process; return (wall s of the extract call, peak RSS MB of
+    that child and the processes it starts, sampled: see memory.py)."""
     code = (
-        "import resource, sys, time;"
+        "import time;"
         "from cekura_analytics import extract;"
         "t = time.perf_counter();"
         f"extract({str(data_dir)!r}, base_url={url!r}, quiet=True);"
-        "w = time.perf_counter() - t;"
-        "print(w, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print(time.perf_counter() - t)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "CEKURA_API_KEY": KEY},
-        capture_output=True,
-        text=True,
-        check=False,
+    out, _, rss = memory.run(
+        [sys.executable, "-c", code], env={**os.environ, "CEKURA_API_KEY": KEY}
     )
     if out.returncode:
         raise RuntimeError(out.stderr.strip()[-800:])
-    wall, rss = out.stdout.split()
-    return float(wall), float(rss)
+    return float(out.stdout.split()[-1]), rss
 
 
 def bare_loop(url: str, threads: int) -> int:
@@ -105,119 +104,126 @@ def bare_loop(url: str, threads: int) -> int:
     return got
 
 
+#: a row of the printed table: what, wall s, runs, requests, peak RSS MB (None: not measured)
+Row = tuple[str, float, int, int, float | None]
+
+
+def timed_extract(url: str, n: int, data_dir: Path) -> Row:
+    """``extract`` of the mock at ``url`` (``n`` runs) into ``data_dir``, in a child process."""
+    reset(url)
+    wall, rss = extract_child(url, data_dir)
+    return (f"cekura-analytics extract, {n:,} runs", wall, n, requests_made(url), rss)
+
+
+def timed_floor(url: str, n: int, threads: int) -> Row:
+    """The bare loop over the same URLs on ``threads`` threads (1: sequential)."""
+    reset(url)
+    t = time.perf_counter()
+    got = bare_loop(url, threads)
+    wall = time.perf_counter() - t
+    assert got == n, got
+    name = "bare loop, sequential" if threads == 1 else f"bare loop, {threads} threads (floor)"
+    return (f"{name}, {n:,} runs", wall, n, requests_made(url), None)
+
+
+def print_rows(rows: list[Row], floor: Row) -> None:
+    """The table, each row's cost per run against the floor's."""
+    print(
+        f"{'what':<46} {'wall s':>8} {'ms/run':>7} {'requests':>9} {'runs/s':>9} "
+        f"{'peak RSS':>9} {'vs floor':>8}"
+    )
+    for name, wall, n, reqs, rss in rows:
+        mb = "" if rss is None else f"{rss:.0f} MB"
+        print(
+            f"{name:<46} {wall:8.2f} {1000 * wall / n:7.3f} {reqs:9d} {n / wall:9.0f} {mb:>9} "
+            f"{(wall / n) / (floor[1] / floor[2]):7.2f}x"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--runs", type=int, default=20_000)
-    ap.add_argument("--big", type=int, default=200_000, help="runs for the memory check (0: skip)")
+    ap.add_argument("--runs", type=int, default=10_000, help="runs for extract vs the floor")
+    ap.add_argument(
+        "--rss-runs", type=int, default=20_000, help="runs whose peak RSS the big one's is held to"
+    )
+    ap.add_argument("--big", type=int, default=200_000, help="runs for the scale check (0: skip)")
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--dlt-python", default=os.environ.get("DLT_PYTHON"))
     ap.add_argument("--dlt-runs", type=int, default=2_000)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cekura-bench-"))
-    rows: list[tuple[str, float, int, float, str]] = []
-    dlt_rows: list[tuple[str, float, int, float, str]] = []
-    with mock_process(args.runs, 1, KEY, latency_ms=args.latency_ms) as mock_url:
-        reset(mock_url)
-        wall, rss = extract_child(mock_url, work / "ours")
-        ours = wall
-        rows.append(
-            (
-                f"cekura-analytics extract, {args.runs:,} runs",
-                wall,
-                requests_made(mock_url),
-                args.runs / wall,
-                f"{rss:.0f} MB",
-            )
-        )
-        for threads, name in [(8, "bare loop, 8 threads (floor)"), (1, "bare loop, sequential")]:
-            reset(mock_url)
-            t = time.perf_counter()
-            n = bare_loop(mock_url, threads)
-            wall = time.perf_counter() - t
-            assert n == args.runs, n
-            rows.append((name, wall, requests_made(mock_url), n / wall, ""))
-    if args.dlt_python:
-        # dlt's rest_api fetches each run's detail on its own (no bulk batching), one request
-        # at a time: compared on a smaller mock, both tools on the same one.
-        with mock_process(args.dlt_runs, 1, KEY, latency_ms=args.latency_ms) as small_url:
-            reset(small_url)
-            wall_ours, _ = extract_child(small_url, work / "ours-small")
-            n_ours = requests_made(small_url)
-            reset(small_url)
-            t = time.perf_counter()
-            out = subprocess.run(
-                [args.dlt_python, str(HERE / "dlt_rest_api.py"), small_url, KEY, str(work / "dlt")],
-                capture_output=True,
-                text=True,
-            )
-            wall = time.perf_counter() - t
-            if out.returncode:
-                print("dlt failed:", out.stderr[-800:], file=sys.stderr)
-            else:
-                dlt_rows.append(
-                    (
-                        f"cekura-analytics extract, {args.dlt_runs:,} runs",
-                        wall_ours,
-                        n_ours,
-                        args.dlt_runs / wall_ours,
-                        "",
-                    )
-                )
-                dlt_rows.append(
-                    (
-                        f"dlt rest_api, {args.dlt_runs:,} runs",
-                        wall,
-                        requests_made(small_url),
-                        args.dlt_runs / wall,
-                        "",
-                    )
-                )
-    if args.big:
-        with mock_process(args.big, 1, KEY, latency_ms=args.latency_ms) as big_url:
-            reset(big_url)
-            wall, rss = extract_child(big_url, work / "big")
-            rows.append(
-                (
-                    f"cekura-analytics extract, {args.big:,} runs",
-                    wall,
-                    requests_made(big_url),
-                    args.big / wall,
-                    f"{rss:.0f} MB",
-                )
-            )
-    shutil.rmtree(work, ignore_errors=True)
+    figures: dict[str, object] = {"latency_ms": args.latency_ms, "cpus": os.cpu_count()}
+    try:
+        with mock_process(args.runs, 1, KEY, latency_ms=args.latency_ms) as mock_url:
+            ours = timed_extract(mock_url, args.runs, work / "ours")
+            floor = timed_floor(mock_url, args.runs, 8)
+            rows = [ours, floor, timed_floor(mock_url, args.runs, 1)]
+        figures |= {"runs": args.runs, "extract_s": ours[1], "extract_rss_mb": ours[4],
+                    "floor_s": floor[1]}  # fmt: skip
+        if args.rss_runs:
+            with mock_process(args.rss_runs, 1, KEY, latency_ms=args.latency_ms) as mid_url:
+                mid = timed_extract(mid_url, args.rss_runs, work / "mid")
+            rows.append(mid)
+            figures |= {"rss_runs": args.rss_runs, "rss_extract_s": mid[1],
+                        "rss_rss_mb": mid[4]}  # fmt: skip
+        if args.big:
+            # the floor is measured again at this size, on the same mock: the per-run
+            # comparison then holds whatever the mock's or the loop's cost per page does
+            with mock_process(args.big, 1, KEY, latency_ms=args.latency_ms) as big_url:
+                big = timed_extract(big_url, args.big, work / "big")
+                big_floor = timed_floor(big_url, args.big, 8)
+            rows += [big, big_floor]
+            figures |= {"big": args.big, "big_extract_s": big[1], "big_rss_mb": big[4],
+                        "big_floor_s": big_floor[1]}  # fmt: skip
+        dlt_rows: list[Row] = []
+        if args.dlt_python:
+            # dlt's rest_api fetches each run's detail on its own (no bulk batching), one
+            # request at a time: compared on a smaller mock, both tools on the same one.
+            with mock_process(args.dlt_runs, 1, KEY, latency_ms=args.latency_ms) as small_url:
+                small = timed_extract(small_url, args.dlt_runs, work / "ours-small")
+                reset(small_url)
+                t = time.perf_counter()
+                out = subprocess.run(
+                    [args.dlt_python, str(HERE / "dlt_rest_api.py"), small_url, KEY,
+                     str(work / "dlt")],
+                    capture_output=True,
+                    text=True,
+                )  # fmt: skip
+                wall = time.perf_counter() - t
+                if out.returncode:
+                    print("dlt failed:", out.stderr[-800:], file=sys.stderr)
+                else:
+                    name = f"dlt rest_api, {args.dlt_runs:,} runs"
+                    dlt_rows = [small, (name, wall, args.dlt_runs, requests_made(small_url), None)]
+                    figures |= {"dlt_runs": args.dlt_runs, "dlt_ours_s": small[1], "dlt_s": wall}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print(
-        f"\nextract benchmark: mock at {args.latency_ms} ms latency, {args.runs:,} runs, "
-        f"{os.cpu_count()} cores"
+        f"\nextract benchmark: mock at {args.latency_ms} ms latency, {os.cpu_count()} cores; "
+        "'vs floor' compares the cost per run with the bare threaded loop's at "
+        f"{args.runs:,} runs"
     )
-    floor = rows[1][1]  # the threaded bare loop
-    print(
-        f"{'what':<40} {'wall s':>8} {'ms/run':>7} {'requests':>9} {'runs/s':>9} "
-        f"{'peak RSS':>9} {'vs floor':>8}"
-    )
-    for name, wall, reqs, rate, rss in rows:
-        n = args.big if args.big and name.endswith(f" {args.big:,} runs") else args.runs
-        print(
-            f"{name:<40} {wall:8.2f} {1000 * wall / n:7.3f} {reqs:9d} {rate:9.0f} {rss:>9} "
-            f"{(wall / n) / (floor / args.runs):7.2f}x"  # per run, vs the floor's per run
-        )
+    print_rows(rows, floor)
+    print(f"extract / floor at {args.runs:,} runs: {ours[1] / floor[1]:.2f}x (goal 1.3x)")
     if args.big:
-        small, big = rows[0], rows[-1]
-        per_run = (big[1] / args.big) / (small[1] / args.runs)
-        rss_ratio = float(big[4].split()[0]) / float(small[4].split()[0])
         print(
-            f"{args.big:,} vs {args.runs:,} runs: cost per run x{per_run:.2f} (goal within 10 %), "
-            f"peak RSS x{rss_ratio:.2f} (goal within 20 %); extract / floor at "
-            f"{args.runs:,}: {ours / floor:.2f}x (goal 1.3x)"
+            f"extract / floor at {args.big:,} runs, per run: "
+            f"{(big[1] / args.big) / (big_floor[1] / args.big):.2f}x (goal 1.3x); "
+            f"peak RSS {big[4]:.0f} MB (goal <= 300 MB)"
         )
+        if args.rss_runs:
+            print(
+                f"{args.big:,} vs {args.rss_runs:,} runs: cost per run "
+                f"x{(big[1] / args.big) / (mid[1] / args.rss_runs):.2f} (goal within 10 %), "
+                f"peak RSS x{(big[4] or 0) / (mid[4] or 1):.2f} (goal within 20 %: flat)"
+            )
     if dlt_rows:
         print(f"\nside by side with dlt ({args.dlt_runs:,} runs, same mock):")
-        for name, wall, reqs, rate, rss in dlt_rows:
-            print(
-                f"{name:<40} {wall:8.2f} {reqs:9d} {rate:9.0f} {rss:>9} "
-                f"{wall / dlt_rows[0][1]:7.2f}x"
-            )
-    print(json.dumps({"rows": rows, "dlt": dlt_rows}))
+        print_rows(dlt_rows, dlt_rows[0])
+        print(f"dlt / cekura-analytics: {dlt_rows[1][1] / dlt_rows[0][1]:.0f}x (goal >= 50x)")
+    if args.json:
+        args.json.write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -8,31 +8,44 @@ continuous_qualitative (rules file), 2 enum metrics (rules-file pass-sets), 60 p
 in 6 languages, 2,000 scenarios (10 % without a language: the personality's is used),
 3 agents with 6 versions, 3 % of runs never connected (no metric rows).
 
+Some runs carry a reviewer's verdict and a critical category (see :func:`reviews`), so the
+review views and ``review_agreement`` have rows to work on.
+
 Prints one line per view: DuckDB seconds (best of ``--repeat``, full materialisation), pandas
-seconds for the same numbers (pass-rate views only), and the ratio. Goal: each pass-rate view
-under 1 s on 2 cores and at least 10× pandas.
+seconds for the same numbers (pass-rate views only), and the ratio. Then: ``connect()`` the
+first time on freshly written data and again on the same snapshot (a cache kept per snapshot
+shows as the difference), beside the time to list the snapshot's files; the slowest pass-rate
+view (goal < 0.25 s at 1 M runs) beside a bare DuckDB scan of the same files (run_metrics
+joined to runs, counted per metric: the floor); and ``gate``, ``flaky`` and
+``review_agreement`` asked of the data dir, each opening its own connection as the CLI does
+(goal < 1 s each). Each pass-rate view should be at least 10× pandas.
 
 Usage: python bench/views.py [--runs 1000000] [--parts 20] [--repeat 5] [--dir DIR] [--no-pandas]
+                             [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 from deltalake import DeltaTable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cekura_analytics as ca
 from cekura_analytics.lake.tables import SCHEMAS
 from cekura_analytics.warehouse.connection import connect, view_names
 from cekura_analytics.warehouse.families import (
@@ -76,6 +89,34 @@ def _frame(table: str, cols: dict[str, object], n: int) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
+def reviews(rng: np.random.Generator, connected: Any, success: Any) -> dict[str, object]:
+    """The review columns of a batch of runs, so ``reviewed_results`` and ``review-agreement``
+    do real work: reviewers look at 30 % of the failed runs and 5 % of the passed ones (of the
+    runs that connected), their verdict (``evaluation_status``) differs from the judge's run
+    verdict 15 % of the time, and each reviewed run has one critical category naming a random
+    metric of it, marked ``wrongly_marked`` 30 % of the time (it counts where that metric
+    failed). Unreviewed runs keep ``success`` / ``failure``."""
+    n = len(connected)
+    reviewed = connected & (rng.random(n) < np.where(success, 0.05, 0.30))
+    verdict = success ^ (rng.random(n) < 0.15)
+    metric = rng.integers(1, N_METRICS + 1, n)
+    wrong = rng.random(n) < 0.3
+    categories = [
+        json.dumps([{"category_id": int(m), "category": METRIC_NAMES[m - 1],
+                     "wrongly_marked": bool(w), "feedback": "", "priority": "critical"}])
+        if r else None
+        for r, m, w in zip(reviewed, metric, wrong, strict=True)
+    ]  # fmt: skip
+    judged = np.where(success, "success", "failure")
+    return {
+        "is_reviewed": reviewed,
+        "evaluation_status": pl.Series(
+            np.where(reviewed, np.where(verdict, "reviewed_success", "reviewed_failure"), judged)
+        ).set(pl.Series(~connected), None),
+        "critical_categories_json": pl.Series(categories, dtype=pl.String),
+    }
+
+
 def synthesise(root: Path, n_runs: int, parts: int, seed: int = 0) -> None:
     """Write the seven tables under ``root`` (``n_runs`` runs in ``parts`` run batches)."""
     rng = np.random.default_rng(seed)
@@ -101,6 +142,7 @@ def synthesise(root: Path, n_runs: int, parts: int, seed: int = 0) -> None:
         day = ids * 180 // n_runs  # runs spread over 180 days, versions change over time
         version = (agent - 1) * 2 + 1 + (day >= 120)
         connected = rng.random(n) >= 0.03
+        success = connected & (rng.random(n) < 0.85)
         runs = _frame(
             "runs",
             {
@@ -113,12 +155,13 @@ def synthesise(root: Path, n_runs: int, parts: int, seed: int = 0) -> None:
                 "agent_name": [f"Agent {a}" for a in agent],
                 "agent_version": version.astype(str),
                 "status": np.where(connected, "completed", "failed"),
-                "success": connected & (rng.random(n) < 0.85),
+                "success": success,
                 "error_message": np.where(connected, "", "could not connect"),
                 "duration_s": np.where(connected, rng.gamma(4.0, 40.0, n).astype(np.int64), -1),
                 "timestamp": pl.Series(
                     base_us + day * 86_400_000_000 + rng.integers(0, 86_400_000_000, n)
                 ).cast(pl.Datetime("us", "UTC")),
+                **reviews(rng, connected, success),
             },
             n,
         ).with_columns(
@@ -303,6 +346,52 @@ def same_numbers(duck: pl.DataFrame, pandas_frame: Any, keys: list[str]) -> bool
     )
 
 
+def list_snapshot(root: Path) -> dict[str, list[str]]:
+    """Every table's data files in its latest Delta snapshot: what any reader must list."""
+    return {t: DeltaTable(str(root / t)).file_uris() for t in SCHEMAS}
+
+
+def bare_scan(root: Path) -> pl.DataFrame:
+    """The floor under a pass-rate view: the snapshot's ``run_metrics`` files joined to its
+    ``runs`` files on run_id and counted per metric, on a bare DuckDB connection (no views,
+    no pass rule, no intervals), from listing the files to the frame."""
+    files = list_snapshot(root)
+
+    def scan(t: str) -> str:
+        quoted = ("'" + f.replace("'", "''") + "'" for f in files[t])
+        return "read_parquet([" + ", ".join(quoted) + "])"
+
+    con = duckdb.connect()
+    try:
+        return con.sql(
+            "select m.metric_id, count(*) as n, count(m.score) as n_scored,"
+            " count_if(m.rubric_passed) as n_rubric_passed"
+            f" from {scan('run_metrics')} as m join {scan('runs')} as r using (run_id)"
+            " group by m.metric_id"
+        ).pl()
+    finally:
+        con.close()
+
+
+def timed_connect(root: Path) -> float:
+    """Wall seconds of one ``connect()`` (the connection is closed after, untimed)."""
+    t0 = time.perf_counter()
+    con = connect(root)
+    wall = time.perf_counter() - t0
+    con.close()
+    return wall
+
+
+#: the public questions timed at full size, each asked of the data dir (so each opens and
+#: closes its own connection, as the CLI command does): agent 1's previous vs latest version,
+#: flakiness per metric, the judge against the reviewers per metric
+QUESTIONS: dict[str, Callable[[Path], Any]] = {
+    "gate": lambda root: ca.gate(root, 1),
+    "flaky": lambda root: ca.flaky(root),
+    "review_agreement": lambda root: ca.review_agreement(root),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", type=int, default=1_000_000)
@@ -310,21 +399,33 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--dir", type=Path, default=None, help="reuse (or create and keep) data here")
     ap.add_argument("--no-pandas", action="store_true", help="time DuckDB only")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="cekura-bench-views-"))
     try:
-        if not (root / "runs").is_dir():
+        fresh = not (root / "runs").is_dir()
+        if fresh:
             t0 = time.perf_counter()
             synthesise(root, args.runs, args.parts)
             print(
                 f"synthesised {args.runs:,} runs × {N_METRICS} metrics in "
                 f"{time.perf_counter() - t0:.1f} s under {root}"
             )
+        # the first connect() on data no connection has read yet, then again on the same
+        # snapshot (what a cache kept per snapshot would save shows as the difference)
+        connect_first = timed_connect(root)
+        connect_again = min(timed_connect(root) for _ in range(args.repeat))
+        listing, _, _ = best_of(args.repeat, lambda: list_snapshot(root))
+        floor, _, _ = best_of(args.repeat, lambda: bare_scan(root))
         con = connect(root)
+        n_runs = con.sql("select count(*) from runs").fetchall()[0][0]
         n_rm = con.sql("select count(*) from metric_results").fetchall()[0][0]
         threads = con.sql("select current_setting('threads')").fetchall()[0][0]
-        print(f"metric_results: {n_rm:,} rows; DuckDB {threads} threads; {os.cpu_count()} CPUs")
+        print(
+            f"runs: {n_runs:,}; metric_results: {n_rm:,} rows; DuckDB {threads} threads; "
+            f"{os.cpu_count()} CPUs"
+        )
         # DuckDB first, while pandas has not yet filled the memory
         timed = {}
         for v in view_names():
@@ -332,6 +433,9 @@ def main() -> None:
                 continue
             timed[v] = best_of(args.repeat, lambda v=v: con.sql(f"select * from {v}").pl())
         con.close()
+        questions = {
+            name: best_of(args.repeat, partial(ask, root))[0] for name, ask in QUESTIONS.items()
+        }
         group = None
         t_load = 0.0
         if not args.no_pandas:
@@ -341,14 +445,48 @@ def main() -> None:
             f"{'view':36s} {'rows':>6s} {'duckdb s':>9s} {'cpu s':>6s} "
             f"{'pandas s':>9s} {'ratio':>7s}  same numbers"
         )
+        pandas_ratios: dict[str, float] = {}
+        pandas_same = True
         for v, (t_duck, cpu, df) in timed.items():
             t_pd = ratio = same = ""
             if group is not None and v in PANDAS_KEYS:
                 tp, _, frame = best_of(1, lambda v=v: group(PANDAS_KEYS[v]))
+                pandas_ratios[v] = (tp + t_load) / t_duck
                 t_pd = f"{tp + t_load:9.2f}"
-                ratio = f"{(tp + t_load) / t_duck:6.1f}x"
-                same = "yes" if same_numbers(df, frame, PANDAS_KEYS[v]) else "NO"
+                ratio = f"{pandas_ratios[v]:6.1f}x"
+                agree = same_numbers(df, frame, PANDAS_KEYS[v])
+                pandas_same &= agree
+                same = "yes" if agree else "NO"
             print(f"{v:36s} {df.height:6d} {t_duck:9.3f} {cpu:6.2f} {t_pd:>9s} {ratio:>7s}  {same}")
+        slowest = max((v for v in timed if v in PASS_RATE_VIEWS), key=lambda v: timed[v][0])
+        print(
+            f"\nconnect(): first on {'freshly written' if fresh else 'existing'} data "
+            f"{connect_first:.3f} s, again {connect_again:.3f} s; listing the snapshot's files "
+            f"{listing:.3f} s\nslowest pass-rate view {slowest}: {timed[slowest][0]:.3f} s "
+            f"(goal < 0.25 s); bare scan (run_metrics joined to runs, per metric) {floor:.3f} s"
+        )
+        print(
+            "asked of the data dir (each connects): "
+            + ", ".join(f"{name} {wall:.3f} s" for name, wall in questions.items())
+            + " (goal < 1 s each)"
+        )
+        if args.json:
+            figures = {
+                "runs": n_runs,
+                "metric_rows": n_rm,
+                "fresh": fresh,
+                "connect_first_s": connect_first,
+                "connect_again_s": connect_again,
+                "list_snapshot_s": listing,
+                "bare_scan_s": floor,
+                "views_s": {v: t for v, (t, _, _) in timed.items()},
+                "slowest_pass_rate_view": slowest,
+                "slowest_pass_rate_s": timed[slowest][0],
+                "questions_s": questions,
+                "pandas_ratio_min": min(pandas_ratios.values(), default=None),
+                "pandas_same": pandas_same if pandas_ratios else None,
+            }
+            args.json.write_text(json.dumps(figures))
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
