@@ -11,6 +11,7 @@ reference is. The dlt comparison runs only when a Python with dlt is given (``--
 or ``$DLT_PYTHON``).
 
 Usage: python bench/all.py [--quick] [--dlt-python P] [--only extract,views,...] [--json FILE]
+       python bench/all.py --from-json FILE   (the table of a saved run, nothing measured)
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ QUICK: dict[str, list[str]] = {
     "report": ["--runs", "20000", "--parts", "4"],
     "failure_modes": ["--failures", "10000", "--new", "1000"],
 }
-
-Figures = dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -259,10 +258,31 @@ def table(rows: list[Row]) -> str:
     """The rows as a Markdown table."""
     lines = ["| figure | measured | reference | ratio | goal | met? |", "|---|---|---|---|---|---|"]
     for r in rows:
-        ratio = "" if r.ratio is None else f"{r.ratio:.2f}×" if r.ratio < 10 else f"{r.ratio:.0f}×"
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}×" if r.ratio < 10 else f"{r.ratio:.1f}×"
         met = {True: "yes", False: "**no**", None: ""}[r.met]
         lines.append(f"| {r.figure} | {r.measured} | {r.reference} | {ratio} | {r.goal} | {met} |")
     return "\n".join(lines)
+
+
+def summary(run: dict[str, Any]) -> str:
+    """The table of a run (``machine``, ``quick``, ``ran``, ``took``, ``figures``) and what
+    each reference is."""
+    figures, ran = run["figures"], run["ran"]
+    rows: list[Row] = []
+    for name, make in ROWS:
+        if name not in ran:
+            continue
+        if name in figures:
+            rows += make(figures[name])
+        else:
+            rows.append(missing(f"bench/{name}.py", "it failed (see its output above)"))
+    sizes = "quick sizes (the goals are for the default sizes)" if run["quick"] else "default sizes"
+    took = ", ".join(f"{n} {t:.0f} s" for n, t in run["took"].items())
+    met = [r.met for r in rows if r.met is not None]
+    return (
+        f"## Benchmarks: {sizes}\n\n{run['machine']}; each bench in its own process, in turn: "
+        f"{took}\n\n{table(rows)}\n\n{REFERENCES}\n\n{sum(met)} of {len(met)} goals met."
+    )
 
 
 def main() -> None:
@@ -271,46 +291,30 @@ def main() -> None:
     ap.add_argument("--dlt-python", default=os.environ.get("DLT_PYTHON"))
     ap.add_argument("--only", default=",".join(QUICK), help="comma-separated benches to run")
     ap.add_argument("--json", type=Path, default=None, help="also write every figure here")
+    ap.add_argument("--from-json", type=Path, default=None, help="print a saved run's table")
     args = ap.parse_args()
+    if args.from_json:
+        print(summary(json.loads(args.from_json.read_text())))
+        return
     only = [b.strip() for b in args.only.split(",") if b.strip()]
     unknown = sorted(set(only) - set(QUICK))
     if unknown:
         ap.error(f"unknown bench {', '.join(unknown)}: choose from {', '.join(QUICK)}")
 
-    figures: Figures = {}
-    took: dict[str, float] = {}
+    run: dict[str, Any] = {"machine": machine(), "quick": args.quick, "ran": [], "took": {},
+                           "figures": {}}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cekura-bench-all-") as tmp:
         for name in (b for b in QUICK if b in only):
             extra = list(QUICK[name]) if args.quick else []
             if name == "extract" and args.dlt_python:
                 extra += ["--dlt-python", args.dlt_python]
-            got, took[name] = run_bench(name, extra, Path(tmp) / f"{name}.json")
+            got, run["took"][name] = run_bench(name, extra, Path(tmp) / f"{name}.json")
+            run["ran"].append(name)
             if got is not None:
-                figures[name] = got
-
-    rows: list[Row] = []
-    for name, make in ROWS:
-        if name not in only:
-            continue
-        if name in figures:
-            rows += make(figures[name])
-        else:
-            rows.append(missing(f"bench/{name}.py", "it failed (see its output above)"))
-    sizes = "quick sizes (the goals are for the default sizes)" if args.quick else "default sizes"
-    print(
-        f"\n## Benchmarks: {sizes}\n\n{machine()}; each bench in its own process, in turn: "
-        + ", ".join(f"{n} {t:.0f} s" for n, t in took.items())
-        + "\n"
-    )
-    print(table(rows))
-    print()
-    print(REFERENCES)
-    met = [r.met for r in rows if r.met is not None]
-    print(f"\n{sum(met)} of {len(met)} goals met.")
+                run["figures"][name] = got
+    print("\n" + summary(run))
     if args.json:
-        args.json.write_text(
-            json.dumps({"machine": machine(), "quick": args.quick, "figures": figures}, indent=1)
-        )
+        args.json.write_text(json.dumps(run, indent=1))
 
 
 if __name__ == "__main__":
