@@ -47,7 +47,7 @@ notebooks: $(NB_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # every benchmark figure in one table, each against its reference from the same run (about
-# 20 minutes on 2 cores); BENCH_ARGS=--quick for small sizes, DLT_PYTHON=P to compare with dlt
+# 25 minutes on 2 cores); BENCH_ARGS=--quick for small sizes, DLT_PYTHON=P to compare with dlt
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
