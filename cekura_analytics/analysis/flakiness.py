@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -19,7 +20,13 @@ from ..defaults import FLAKY_BY
 from ..errors import ConfigError, DataError
 from ..scope import Scope, scope_sql
 from ..warehouse.connection import Source, fetch, opened
-from ..warehouse.families import METRIC_RESULTS, choose_by, flaky_source, flaky_sql
+from ..warehouse.families import (
+    METRIC_RESULTS,
+    choose_by,
+    flaky_counts_sql,
+    flaky_source,
+    flaky_sql,
+)
 
 #: the condition of ``--metric`` (a name or an id) over a relation with metric_id / metric_name
 METRIC_SQL = "($metric is null or metric_name = $metric or cast(metric_id as varchar) = $metric)"
@@ -47,6 +54,7 @@ def flaky(
     since: str | date | datetime | None = None,
     agent_id: int | str | None = None,
     flaky_only: bool = False,
+    limit: int | None = None,
     rules: str | Path | None = None,
     as_of: str | int | datetime | None = None,
 ) -> pl.DataFrame:
@@ -58,22 +66,55 @@ def flaky(
 
     A cell is a scenario × metric × agent version with at least 2 evaluated runs.
     ``metric`` (name or id) keeps one metric; ``since`` / ``agent_id`` narrow the runs;
-    ``flaky_only`` keeps flaky cells (cell rows only); ``as_of`` reads the data as it stood.
+    ``flaky_only`` keeps flaky cells (cell rows only); ``limit`` keeps the first cells (cell
+    rows only: the same rows as ``.head(limit)``, reading the results of those cells alone);
+    ``as_of`` reads the data as it stood.
     """
     scope = Scope.of(since, agent_id)
     params = scope.params() | {"metric": None if metric is None else str(metric)}
     source = flaky_source(by, timed=scope.since is not None)
     where = f"{scope_sql(timed=source is METRIC_RESULTS)} and {METRIC_SQL}"
     statement = flaky_sql(by, where, source)
-    if flaky_only and not choose_by(by, FLAKY_BY, "flaky").startswith("scenario"):
+    per_cell = choose_by(by, FLAKY_BY, "flaky").startswith("scenario")
+    if flaky_only and not per_cell:
         raise ConfigError("--flaky-only keeps flaky cells: use it with --by scenario")
+    if limit is not None and not per_cell:
+        raise ConfigError("a limit keeps the flakiest cells: use it with --by scenario")
     with opened(data_dir, rules, as_of=as_of) as con:
+        if limit is not None and by == "scenario" and scope.since is None:
+            # rank the cells on their counts (metric_cells), then read only their results:
+            # the outcome sequences of every cell cost a pass over all results
+            where, params = _of_cells(con, where, params, limit, flaky_only)
+            statement = flaky_sql(by, where, source)
         df = fetch(con, statement, params)
     if metric is not None and df.is_empty():
         raise DataError(f"metric {metric!r} has no scenario run twice in scope")
     if "is_flaky" not in df.columns:
         return df
-    return _flakiest_first(df.filter(pl.col("is_flaky")) if flaky_only else df)
+    df = _flakiest_first(df.filter(pl.col("is_flaky")) if flaky_only else df)
+    return df if limit is None else df.head(limit)
+
+
+def _of_cells(
+    con: Any, where: str, params: dict[str, Any], limit: int, flaky_only: bool
+) -> tuple[str, dict[str, Any]]:
+    """``where`` narrowed to the results of the first ``limit`` cells in flakiest-first order
+    (by their counts), and the parameters it needs."""
+    counts = fetch(con, flaky_counts_sql(scope_sql(timed=False) + f" and {METRIC_SQL}"), params)
+    counts = counts.with_columns(
+        is_flaky=(pl.col("n_passed") > 0) & (pl.col("n_passed") < pl.col("n_runs"))
+    )
+    top = _flakiest_first(counts.filter(pl.col("is_flaky")) if flaky_only else counts).head(limit)
+    # the metrics and scenarios of those cells: a superset of their results, cut to the cells
+    # themselves by the ranking above (a cell outside them ranks after all of them)
+    narrowed = (
+        f"{where} and list_contains($top_metrics, metric_id)"
+        " and list_contains($top_scenarios, scenario_id)"
+    )
+    return narrowed, params | {
+        "top_metrics": top["metric_id"].unique().to_list(),
+        "top_scenarios": top["scenario_id"].unique().to_list(),
+    }
 
 
 def flaky_scenarios_of(

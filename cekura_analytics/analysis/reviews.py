@@ -24,7 +24,13 @@ from ..defaults import MIN_REVIEWED, REVIEW_BY
 from ..errors import ConfigError, DataError
 from ..scope import Scope, scope_sql
 from ..warehouse.connection import Source, fetch, opened
-from ..warehouse.families import choose_by, rates_sql, review_sql
+from ..warehouse.families import (
+    METRIC_RESULTS,
+    choose_by,
+    metric_source,
+    rates_sql,
+    review_sql,
+)
 from .flakiness import METRIC_SQL
 from .stats import cohen_kappa, corrected_pass_rate
 
@@ -145,7 +151,11 @@ def review_agreement(
         if not per_metric:
             return _with_kappa(counts)
         dims = ("metric", "agent_version") if by == "metric,agent_version" else ("metric",)
-        judge = fetch(con, rates_sql(dims, where=where), params)
+        # the judge's rate over every result in scope: the counted cells unless the scope
+        # starts at a time
+        source = metric_source(dims, timed=params["since"] is not None)
+        judged = f"{scope_sql(timed=source is METRIC_RESULTS)} and {METRIC_SQL}"
+        judge = fetch(con, rates_sql(dims, source, where=judged), params)
     keys = ["metric_id", "agent_id", "agent_version"] if len(dims) == 2 else ["metric_id"]
     return _corrected(counts, judge, keys, min_reviewed)
 

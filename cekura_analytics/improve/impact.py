@@ -119,12 +119,16 @@ def _scenario_counts(con: Any, pairs: list[tuple[Any, ...]]) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     return fetch(
         con,
-        "select agent_id, agent_version, metric_id, scenario_id,"
-        " any_value(scenario_name) as scenario_name,"
-        " count(passed) as n, count(*) filter (where passed) as k from metric_results"
+        # the counted cells (metric_cells), not the single results: same sums, no row scan
+        "select c.agent_id, c.agent_version, c.metric_id, c.scenario_id,"
+        " any_value(s.scenario_name) as scenario_name,"
+        " cast(sum(c.n_evaluated) as bigint) as n, cast(sum(c.n_passed) as bigint) as k"
+        " from metric_cells as c"
+        " left join int_scenarios as s on s.scenario_id = c.scenario_id"
         " semi join (select unnest($wanted, recursive := true)) as w"
-        " using (agent_id, agent_version, metric_id)"
-        " group by all",
+        " on w.agent_id = c.agent_id and w.agent_version = c.agent_version"
+        " and w.metric_id = c.metric_id"
+        " group by c.agent_id, c.agent_version, c.metric_id, c.scenario_id",
         {"wanted": [{"agent_id": a, "agent_version": v, "metric_id": m} for a, v, m in wanted]},
     )
 

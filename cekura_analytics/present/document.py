@@ -35,6 +35,7 @@ from ..improve.impact import improve_impact
 from ..lake.store import Store
 from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import fetch, opened
+from ..warehouse.families import METRIC_RESULTS, counted_columns, metric_source
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
@@ -44,13 +45,8 @@ from .text import change_text, count, impact_rows, interval, pct, side
 FORMATS = ("html", "md")
 #: the agents whose latest versions the report compares, the busiest first
 MAX_AGENTS = 5
-RATE_GROUPS = (
-    ("metric",),
-    ("metric", "personality"),
-    ("metric", "language"),
-    ("day", "metric"),
-    ("week", "metric"),
-)
+#: the rate tables the report shows (the trend's grain is chosen from the runs' span)
+RATE_GROUPS = (("metric",), ("metric", "personality"), ("metric", "language"))
 EXCERPT_CHARS = 1200
 
 
@@ -138,16 +134,18 @@ def _headline(
         f" from run_details where {scope_sql()}",
         params,
     ).row(0, named=True)
+    # the counted cells unless the scope starts at a time (then the single results)
+    source = metric_source(("metric",), timed=params["since"] is not None)
+    where = scope_sql(timed=source is METRIC_RESULTS)
     m = fetch(
         con,
         # per scenario, then over them: the overall rate's interval is clustered by scenario
-        "with s as (select scenario_id, count(passed) as n, count_if(passed) as k,"
-        " count(*) - count(passed) as u from metric_results"
-        f" where {scope_sql()} group by scenario_id),"
+        f"with s as (select scenario_id, {', '.join(counted_columns(source))}"
+        f" from {source.relation} where {where} group by scenario_id),"
         " t as (select sum(k) as k, sum(n) as n, sum(u) as unknown, sum(k * k) as kk,"
         " sum(k * n) as kn, sum(n * n) as nn, count(*) filter (where n > 0) as c from s)"
-        " select (select count(distinct metric_id) from metric_results"
-        f" where {scope_sql()}) as metrics, k, n, unknown, c,"
+        f" select (select count(distinct metric_id) from {source.relation}"
+        f" where {where}) as metrics, k, n, unknown, c,"
         " clustered_low(k, n, kk, kn, nn, c) as lo, clustered_high(k, n, kk, kn, nn, c) as hi"
         " from t",
         params,
@@ -228,10 +226,13 @@ def _comparisons(con: Any, agent_id: Any) -> list[VersionComparison]:
     return out
 
 
-def _trend_grain(daily: pl.DataFrame) -> tuple[str, Any]:
-    """Days for up to 45 days of data, else weeks; and the last day with data."""
-    span = daily.select((pl.col("day").max() - pl.col("day").min()).dt.total_days()).item()
-    return ("day" if (span or 0) <= 45 else "week"), daily["day"].max()
+def _trend_grain(con: Any, params: dict[str, Any]) -> tuple[str, Any]:
+    """Days for up to 45 days of runs in scope, else weeks; and the last day with runs."""
+    first, last = con.execute(
+        f"select min(day), max(day) from run_details where {scope_sql()}", params
+    ).fetchall()[0]
+    span = (last - first).days if first is not None else 0
+    return ("day" if span <= 45 else "week"), last
 
 
 def _answer(
@@ -411,7 +412,7 @@ def _collect(
         comparisons = _comparisons(con, agent_id)
         main = comparisons[0].agent_id if comparisons else agent_id
         # the trend follows one agent, so its version rules belong to the line they cross
-        freq, through = _trend_grain(rates[("day", "metric")])
+        freq, through = _trend_grain(con, params)
         agent_rates = fetch(
             con, pass_rates_sql((freq, "metric"), scoped), {**params, "agent_id": main}
         )

@@ -167,13 +167,13 @@ def flaky_section(con: Any, *, since: Any = None, agent_id: Any = None) -> dict[
     split, the flakiest cells with their outcome sequences and a failed run to look at, and
     the chart (``chart``: a callable, for the report's chart list)."""
     shares = flaky(con, "metric", since=since, agent_id=agent_id)
-    cells = flaky(con, "scenario", since=since, agent_id=agent_id, flaky_only=True)
+    cells = flaky(con, "scenario", since=since, agent_id=agent_id, flaky_only=True, limit=FLAKIEST)
     metrics = shares.sort(["share_flaky", "metric_id"], descending=[True, False])
     return {
         "n_cells": int(shares["n_cells"].sum()) if shares.height else 0,
         "n_flaky": int(shares["n_flaky"].sum()) if shares.height else 0,
         "metrics": text_table(metrics),
-        "scenarios": text_table(cells.head(FLAKIEST)),
+        "scenarios": text_table(cells),
         "chart": lambda: flaky_chart(shares),
     }
 

@@ -184,6 +184,23 @@ def output_columns(by: str | Iterable[str]) -> list[str]:
     return [*out, *RATE_COLUMNS]
 
 
+def counted_columns(source: Source) -> tuple[str, str, str]:
+    """The aggregates ``n`` (evaluated), ``k`` (passed) and ``u`` (unknown) over ``source``'s
+    rows: counted over single results, added up over counted cells (as bigint, like count())."""
+    if source.keys:
+        return (
+            "cast(sum(n_evaluated) as bigint) as n",
+            "cast(sum(n_passed) as bigint) as k",
+            "cast(sum(n_unknown) as bigint) as u",
+        )
+    flag = source.flag
+    return (
+        f"count({flag}) as n",
+        f"count(*) filter (where {flag}) as k",
+        f"count(*) - count({flag}) as u",
+    )
+
+
 def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: str = "") -> str:
     """The rates query for a grouping; ``where`` narrows the source rows (e.g. a scope).
 
@@ -211,19 +228,8 @@ def rates_sql(by: str | Iterable[str], source: Source = METRIC_RESULTS, where: s
                 key = dim_keys[0]
                 joins.append(f"left join {relation} as {alias} on {alias}.{key} = k.{key}")
     conditions = " and ".join(f"({c})" for c in (source.where, where) if c)
-    flag = source.flag
-    if source.keys:  # cells counted already: add them up (as bigint, like count())
-        counted = [
-            "cast(sum(n_evaluated) as bigint) as n,",
-            "cast(sum(n_passed) as bigint) as k,",
-            "cast(sum(n_unknown) as bigint) as u",
-        ]
-    else:
-        counted = [
-            f"count({flag}) as n,",
-            f"count(*) filter (where {flag}) as k,",
-            f"count(*) - count({flag}) as u",
-        ]
+    counted = [f"{c}," for c in counted_columns(source)]
+    counted[-1] = counted[-1].rstrip(",")
     sums = "n_passed, n_evaluated, sum_kk, sum_kn, sum_nn, n_scenarios"
     qd = "k.n_passed, k.n_evaluated, k.quantile, k.design_effect"
     lines = [
@@ -441,6 +447,13 @@ def _flaky_cells(
         f"group by {', '.join(keys)}",
         f"having {n_runs} >= {MIN_REPEATS}",
     ]
+
+
+def flaky_counts_sql(where: str = "") -> str:
+    """Per scenario × metric × agent version with at least MIN_REPEATS evaluated runs: the
+    runs and passes, from the counted cells (``flaky_sql("scenario")`` without the outcome
+    sequences and times, for picking the flakiest cells before reading their results)."""
+    return "\n".join(_flaky_cells((), where, full=False, source=METRIC_CELLS))
 
 
 def _flaky_shares(extra: tuple[str, ...], where: str, source: Source = METRIC_RESULTS) -> list[str]:
@@ -739,7 +752,9 @@ __all__ = [
     "QUALITY_VIEWS",
     "RATE_COLUMNS",
     "choose_by",
+    "counted_columns",
     "dimensions",
+    "flaky_counts_sql",
     "flaky_sql",
     "key_columns",
     "output_columns",

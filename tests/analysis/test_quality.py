@@ -89,6 +89,25 @@ def test_flaky_only_lists_the_flakiest_first(con: Any) -> None:
     assert everything["is_flaky"].to_list()[: got.height] == [True] * got.height
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"flaky_only": True, "limit": 10},
+        {"limit": 25},
+        {"flaky_only": True, "limit": 7, "agent_id": 102, "metric": "Empathy"},
+        {"flaky_only": True, "limit": 5, "since": "2000-01-01"},  # a start: the single results
+        {"limit": 100_000},  # more than there are
+    ],
+)
+def test_flaky_limit_is_the_head_of_the_whole(con: Any, kwargs: dict[str, Any]) -> None:
+    # the limited listing ranks cells on their counts first, then reads only their results
+    limit = kwargs.pop("limit")
+    whole = flaky(con, "scenario", **kwargs)
+    got = flaky(con, "scenario", limit=limit, **kwargs)
+    assert got.height == min(limit, whole.height) > 0
+    assert_frame_equal(got, whole.head(limit))
+
+
 def test_flaky_scenarios_of_a_gate_cell(con: Any) -> None:
     got = flaky_scenarios_of(con, 101, 306, ["v3", "v4"])
     view = con.sql(
@@ -108,6 +127,7 @@ def test_flaky_scenarios_of_a_gate_cell(con: Any) -> None:
         ({"since": "last tuesday"}, ConfigError, "--since"),
         ({"metric": "No Such Metric"}, DataError, "No Such Metric"),
         ({"flaky_only": True}, ConfigError, "use it with --by scenario"),
+        ({"limit": 3}, ConfigError, "use it with --by scenario"),
     ],
 )
 def test_flaky_bad_input_is_one_line(

@@ -27,8 +27,13 @@ results as materialized (
 ),
 names as (select metric_id, metric_name from metric_catalog),
 groups as (
-    select scenario_id, metric_id, count(passed) as n, count(*) filter (where passed) as k
-    from results
+    -- from the counted cells (metric_cells): the same counts without a pass over the results
+    select
+        scenario_id,
+        metric_id,
+        cast(sum(n_evaluated) as bigint) as n,
+        cast(sum(n_passed) as bigint) as k
+    from metric_cells
     where scenario_id is not null
     group by scenario_id, metric_id
 ),

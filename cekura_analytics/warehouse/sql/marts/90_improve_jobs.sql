@@ -10,6 +10,8 @@ failed as (
         list(metric_name order by metric_name) as failed_metrics,
         list(metric_id order by metric_name) as failed_metric_ids
     from metric_results
+    -- the ledger's runs only: a handful of runs, not every failed result
+    semi join ledger using (run_id)
     where passed = false
     group by run_id
 )

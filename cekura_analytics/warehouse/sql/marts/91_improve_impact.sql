@@ -21,8 +21,9 @@ targets as (
     where kind = 'prompt' and status = 'completed' and agent_version is not null
 ),
 versions as (
-    select m.agent_id, m.agent_version, min(m.timestamp) as first_seen_at
-    from metric_results as m
+    -- the counted cells (metric_cells) hold each version's first result: no row-level scan
+    select m.agent_id, m.agent_version, min(m.first_seen_at) as first_seen_at
+    from metric_cells as m
     semi join (select distinct agent_id from targets) as a on a.agent_id = m.agent_id
     where m.agent_version is not null
     group by m.agent_id, m.agent_version
@@ -51,9 +52,9 @@ per_scenario as (
         m.agent_version,
         m.metric_id,
         m.scenario_id,
-        count(m.passed) as n,
-        count(*) filter (where m.passed) as k
-    from metric_results as m
+        cast(sum(m.n_evaluated) as bigint) as n,
+        cast(sum(m.n_passed) as bigint) as k
+    from metric_cells as m
     semi join wanted as w
         on w.agent_id = m.agent_id
         and w.agent_version = m.agent_version
