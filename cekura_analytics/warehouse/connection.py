@@ -55,11 +55,13 @@ SQL_DIR = Path(__file__).with_name("sql")
 #: large tables (``metric_catalog`` reads every ``run_metrics`` metric_id for the ids the
 #: metrics table lacks; the ``int_*`` read ``runs`` for ids their tables lack;
 #: ``metric_cells`` counts every metric result, which the pass-rate views sum, and
-#: ``pass_rates_daily`` counts them per day, too fine a grain to keep as cells): an in-memory
-#: connection reads them from the data dir's cache for its snapshot and rules, or computes
-#: them once (:mod:`.cache`), and its views read the result.
+#: ``pass_rates_daily`` counts them per day, too fine a grain to keep as cells;
+#: ``reviewed_results`` picks the few reviewed runs' results out of all of them, which every
+#: review question and the report's trust section would do again): an in-memory connection
+#: reads them from the data dir's cache for its snapshot and rules, or computes them once
+#: (:mod:`.cache`), and its views read the result.
 PINNED = ("int_scenarios", "int_personalities", "metric_catalog", "metric_cells",
-          "pass_rates_daily")  # fmt: skip
+          "pass_rates_daily", "reviewed_results")  # fmt: skip
 
 #: ``{table}`` -> the table's rows as of the snapshot :func:`connect` pinned
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(TABLES) + r")\}")
