@@ -12,7 +12,7 @@ of their own.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -274,23 +274,49 @@ def _scenario_counts(
     )
 
 
+def strata_by_cell(
+    counts: pl.DataFrame, pair: tuple[str, str], cell: Sequence[str] = ()
+) -> dict[tuple[Any, ...], dict[str, tuple[int, int, int, int]]]:
+    """Per cell (the values of the ``cell`` columns), ``{scenario: (k_b, n_b, k_c, n_c)}``
+    from rows of ``scenario_id, scenario_name, agent_version, k, n``: a scenario goes by its
+    name, with ``#id`` where two of a cell's scenarios share one; a version compared with
+    itself is both sides; scenarios in name order."""
+    if counts.is_empty():
+        return {}
+    keys = list(cell)
+    name = pl.coalesce(
+        pl.col("scenario_name"), pl.lit("scenario ") + pl.col("scenario_id").cast(pl.String)
+    )
+    clash = pl.col("scenario_id").n_unique().over([*keys, "_name"]) > 1
+    label = pl.when(clash).then(pl.col("_name") + " #" + pl.col("scenario_id").cast(pl.String))
+    named = counts.with_columns(name.alias("_name")).with_columns(
+        label.otherwise(pl.col("_name")).alias("_label")
+    )
+
+    def side(version: str, k: str, n: str) -> list[pl.Expr]:
+        mine = pl.col("agent_version") == version
+        return [
+            pl.col(c).filter(mine).sum().cast(pl.Int64).alias(a) for c, a in (("k", k), ("n", n))
+        ]
+
+    agg = (
+        named.group_by([*keys, "_label"])
+        .agg(*side(pair[0], "k_b", "n_b"), *side(pair[1], "k_c", "n_c"))
+        .sort([*keys, "_label"], nulls_last=True)
+    )
+    out: dict[tuple[Any, ...], dict[str, tuple[int, int, int, int]]] = {}
+    width = len(keys)
+    columns = [agg[c].to_list() for c in (*keys, "_label", "k_b", "n_b", "k_c", "n_c")]
+    for row in zip(*columns, strict=True):
+        out.setdefault(tuple(row[:width]), {})[row[width]] = (row[-4], row[-3], row[-2], row[-1])
+    return out
+
+
 def strata(
     rows: list[dict[str, Any]], pair: tuple[str, str]
 ) -> dict[str, tuple[int, int, int, int]]:
-    """``{scenario: (k_b, n_b, k_c, n_c)}`` of one cell; a version compared with itself is
-    both sides."""
-    names = {r["scenario_id"]: r["scenario_name"] or f"scenario {r['scenario_id']}" for r in rows}
-    uses = Counter(names.values())  # (a count per name: list.count per name was quadratic)
-    clash = {n for n, times in uses.items() if times > 1}
-    label = {s: f"{n} #{s}" if n in clash else n for s, n in names.items()}
-    out: dict[str, list[int]] = {}
-    for r in rows:
-        counts = out.setdefault(label[r["scenario_id"]], [0, 0, 0, 0])
-        if r["agent_version"] == pair[0]:
-            counts[0:2] = [int(r["k"]), int(r["n"])]
-        if r["agent_version"] == pair[1]:
-            counts[2:4] = [int(r["k"]), int(r["n"])]
-    return {s: (c[0], c[1], c[2], c[3]) for s, c in out.items()}
+    """``{scenario: (k_b, n_b, k_c, n_c)}`` of one cell's rows (:func:`strata_by_cell`)."""
+    return strata_by_cell(pl.DataFrame(rows), pair).get((), {}) if rows else {}
 
 
 def flaky_share(strata: dict[str, tuple[int, int, int, int]]) -> float | None:
@@ -332,23 +358,25 @@ def compare(
         raise DataError(
             f"no data: agent {agent} has no evaluated results of {which} in {base!r} or {cand!r}"
         )
-    cells: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
-    for r in counts.iter_rows(named=True):
-        cells.setdefault((r["metric_id"], r["dim_key"]), []).append(r)
-    keys = sorted(cells, key=lambda k: (k[0], "" if k[1] is None else str(k[1])))
-    per_cell = [strata(cells[k], (base, cand)) for k in keys]
+    by_cell = strata_by_cell(counts, (base, cand), ("metric_id", "dim_key"))
+    labels = counts.group_by("metric_id", "dim_key").agg(
+        pl.col("metric_name").first(), pl.col("dim_label").first()
+    )
+    first = {(r["metric_id"], r["dim_key"]): r for r in labels.iter_rows(named=True)}
+    keys = sorted(by_cell, key=lambda k: (k[0], "" if k[1] is None else str(k[1])))
+    per_cell = [by_cell[k] for k in keys]
     comparisons = [compare_stratified(s, min_n=min_n) for s in per_cell]
     judged = verdicts(comparisons, alpha=alpha, max_drop=max_drop, strict=strict)
     dim = DIMENSION[by]
     out = []
     for key, cell_strata, cmp, verdict in zip(keys, per_cell, comparisons, judged, strict=True):
-        first = cells[key][0]
+        cell = first[key]
         value = None
         if dim is not None:
-            value = first["dim_label"] or first["dim_key"] or "(none)"
+            value = cell["dim_label"] or cell["dim_key"] or "(none)"
         share = flaky_share(cell_strata)
         name = dim and dim[0]
-        out.append(Cell(int(key[0]), first["metric_name"], name, value, cmp, verdict, share))
+        out.append(Cell(int(key[0]), cell["metric_name"], name, value, cmp, verdict, share))
     return VersionComparison(agent, base, cand, by, alpha, max_drop, min_n, strict, out)
 
 
@@ -408,4 +436,5 @@ __all__ = [
     "flaky_share",
     "pick_versions",
     "strata",
+    "strata_by_cell",
 ]

@@ -200,17 +200,23 @@ def _outliers(con: Any, params: dict[str, Any], limit: int) -> pl.DataFrame:
     ranked = fetch(
         con,
         "select o.run_id, o.outlier_score, o.reasons, o.failed_metrics, d.scenario_name,"
-        " d.personality_name, d.agent_version, d.timestamp, r.transcript,"
+        " d.personality_name, d.agent_version, d.timestamp,"
         " split_part(o.reasons[1], ' ', 1) as reason_kind"
         " from outlier_runs o join run_details d using (run_id)"
-        " left join stg_runs r using (run_id)"
         f" where {scope_sql('d.')} order by o.outlier_score desc, o.run_id limit $limit",
         {**params, "limit": 20 * limit},
     )
     if ranked.is_empty():
-        return ranked
+        return ranked.with_columns(transcript=pl.lit(None, pl.String))
     picked = ranked.with_columns(turn=pl.int_range(pl.len()).over("reason_kind"))
-    return picked.sort("turn", pl.col("outlier_score"), descending=[False, True]).head(limit)
+    top = picked.sort("turn", pl.col("outlier_score"), descending=[False, True]).head(limit)
+    # the transcripts of the runs shown only: joined before the limit, every run's was read
+    texts = fetch(
+        con,
+        "select run_id, transcript from stg_runs where list_contains($ids, run_id)",
+        {"ids": top["run_id"].to_list()},
+    )
+    return top.join(texts, on="run_id", how="left", maintain_order="left")
 
 
 def _comparisons(con: Any, agent_id: Any) -> list[VersionComparison]:
