@@ -416,12 +416,24 @@ class Store:
         if self._lock_fh is None:
             return None
         if self._index is None:
-            stored = self.read("runs", columns=["run_id", "status"])
+            stored = self._scan("runs", ["run_id", "status"])
             self._index = stored.select(pl.col("run_id").cast(pl.Int64), final=is_terminal_expr())
-            metric_runs = self.read("run_metrics", columns=["run_id"])["run_id"].unique()
+            metric_runs = self._scan("run_metrics", ["run_id"])["run_id"].unique()
             orphans = metric_runs.filter(~metric_runs.is_in(self._index["run_id"].implode()))
             self._orphans = set(orphans.to_list())
         return self._index
+
+    def _scan(self, table: str, columns: list[str]) -> pl.DataFrame:
+        """Some ``columns`` of a table as committed, read by polars' own parquet reader: what
+        :meth:`read` gives, without loading pyarrow's dataset layer and DataFusion's scan
+        for it (about 50 MB more resident for the rest of an extract, for two columns)."""
+        dt = self.table(table)
+        if dt is None:
+            return self.read(table, columns=columns)
+        try:
+            return pl.scan_delta(dt).select(columns).collect()
+        except (OSError, DeltaError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+            raise self._unreadable(table, exc) from None
 
     def _merge(self, rdt: DeltaTable, runs: pl.DataFrame, lo: int, hi: int) -> None:
         """MERGE ``runs`` by run_id into the table, with the state in the commit metadata."""
