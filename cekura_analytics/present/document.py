@@ -143,11 +143,14 @@ def _headline(
         f"with s as (select scenario_id, {', '.join(counted_columns(source))}"
         f" from {source.relation} where {where} group by scenario_id),"
         " t as (select sum(k) as k, sum(n) as n, sum(u) as unknown, sum(k * k) as kk,"
-        " sum(k * n) as kn, sum(n * n) as nn, count(*) filter (where n > 0) as c from s)"
+        " sum(k * n) as kn, sum(n * n) as nn, count(*) filter (where n > 0) as c from s),"
+        # the quantile and design effect once (see clustered_low_qd: cheaper to bind)
+        " e as (select *, cluster_quantile(c) as q, design_effect(k, n, kk, kn, nn, c) as d"
+        " from t)"
         f" select (select count(distinct metric_id) from {source.relation}"
         f" where {where}) as metrics, k, n, unknown, c,"
-        " clustered_low(k, n, kk, kn, nn, c) as lo, clustered_high(k, n, kk, kn, nn, c) as hi"
-        " from t",
+        " clustered_low_qd(k, n, q, d) as lo, clustered_high_qd(k, n, q, d) as hi"
+        " from e",
         params,
     ).row(0, named=True)
     if not runs["n"]:  # name only the options that were given (an --as-of alone: say that)

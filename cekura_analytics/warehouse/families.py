@@ -474,15 +474,18 @@ def _flaky_shares(extra: tuple[str, ...], where: str, source: Source = METRIC_RE
             f"sum(k_{name} * k_{name}) as kk_{name},",
             f"sum(k_{name} * n) as kn_{name},",
         ]
-    out = []
+    effects, out = [], []
     for name, _ in shares:
         args = f"n_{name}, n_cells, kk_{name}, kn_{name}, nn, n_scenarios"
+        effects.append(f"design_effect({args}) as design_effect_{name},")
+        qd = f"n_{name}, n_cells, quantile, design_effect_{name}"
         out += [
             f"n_{name},",
             f"pass_rate(n_{name}, n_cells) as share_{name},",
-            f"clustered_low({args}) as {name}_ci_low,",
-            f"clustered_high({args}) as {name}_ci_high,",
+            f"clustered_low_qd({qd}) as {name}_ci_low,",
+            f"clustered_high_qd({qd}) as {name}_ci_high,",
         ]
+    effects[-1] = effects[-1].rstrip(",")
     out[-1] = out[-1].rstrip(",")
     return [
         "with cells as (",
@@ -514,6 +517,15 @@ def _flaky_shares(extra: tuple[str, ...], where: str, source: Source = METRIC_RE
         "        cast(sum(passed) as bigint) as n_passed",
         "    from scenarios",
         f"    group by {group}",
+        "),",
+        "effects as (",
+        "    -- the quantile and each share's design effect once per group (binding the",
+        "    -- clustered_low/high macros six times over costs more than the query itself)",
+        "    select",
+        "        *,",
+        "        cluster_quantile(n_scenarios) as quantile,",
+        *_indent(effects, 8),
+        "    from sums",
         ")",
         "select",
         "    metric_id,",
@@ -525,7 +537,7 @@ def _flaky_shares(extra: tuple[str, ...], where: str, source: Source = METRIC_RE
         "    n_runs / n_cells as runs_per_cell,",
         "    pass_rate(n_passed, n_runs) as pass_rate,",
         *_indent(out),
-        "from sums",
+        "from effects",
         f"order by {group}",
     ]
 

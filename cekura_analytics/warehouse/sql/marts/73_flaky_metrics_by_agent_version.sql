@@ -53,6 +53,17 @@ sums as (
         cast(sum(passed) as bigint) as n_passed
     from scenarios
     group by metric_id, agent_id, agent_version
+),
+effects as (
+    -- the quantile and each share's design effect once per group (binding the
+    -- clustered_low/high macros six times over costs more than the query itself)
+    select
+        *,
+        cluster_quantile(n_scenarios) as quantile,
+        design_effect(n_always_passed, n_cells, kk_always_passed, kn_always_passed, nn, n_scenarios) as design_effect_always_passed,
+        design_effect(n_flaky, n_cells, kk_flaky, kn_flaky, nn, n_scenarios) as design_effect_flaky,
+        design_effect(n_always_failed, n_cells, kk_always_failed, kn_always_failed, nn, n_scenarios) as design_effect_always_failed
+    from sums
 )
 select
     metric_id,
@@ -66,15 +77,15 @@ select
     pass_rate(n_passed, n_runs) as pass_rate,
     n_always_passed,
     pass_rate(n_always_passed, n_cells) as share_always_passed,
-    clustered_low(n_always_passed, n_cells, kk_always_passed, kn_always_passed, nn, n_scenarios) as always_passed_ci_low,
-    clustered_high(n_always_passed, n_cells, kk_always_passed, kn_always_passed, nn, n_scenarios) as always_passed_ci_high,
+    clustered_low_qd(n_always_passed, n_cells, quantile, design_effect_always_passed) as always_passed_ci_low,
+    clustered_high_qd(n_always_passed, n_cells, quantile, design_effect_always_passed) as always_passed_ci_high,
     n_flaky,
     pass_rate(n_flaky, n_cells) as share_flaky,
-    clustered_low(n_flaky, n_cells, kk_flaky, kn_flaky, nn, n_scenarios) as flaky_ci_low,
-    clustered_high(n_flaky, n_cells, kk_flaky, kn_flaky, nn, n_scenarios) as flaky_ci_high,
+    clustered_low_qd(n_flaky, n_cells, quantile, design_effect_flaky) as flaky_ci_low,
+    clustered_high_qd(n_flaky, n_cells, quantile, design_effect_flaky) as flaky_ci_high,
     n_always_failed,
     pass_rate(n_always_failed, n_cells) as share_always_failed,
-    clustered_low(n_always_failed, n_cells, kk_always_failed, kn_always_failed, nn, n_scenarios) as always_failed_ci_low,
-    clustered_high(n_always_failed, n_cells, kk_always_failed, kn_always_failed, nn, n_scenarios) as always_failed_ci_high
-from sums
+    clustered_low_qd(n_always_failed, n_cells, quantile, design_effect_always_failed) as always_failed_ci_low,
+    clustered_high_qd(n_always_failed, n_cells, quantile, design_effect_always_failed) as always_failed_ci_high
+from effects
 order by metric_id, agent_id, agent_version

@@ -74,6 +74,14 @@ counts as (
         sum(n * n) as nn
     from per_scenario
     group by agent_id, agent_version, metric_id
+),
+effects as (
+    -- the quantile and the design effect once per row (see clustered_low_qd)
+    select
+        *,
+        cluster_quantile(n_scenarios) as quantile,
+        design_effect(n_passed, n_evaluated, kk, kn, nn, n_scenarios) as design_effect
+    from counts
 )
 select
     t.job_id,
@@ -89,19 +97,19 @@ select
     coalesce(b.n_passed, 0) as n_passed_before,
     coalesce(b.n_scenarios, 0) as n_scenarios_before,
     pass_rate(b.n_passed, b.n_evaluated) as pass_rate_before,
-    clustered_low(b.n_passed, b.n_evaluated, b.kk, b.kn, b.nn, b.n_scenarios) as ci_low_before,
-    clustered_high(b.n_passed, b.n_evaluated, b.kk, b.kn, b.nn, b.n_scenarios) as ci_high_before,
+    clustered_low_qd(b.n_passed, b.n_evaluated, b.quantile, b.design_effect) as ci_low_before,
+    clustered_high_qd(b.n_passed, b.n_evaluated, b.quantile, b.design_effect) as ci_high_before,
     coalesce(a.n_evaluated, 0) as n_after,
     coalesce(a.n_passed, 0) as n_passed_after,
     coalesce(a.n_scenarios, 0) as n_scenarios_after,
     pass_rate(a.n_passed, a.n_evaluated) as pass_rate_after,
-    clustered_low(a.n_passed, a.n_evaluated, a.kk, a.kn, a.nn, a.n_scenarios) as ci_low_after,
-    clustered_high(a.n_passed, a.n_evaluated, a.kk, a.kn, a.nn, a.n_scenarios) as ci_high_after,
+    clustered_low_qd(a.n_passed, a.n_evaluated, a.quantile, a.design_effect) as ci_low_after,
+    clustered_high_qd(a.n_passed, a.n_evaluated, a.quantile, a.design_effect) as ci_high_after,
     pass_rate(a.n_passed, a.n_evaluated) - pass_rate(b.n_passed, b.n_evaluated) as naive_change
 from targets as t
 left join shipped as s on s.job_id = t.job_id
-left join counts as b
+left join effects as b
     on b.agent_id = t.agent_id and b.agent_version = t.before_version and b.metric_id = t.metric_id
-left join counts as a
+left join effects as a
     on a.agent_id = t.agent_id and a.agent_version = s.after_version and a.metric_id = t.metric_id
 order by t.finished_at, t.job_id, t.metric_name
