@@ -74,7 +74,6 @@ def flaky(
     params = scope.params() | {"metric": None if metric is None else str(metric)}
     source = flaky_source(by, timed=scope.since is not None)
     where = f"{scope_sql(timed=source is METRIC_RESULTS)} and {METRIC_SQL}"
-    statement = flaky_sql(by, where, source)
     per_cell = choose_by(by, FLAKY_BY, "flaky").startswith("scenario")
     if flaky_only and not per_cell:
         raise ConfigError("--flaky-only keeps flaky cells: use it with --by scenario")
@@ -85,8 +84,7 @@ def flaky(
             # rank the cells on their counts (metric_cells), then read only their results:
             # the outcome sequences of every cell cost a pass over all results
             where, params = _of_cells(con, where, params, limit, flaky_only)
-            statement = flaky_sql(by, where, source)
-        df = fetch(con, statement, params)
+        df = fetch(con, flaky_sql(by, where, source), params)
     if metric is not None and df.is_empty():
         raise DataError(f"metric {metric!r} has no scenario run twice in scope")
     if "is_flaky" not in df.columns:

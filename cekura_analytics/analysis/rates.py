@@ -16,6 +16,15 @@ import polars as pl
 from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import Source, fetch, opened
 from ..warehouse.families import METRIC_RESULTS, metric_source, rates_sql
+from ..warehouse.families import Source as FamilySource
+
+
+def scoped_source(by: str | Iterable[str], *, timed: bool) -> tuple[FamilySource, str]:
+    """What a grouping's metric counts are read from, and the scope's SQL condition over it
+    (``$since``, ``$agent_id``): the counted cells unless the scope starts at a time
+    (``timed``), then the single results."""
+    source = metric_source(by, timed=timed)
+    return source, scope_sql(timed=source is METRIC_RESULTS)
 
 
 def pass_rates_sql(
@@ -23,8 +32,8 @@ def pass_rates_sql(
 ) -> str:
     """The SQL :func:`pass_rates` runs (parameters ``$since`` and ``$agent_id``) for
     ``scope``: over the counted cells unless the scope starts at a time (or is unknown)."""
-    source = metric_source(by, timed=scope is None or scope.since is not None)
-    return rates_sql(by, source, where=scope_sql(timed=source is METRIC_RESULTS))
+    source, where = scoped_source(by, timed=scope is None or scope.since is not None)
+    return rates_sql(by, source, where=where)
 
 
 def pass_rates(
@@ -105,5 +114,6 @@ __all__ = [
     "pass_rates",
     "pass_rates_sql",
     "run_durations",
+    "scoped_source",
     "version_changes",
 ]

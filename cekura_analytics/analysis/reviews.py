@@ -24,14 +24,9 @@ from ..defaults import MIN_REVIEWED, REVIEW_BY
 from ..errors import ConfigError, DataError
 from ..scope import Scope, scope_sql
 from ..warehouse.connection import Source, fetch, opened
-from ..warehouse.families import (
-    METRIC_RESULTS,
-    choose_by,
-    metric_source,
-    rates_sql,
-    review_sql,
-)
+from ..warehouse.families import choose_by, rates_sql, review_sql
 from .flakiness import METRIC_SQL
+from .rates import scoped_source
 from .stats import cohen_kappa, corrected_pass_rate
 
 #: what the per-metric rows gain: the judge's pass rate over every result in scope (scenario-
@@ -151,11 +146,9 @@ def review_agreement(
         if not per_metric:
             return _with_kappa(counts)
         dims = ("metric", "agent_version") if by == "metric,agent_version" else ("metric",)
-        # the judge's rate over every result in scope: the counted cells unless the scope
-        # starts at a time
-        source = metric_source(dims, timed=params["since"] is not None)
-        judged = f"{scope_sql(timed=source is METRIC_RESULTS)} and {METRIC_SQL}"
-        judge = fetch(con, rates_sql(dims, source, where=judged), params)
+        # the judge's rate over every result in scope
+        source, judged = scoped_source(dims, timed=params["since"] is not None)
+        judge = fetch(con, rates_sql(dims, source, where=f"{judged} and {METRIC_SQL}"), params)
     keys = ["metric_id", "agent_id", "agent_version"] if len(dims) == 2 else ["metric_id"]
     return _corrected(counts, judge, keys, min_reviewed)
 

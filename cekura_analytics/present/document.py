@@ -28,14 +28,20 @@ from markupsafe import Markup
 
 from .._version import __version__
 from ..analysis.modes import modes_view, modes_weekly
-from ..analysis.rates import last_day, pass_rates_sql, run_durations, version_changes
+from ..analysis.rates import (
+    last_day,
+    pass_rates_sql,
+    run_durations,
+    scoped_source,
+    version_changes,
+)
 from ..analysis.versions import VersionComparison, agent_versions, compare
 from ..errors import CekuraError, ConfigError, DataError
 from ..improve.impact import improve_impact
 from ..lake.store import Store
 from ..scope import Scope, check_agent, scope_sql
 from ..warehouse.connection import fetch, opened
-from ..warehouse.families import METRIC_RESULTS, counted_columns, metric_source
+from ..warehouse.families import counted_columns
 from . import charts as ch
 from .markdown import render_markdown
 from .mode_charts import failure_mode_chart
@@ -134,9 +140,7 @@ def _headline(
         f" from run_details where {scope_sql()}",
         params,
     ).row(0, named=True)
-    # the counted cells unless the scope starts at a time (then the single results)
-    source = metric_source(("metric",), timed=params["since"] is not None)
-    where = scope_sql(timed=source is METRIC_RESULTS)
+    source, where = scoped_source(("metric",), timed=params["since"] is not None)
     m = fetch(
         con,
         # per scenario, then over them: the overall rate's interval is clustered by scenario
@@ -237,9 +241,9 @@ def _comparisons(con: Any, agent_id: Any) -> list[VersionComparison]:
 
 def _trend_grain(con: Any, params: dict[str, Any]) -> tuple[str, Any]:
     """Days for up to 45 days of runs in scope, else weeks; and the last day with runs."""
-    first, last = con.execute(
-        f"select min(day), max(day) from run_details where {scope_sql()}", params
-    ).fetchall()[0]
+    first, last = fetch(
+        con, f"select min(day), max(day) from run_details where {scope_sql()}", params
+    ).row(0)
     span = (last - first).days if first is not None else 0
     return ("day" if span <= 45 else "week"), last
 
